@@ -1,0 +1,92 @@
+//! The `command` backend: any CLI, run once per prompt from an argv template.
+//!
+//! `{prompt}`, `{session}` and `{workspace}` in the argv are replaced; the process runs in
+//! the workspace with stdin at /dev/null, in a process group of its own, and its stdout
+//! and stderr (one pipe, so they interleave as on a terminal) stream into a text part.
+//! Exit 0 ends the turn; anything else is an error turn.
+
+mod turn;
+
+use super::{AgentError, Backend, Driver, DriverCmd, EventTx, Launch};
+use std::collections::BTreeMap;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct CommandBackend {
+    pub name: String,
+    pub argv: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+impl CommandBackend {
+    fn expand(&self, prompt: &str, launch: &Launch) -> Vec<String> {
+        let workspace = launch.workspace.to_string_lossy();
+        let session = launch.session.to_string();
+        self.argv
+            .iter()
+            .map(|arg| {
+                arg.replace("{prompt}", prompt)
+                    .replace("{session}", &session)
+                    .replace("{workspace}", &workspace)
+            })
+            .collect()
+    }
+}
+
+impl Backend for CommandBackend {
+    fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
+        if self.argv.is_empty() {
+            return Err(AgentError::Unavailable(format!(
+                "agent '{}' has an empty command: set agents.{}.command in config.toml",
+                self.name, self.name
+            )));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(drive(self.clone(), launch, events, rx));
+        Ok(Driver::new(tx, task))
+    }
+}
+
+/// The session's driver: runs one turn at a time and interrupts it on request.
+async fn drive(
+    backend: CommandBackend,
+    launch: Launch,
+    events: EventTx,
+    mut rx: mpsc::UnboundedReceiver<DriverCmd>,
+) {
+    let mut current: Option<turn::Running> = None;
+    while let Some(cmd) = rx.recv().await {
+        if current.as_ref().is_some_and(|t| t.is_finished()) {
+            current = None;
+        }
+        match cmd {
+            DriverCmd::Prompt(prompt) => {
+                if let Some(running) = current.take() {
+                    // The engine queues prompts while a turn runs, so this is a late
+                    // prompt racing the end of a turn: let that turn finish first.
+                    running.wait().await;
+                }
+                let argv = backend.expand(&prompt, &launch);
+                current = Some(turn::start(argv, &backend.env, &launch, events.clone()));
+            }
+            DriverCmd::Abort => {
+                if let Some(running) = &current {
+                    running.interrupt();
+                }
+            }
+            DriverCmd::Permission { .. } => {}
+            DriverCmd::Stop => {
+                if let Some(running) = current.take() {
+                    running.interrupt();
+                    running.wait().await;
+                }
+                return;
+            }
+        }
+    }
+    // The engine dropped the driver: do not leave the turn running unowned.
+    if let Some(running) = current.take() {
+        running.interrupt();
+        running.wait().await;
+    }
+}

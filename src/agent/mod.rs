@@ -1,0 +1,113 @@
+//! Agent backends turn each agent's own protocol into the common message model.
+//!
+//! The engine opens a [`Driver`] per live session and talks to it only through commands;
+//! the backend reports back with [`AgentEvent`]s on a channel. The engine never waits on
+//! a backend, and a backend never touches the store.
+
+pub mod command;
+mod utf8;
+
+use crate::core::{Part, PermissionReply, Role, SessionId};
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+pub use utf8::Utf8Decoder;
+
+/// Everything a backend needs to drive one session.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub session: SessionId,
+    pub workspace: PathBuf,
+    /// The agent's own conversation id, when resuming one.
+    pub agent_session_id: Option<String>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    pub tokens_in: Option<u64>,
+    pub tokens_out: Option<u64>,
+    pub cost_usd: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentEvent {
+    /// A new message begins; its parts follow.
+    Message { id: String, role: Role },
+    /// A part was created or changed; replaces any earlier version whole.
+    Part(Part),
+    /// Text appended to a streaming part.
+    Delta {
+        message_id: String,
+        part_id: String,
+        text: String,
+    },
+    /// The turn is over. `error` makes it an error turn; the session takes prompts again.
+    TurnEnded {
+        error: Option<String>,
+        aborted: bool,
+        usage: Option<Usage>,
+    },
+    /// The agent named its own conversation id (for resume).
+    AgentSessionId(String),
+    /// The agent cannot run at all: the session goes to `error`.
+    Failed(String),
+    /// The agent's process or server went away: the session goes to `disconnected`.
+    Lost(String),
+}
+
+pub type EventTx = mpsc::Sender<(SessionId, AgentEvent)>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriverCmd {
+    Prompt(String),
+    Abort,
+    Permission {
+        request_id: String,
+        reply: PermissionReply,
+    },
+    /// End the running turn, if any, and let go of the agent.
+    Stop,
+}
+
+/// The engine's handle on one live session. Dropping it stops the session's driver.
+#[derive(Debug)]
+pub struct Driver {
+    tx: mpsc::UnboundedSender<DriverCmd>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Driver {
+    pub fn new(tx: mpsc::UnboundedSender<DriverCmd>, task: tokio::task::JoinHandle<()>) -> Self {
+        Driver { tx, task }
+    }
+
+    /// Hands a command to the driver. A driver that has already exited has nothing to do.
+    pub fn send(&self, cmd: DriverCmd) {
+        let _ = self.tx.send(cmd);
+    }
+
+    /// Ends the running turn and lets go of the agent; resolves once that is done.
+    pub fn stop(self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let _ = self.tx.send(DriverCmd::Stop);
+        async move {
+            let _ = self.task.await;
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+pub trait Backend: Send + Sync {
+    /// Starts driving a session. Fails only when the agent cannot be used at all.
+    fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError>;
+}
+
+/// A fresh id for messages and parts that flotilla names itself.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}

@@ -1,0 +1,123 @@
+//! The user's `config.toml`. A bad file never stops flotilla: it is reported in one line
+//! and the defaults are used.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The agent every session gets when none is named: runs each prompt with `sh -c`.
+pub const DEFAULT_AGENT: &str = "shell";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// argv with `{prompt}`, `{session}` and `{workspace}` placeholders.
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_agent")]
+    pub default_agent: String,
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentConfig>,
+}
+
+fn default_agent() -> String {
+    DEFAULT_AGENT.to_string()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            default_agent: default_agent(),
+            agents: BTreeMap::new(),
+        }
+        .with_builtins()
+    }
+}
+
+impl Config {
+    /// Reads the file if there is one. The error, if any, is one line for the user.
+    pub fn load(path: &Path) -> (Config, Option<String>) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Config::default(), None),
+            Err(e) => {
+                let msg = format!("cannot read {}: {e}; using the defaults", path.display());
+                return (Config::default(), Some(msg));
+            }
+        };
+        match Config::parse(&text) {
+            Ok(config) => (config, None),
+            Err(e) => {
+                let msg = format!("{}: {e}; fix the file, using the defaults until then", path.display());
+                (Config::default(), Some(msg))
+            }
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| one_line(&e.to_string()))?;
+        for (name, agent) in &config.agents {
+            if agent.command.is_empty() {
+                return Err(format!("agent '{name}' has an empty command"));
+            }
+        }
+        let config = config.with_builtins();
+        if !config.agents.contains_key(&config.default_agent) {
+            return Err(format!("default_agent '{}' is not a configured agent", config.default_agent));
+        }
+        Ok(config)
+    }
+
+    fn with_builtins(mut self) -> Self {
+        self.agents.entry(DEFAULT_AGENT.to_string()).or_insert_with(|| AgentConfig {
+            command: vec!["sh".into(), "-c".into(), "{prompt}".into()],
+            env: BTreeMap::new(),
+        });
+        self
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_shell_agent() {
+        let config = Config::parse("").expect("empty config parses");
+        assert_eq!(config.default_agent, "shell");
+        assert_eq!(config.agents["shell"].command, ["sh", "-c", "{prompt}"]);
+    }
+
+    #[test]
+    fn user_agents_are_added_and_may_override_shell() {
+        let config = Config::parse(
+            "default_agent = \"aider\"\n[agents.aider]\ncommand = [\"aider\", \"--message\", \"{prompt}\"]\n[agents.shell]\ncommand = [\"bash\", \"-c\", \"{prompt}\"]\n",
+        )
+        .expect("parses");
+        assert_eq!(config.default_agent, "aider");
+        assert_eq!(config.agents["shell"].command[0], "bash");
+    }
+
+    #[test]
+    fn bad_files_are_one_line_errors() {
+        for bad in [
+            "agents = 3",
+            "[agents.x]\ncommand = []",
+            "default_agent = \"nope\"",
+            "colour = true",
+        ] {
+            let err = Config::parse(bad).expect_err(bad);
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+}

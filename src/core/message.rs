@@ -1,0 +1,91 @@
+//! The common message model every agent backend maps its protocol onto.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    Pending,
+    Running,
+    Completed,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionReply {
+    Once,
+    Always,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PartKind {
+    Text {
+        text: String,
+    },
+    Reasoning {
+        text: String,
+    },
+    Tool {
+        name: String,
+        input: serde_json::Value,
+        status: ToolStatus,
+        output: Option<String>,
+    },
+    Error {
+        message: String,
+    },
+    Permission {
+        request_id: String,
+        tool: String,
+        detail: String,
+        diff: Option<String>,
+        reply: Option<PermissionReply>,
+    },
+}
+
+impl PartKind {
+    /// The text that streams into this part, for kinds that stream.
+    pub fn streamed_text_mut(&mut self) -> Option<&mut String> {
+        match self {
+            PartKind::Text { text } | PartKind::Reasoning { text } => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PartKind::Text { .. } => "text",
+            PartKind::Reasoning { .. } => "reasoning",
+            PartKind::Tool { .. } => "tool",
+            PartKind::Error { .. } => "error",
+            PartKind::Permission { .. } => "permission",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    pub id: String,
+    pub message_id: String,
+    #[serde(flatten)]
+    pub kind: PartKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub parts: Vec<Part>,
+}

@@ -1,0 +1,12 @@
+//! The pure heart of flotilla: identifiers, sessions, statuses and their transition
+//! table, the message model and the diff model. Nothing here does IO.
+
+pub mod diff;
+pub mod message;
+pub mod session;
+pub mod status;
+
+pub use diff::{DiffLine, FileDiff, FileStatus, Hunk, LineKind};
+pub use message::{Message, Part, PartKind, PermissionReply, Role, ToolStatus};
+pub use session::{Session, SessionId, Strategy};
+pub use status::{Action, Refused, Status, Verdict, check};

@@ -1,0 +1,109 @@
+//! The session record as clients see it.
+
+use super::Status;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(pub uuid::Uuid);
+
+impl SessionId {
+    pub fn new() -> Self {
+        SessionId(uuid::Uuid::new_v4())
+    }
+
+    /// The first eight hex digits: what lists show and what users type.
+    pub fn short(&self) -> String {
+        self.0.simple().to_string()[..8].to_string()
+    }
+}
+
+impl Default for SessionId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for SessionId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::parse_str(s).map(SessionId)
+    }
+}
+
+/// How a workspace is made from the source repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// The directory as it is; several sessions may share it.
+    Existing,
+    /// `git worktree add` on a new branch.
+    Worktree,
+    /// A full, independent `git clone`.
+    Clone,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Existing => "existing",
+            Strategy::Worktree => "worktree",
+            Strategy::Clone => "clone",
+        }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "existing" => Ok(Strategy::Existing),
+            "worktree" => Ok(Strategy::Worktree),
+            "clone" => Ok(Strategy::Clone),
+            _ => Err(format!("unknown strategy '{s}': use existing, worktree or clone")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub title: String,
+    pub status: Status,
+    /// Why the session is in its status, when that needs saying (an error, a limit).
+    pub status_reason: Option<String>,
+    pub agent: String,
+    pub model: Option<String>,
+    pub strategy: Strategy,
+    /// Absolute path of the directory the agent works in.
+    pub workspace: PathBuf,
+    /// The repository the workspace was made from.
+    pub source_repo: PathBuf,
+    pub branch: Option<String>,
+    pub base_commit: String,
+    /// The agent's own conversation id, used to resume it.
+    pub agent_session_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_activity_at: DateTime<Utc>,
+    pub message_count: u64,
+    /// Prompts waiting for the agent to become idle.
+    pub queued_prompts: u32,
+    pub tokens_in: Option<u64>,
+    pub tokens_out: Option<u64>,
+    pub cost_usd: Option<f64>,
+}

@@ -1,0 +1,157 @@
+//! Session statuses and the table of what a user may do in each (SPEC.md, "Session
+//! statuses"). `check` is the only place that decides whether an action is allowed.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Workspace and instance being prepared.
+    Starting,
+    /// The agent is working on a prompt.
+    Active,
+    /// The agent asks for a permission.
+    WaitingInput,
+    /// Done with the last prompt, waiting for the next.
+    Idle,
+    /// Terminated by the user; workspace kept.
+    Stopped,
+    /// Ended by the agent or a limit.
+    Completed,
+    /// The instance died or became unreachable.
+    Disconnected,
+    /// Start failed or the agent failed.
+    Error,
+    /// Stopped and filed away; restorable.
+    Archived,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Starting,
+        Status::Active,
+        Status::WaitingInput,
+        Status::Idle,
+        Status::Stopped,
+        Status::Completed,
+        Status::Disconnected,
+        Status::Error,
+        Status::Archived,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Starting => "starting",
+            Status::Active => "active",
+            Status::WaitingInput => "waiting_input",
+            Status::Idle => "idle",
+            Status::Stopped => "stopped",
+            Status::Completed => "completed",
+            Status::Disconnected => "disconnected",
+            Status::Error => "error",
+            Status::Archived => "archived",
+        }
+    }
+
+    /// A turn may be running: the agent owns the session right now.
+    pub fn is_busy(self) -> bool {
+        matches!(self, Status::Starting | Status::Active | Status::WaitingInput)
+    }
+
+    /// The session has a live agent behind it (it can take prompts now or later).
+    pub fn is_live(self) -> bool {
+        self.is_busy() || self == Status::Idle
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                format!("unknown status '{s}': use one of {}", names.join(", "))
+            })
+    }
+}
+
+/// What a user asks of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Prompt,
+    Abort,
+    Resume,
+    Terminate,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::Prompt, Action::Abort, Action::Resume, Action::Terminate];
+
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Prompt => "send a prompt to",
+            Action::Abort => "abort",
+            Action::Resume => "resume",
+            Action::Terminate => "terminate",
+        }
+    }
+}
+
+/// How an allowed action is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Do it now.
+    Run,
+    /// Keep the prompt until the agent is idle.
+    Queue,
+    /// Bring an archived session back before resuming it.
+    Restore,
+}
+
+/// An action the table does not allow in the session's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {} a session that is {status}: {}", action.verb(), hint(*action, *status))]
+pub struct Refused {
+    pub action: Action,
+    pub status: Status,
+}
+
+fn hint(action: Action, status: Status) -> &'static str {
+    match (action, status) {
+        (Action::Prompt, Status::WaitingInput) => "answer its permission request first",
+        (Action::Prompt, _) | (Action::Abort, Status::Disconnected | Status::Error) => {
+            "resume it first"
+        }
+        (Action::Abort, Status::Idle) => "nothing is running",
+        (Action::Abort, _) => "it is not running",
+        (Action::Resume, _) => "it is still live",
+        (Action::Terminate, _) => "it has already ended",
+    }
+}
+
+/// The transition table: may `action` be taken on a session in `status`, and how.
+pub fn check(status: Status, action: Action) -> Result<Verdict, Refused> {
+    use Status::*;
+    let verdict = match (action, status) {
+        (Action::Prompt, Starting | Active) => Some(Verdict::Queue),
+        (Action::Prompt, Idle) => Some(Verdict::Run),
+        (Action::Abort, Starting | Active | WaitingInput) => Some(Verdict::Run),
+        (Action::Resume, Stopped | Completed | Disconnected | Error) => Some(Verdict::Run),
+        (Action::Resume, Archived) => Some(Verdict::Restore),
+        (Action::Terminate, Starting | Active | WaitingInput | Idle | Disconnected | Error) => {
+            Some(Verdict::Run)
+        }
+        _ => None,
+    };
+    verdict.ok_or(Refused { action, status })
+}

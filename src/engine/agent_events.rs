@@ -1,0 +1,179 @@
+//! Applying what backends report to sessions, the store and subscribers.
+
+use super::State;
+use crate::agent::{AgentEvent, Usage, new_id};
+use crate::core::{Message, Part, PartKind, Role, SessionId, Status};
+use crate::protocol::Event;
+
+impl State {
+    pub(super) fn agent_event(&mut self, id: SessionId, event: AgentEvent) {
+        if !self.sessions.contains_key(&id) {
+            return;
+        }
+        match event {
+            AgentEvent::Message { id: message_id, role } => self.add_message(id, message_id, role),
+            AgentEvent::Part(part) => self.update_part(id, part),
+            AgentEvent::Delta {
+                message_id,
+                part_id,
+                text,
+            } => {
+                self.pending_text.entry(part_id.clone()).or_default().push_str(&text);
+                self.touch(id);
+                self.broadcast(Event::PartDelta {
+                    session: id,
+                    message_id,
+                    part_id,
+                    text,
+                });
+            }
+            AgentEvent::TurnEnded {
+                error,
+                aborted: _,
+                usage,
+            } => self.end_turn(id, error, usage),
+            AgentEvent::AgentSessionId(agent_id) => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.agent_session_id = Some(agent_id);
+                }
+                self.publish(id);
+            }
+            AgentEvent::Failed(reason) => self.lose(id, Status::Error, reason),
+            AgentEvent::Lost(reason) => self.lose(id, Status::Disconnected, reason),
+        }
+    }
+
+    /// Notes activity; the session row is written with the next flush.
+    fn touch(&mut self, id: SessionId) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.last_activity_at = Self::now();
+        }
+        self.dirty.insert(id);
+        self.schedule_flush();
+    }
+
+    fn add_message(&mut self, id: SessionId, message_id: String, role: Role) {
+        let message = Message {
+            id: message_id.clone(),
+            role,
+            created_at: Self::now(),
+            parts: Vec::new(),
+        };
+        if let Err(e) = self.store.insert_message(id, &message) {
+            tracing::error!("recording a message of {id}: {e}");
+        }
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.message_count += 1;
+        }
+        if let Some(live) = self.live.get_mut(&id) {
+            live.message = Some(message_id);
+        }
+        self.touch(id);
+        self.broadcast(Event::MessageAdded { session: id, message });
+    }
+
+    fn update_part(&mut self, id: SessionId, mut part: Part) {
+        // A whole part replaces any text still waiting to be written for it.
+        if let Some(pending) = self.pending_text.remove(&part.id)
+            && let Some(text) = part.kind.streamed_text_mut()
+            && text.is_empty()
+        {
+            *text = pending;
+        }
+        if let Err(e) = self.store.upsert_part(&part) {
+            tracing::error!("recording a part of {id}: {e}");
+        }
+        if let Some(live) = self.live.get_mut(&id)
+            && matches!(part.kind, PartKind::Text { .. } | PartKind::Reasoning { .. })
+            && !live.streamed.contains(&part.id)
+        {
+            live.streamed.push(part.id.clone());
+        }
+        let status = self.sessions.get(&id).map(|s| s.status);
+        if let PartKind::Permission { reply, .. } = &part.kind {
+            match (reply, status) {
+                (None, Some(s)) if s.is_busy() => self.set_status(id, Status::WaitingInput, None),
+                (Some(_), Some(Status::WaitingInput)) => self.set_status(id, Status::Active, None),
+                _ => {}
+            }
+            self.publish(id);
+        } else {
+            self.touch(id);
+        }
+        self.broadcast(Event::PartUpdated { session: id, part });
+    }
+
+    fn end_turn(&mut self, id: SessionId, error: Option<String>, usage: Option<Usage>) {
+        self.flush();
+        let (message, streamed, waiters) = match self.live.get_mut(&id) {
+            Some(live) => (
+                live.message.take(),
+                std::mem::take(&mut live.streamed),
+                std::mem::take(&mut live.abort_waiters),
+            ),
+            None => (None, Vec::new(), Vec::new()),
+        };
+        if let Some(text) = error {
+            let message_id = message.unwrap_or_else(|| {
+                let message_id = new_id("msg");
+                self.add_message(id, message_id.clone(), Role::Assistant);
+                message_id
+            });
+            let part = Part {
+                id: new_id("prt"),
+                message_id,
+                kind: PartKind::Error { message: text },
+            };
+            self.update_part(id, part);
+        }
+        for part in streamed {
+            match self.store.part_text(&part) {
+                Ok(Some(text)) => {
+                    if let Err(e) = self.store.index_text(id, &text) {
+                        tracing::error!("indexing a part of {id}: {e}");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!("reading a part of {id}: {e}"),
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(&id) {
+            if let Some(usage) = usage {
+                add_usage(s, &usage);
+            }
+            if s.status.is_busy() {
+                self.set_status(id, Status::Idle, None);
+            }
+        }
+        self.publish(id);
+        for (waiter, note) in waiters {
+            let _ = waiter.send(Ok(self.session_reply(id, note)));
+        }
+        self.pump_queue(id);
+    }
+
+    /// The agent went away: the session can no longer take prompts until it is resumed.
+    fn lose(&mut self, id: SessionId, status: Status, reason: String) {
+        self.flush();
+        if let Some(live) = self.live.remove(&id) {
+            for (waiter, note) in live.abort_waiters {
+                let _ = waiter.send(Ok(self.session_reply(id, note)));
+            }
+        }
+        if self.sessions.get(&id).is_some_and(|s| s.status.is_live()) {
+            self.set_status(id, status, Some(reason));
+            self.publish(id);
+        }
+    }
+}
+
+fn add_usage(session: &mut crate::core::Session, usage: &Usage) {
+    fn add<T: std::ops::Add<Output = T> + Default + Copy>(total: &mut Option<T>, more: Option<T>) {
+        if let Some(more) = more {
+            *total = Some(total.unwrap_or_default() + more);
+        }
+    }
+    add(&mut session.tokens_in, usage.tokens_in);
+    add(&mut session.tokens_out, usage.tokens_out);
+    add(&mut session.cost_usd, usage.cost_usd);
+}

@@ -1,0 +1,358 @@
+//! Handling clients' commands.
+
+use super::{Outcome, Responder, State};
+use crate::core::{Action, Session, SessionId, Status, Strategy, Verdict, check};
+use crate::diff::{self, DiffOptions};
+use crate::protocol::{Command, DaemonStatus, HistoryQuery, NewSession, PROTOCOL_VERSION, Reply};
+use crate::store::NewSessionRow;
+use crate::workspace::{self, CreateRequest};
+
+const TITLE_FROM_PROMPT: usize = 60;
+
+impl State {
+    pub(super) fn request(&mut self, cmd: Command, reply: Responder) {
+        let answer = match cmd {
+            Command::Hello { protocol } => Ok(hello(protocol)),
+            Command::New(spec) => return self.new_session(spec, reply),
+            Command::List => self.list(),
+            Command::Get { id } => self.resolve(&id).map(|id| self.session_reply(id, None)),
+            Command::Send { id, text } => self.resolve(&id).and_then(|id| self.send(id, text)),
+            Command::Abort { id } => match self.resolve(&id) {
+                Ok(id) => return self.abort(id, reply),
+                Err(e) => Err(e),
+            },
+            Command::Resume { id } => match self.resolve(&id) {
+                Ok(id) => return self.resume(id, reply),
+                Err(e) => Err(e),
+            },
+            Command::Stop { id, cleanup, force } => match self.resolve(&id) {
+                Ok(id) => return self.terminate(id, cleanup, force, false, reply),
+                Err(e) => Err(e),
+            },
+            Command::Remove { id, cleanup, force } => match self.resolve(&id) {
+                Ok(id) => return self.terminate(id, cleanup, force, true, reply),
+                Err(e) => Err(e),
+            },
+            Command::Permission {
+                id,
+                request_id,
+                reply: answer,
+            } => self
+                .resolve(&id)
+                .and_then(|id| self.answer_permission(id, request_id, answer)),
+            Command::Diff { id, stat } => match self.resolve(&id) {
+                Ok(id) => return self.diff(id, stat, reply),
+                Err(e) => Err(e),
+            },
+            Command::Transcript { id, follow } => {
+                self.resolve(&id).and_then(|id| self.transcript(id, follow))
+            }
+            Command::History(q) => self.history(&q),
+            Command::Subscribe => Ok(Outcome {
+                reply: Reply::Subscribed {
+                    sessions: self.sessions.values().cloned().collect(),
+                },
+                events: Some(self.subscribe(None)),
+            }),
+            Command::DaemonStatus => Ok(Reply::DaemonStatus(self.status()).into()),
+            Command::Shutdown => {
+                self.shutting_down = Some(reply);
+                return;
+            }
+        };
+        let _ = reply.send(answer);
+    }
+
+    /// Finds the session a (possibly shortened) id names.
+    pub(super) fn resolve(&self, prefix: &str) -> Result<SessionId, String> {
+        let wanted = prefix.trim().to_ascii_lowercase();
+        if wanted.is_empty() {
+            return Err("no session id given: run `flotilla ls` to see the ids".into());
+        }
+        let compact = wanted.replace('-', "");
+        let matches: Vec<SessionId> = self
+            .sessions
+            .keys()
+            .filter(|id| id.0.simple().to_string().starts_with(&compact))
+            .copied()
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(format!("no session matches '{prefix}': run `flotilla ls` to see the ids")),
+            many => Err(format!(
+                "'{prefix}' matches {} sessions: type more of the id",
+                many.len()
+            )),
+        }
+    }
+
+    pub(super) fn session_reply(&self, id: SessionId, note: Option<String>) -> Outcome {
+        match self.sessions.get(&id) {
+            Some(session) => Reply::Session {
+                session: session.clone(),
+                note,
+            }
+            .into(),
+            None => Reply::Removed { id, note }.into(),
+        }
+    }
+
+    fn list(&self) -> Result<Outcome, String> {
+        Ok(Reply::Sessions {
+            sessions: self.sessions.values().cloned().collect(),
+        }
+        .into())
+    }
+
+    fn new_session(&mut self, spec: NewSession, reply: Responder) {
+        let agent = spec.agent.clone().unwrap_or_else(|| self.config.default_agent.clone());
+        if !self.backends.contains_key(&agent) {
+            let known: Vec<&str> = self.backends.keys().map(String::as_str).collect();
+            let _ = reply.send(Err(format!(
+                "unknown agent '{agent}': configured agents are {}; define it under [agents.{agent}] in config.toml",
+                sorted(known).join(", ")
+            )));
+            return;
+        }
+        if !spec.dir.is_absolute() {
+            let _ = reply.send(Err(format!(
+                "directory {} is not absolute: pass an absolute path",
+                spec.dir.display()
+            )));
+            return;
+        }
+        let id = SessionId::new();
+        let title = spec
+            .title
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| spec.prompt.as_deref().and_then(title_from_prompt))
+            .unwrap_or_else(|| format!("session {}", id.short()));
+        let strategy = spec.strategy.unwrap_or(Strategy::Worktree);
+        let root = self.paths.workspaces.clone();
+        let create_title = title.clone();
+        let branch = spec.branch.clone();
+        self.blocking(
+            move || {
+                workspace::create(&CreateRequest {
+                    dir: &spec.dir,
+                    strategy,
+                    title: &create_title,
+                    branch: branch.as_deref(),
+                    root: &root,
+                    id_hint: &id.short(),
+                })
+                .map(|ws| (ws, spec))
+            },
+            move |state, created| {
+                let answer = created
+                    .map_err(|e| e.to_string())
+                    .and_then(|(ws, spec)| state.register(id, &title, &agent, ws, spec));
+                let _ = reply.send(answer);
+            },
+        );
+    }
+
+    fn register(
+        &mut self,
+        id: SessionId,
+        title: &str,
+        agent: &str,
+        ws: workspace::Workspace,
+        spec: NewSession,
+    ) -> Result<Outcome, String> {
+        let now = Self::now();
+        let store_err = |e: crate::store::StoreError| e.to_string();
+        let reuse = match ws.strategy {
+            Strategy::Existing => self.store.existing_workspace_at(&ws.path).map_err(store_err)?,
+            _ => None,
+        };
+        let workspace_id = match reuse {
+            Some(wid) => wid,
+            None => self.store.insert_workspace(&ws, now).map_err(store_err)?,
+        };
+        self.store
+            .insert_session(&NewSessionRow {
+                id,
+                title,
+                agent,
+                model: spec.model.as_deref(),
+                workspace_id,
+                status: Status::Starting,
+                now,
+            })
+            .map_err(store_err)?;
+        let session = self
+            .store
+            .session(id)
+            .map_err(store_err)?
+            .ok_or("the new session vanished from the database")?;
+        self.sessions.insert(id, session);
+        self.open_driver(id);
+        let mut note = None;
+        if let Some(prompt) = spec.prompt.filter(|p| !p.trim().is_empty()) {
+            note = self.send(id, prompt).err();
+        }
+        Ok(self.session_reply(id, note))
+    }
+
+    /// Sends a prompt now, or queues it while the agent is busy.
+    pub(super) fn send(&mut self, id: SessionId, text: String) -> Result<Outcome, String> {
+        if text.trim().is_empty() {
+            return Err("the prompt is empty: type something to send".into());
+        }
+        let status = self.status_of(id)?;
+        match check(status, Action::Prompt).map_err(|e| e.to_string())? {
+            Verdict::Queue => {
+                self.store.push_queued(id, &text).map_err(|e| e.to_string())?;
+                let position = self.sessions.get_mut(&id).map(|s| {
+                    s.queued_prompts += 1;
+                    s.queued_prompts
+                });
+                self.publish(id);
+                let note = format!(
+                    "queued: the agent is busy; this prompt is number {} in line",
+                    position.unwrap_or(1)
+                );
+                Ok(self.session_reply(id, Some(note)))
+            }
+            _ => {
+                self.start_turn(id, text);
+                Ok(self.session_reply(id, None))
+            }
+        }
+    }
+
+    fn answer_permission(
+        &mut self,
+        id: SessionId,
+        request_id: String,
+        answer: crate::core::PermissionReply,
+    ) -> Result<Outcome, String> {
+        let status = self.status_of(id)?;
+        if status != Status::WaitingInput {
+            return Err(format!(
+                "session is {status}, not waiting for a permission: nothing to answer"
+            ));
+        }
+        let live = self.live.get(&id).ok_or("the session's agent is not running: resume it")?;
+        live.driver.send(crate::agent::DriverCmd::Permission {
+            request_id,
+            reply: answer,
+        });
+        Ok(self.session_reply(id, None))
+    }
+
+    fn diff(&mut self, id: SessionId, stat: bool, reply: Responder) {
+        let found = self.store.workspace_of(id).map_err(|e| e.to_string());
+        let (ws, removed) = match found {
+            Ok((_, ws, removed)) => (ws, removed),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        if removed {
+            let _ = reply.send(Err(format!(
+                "the workspace {} was cleaned up: there is nothing left to diff",
+                ws.path.display()
+            )));
+            return;
+        }
+        let opts = DiffOptions {
+            with_text: !stat,
+            ..DiffOptions::default()
+        };
+        self.blocking(
+            move || diff::diff(&ws.path, &ws.base_commit, &opts),
+            move |state, files| {
+                let answer = files.map_err(|e| e.to_string()).and_then(|files| {
+                    let session = state.session(id)?.clone();
+                    Ok(Reply::Diff { session, files }.into())
+                });
+                let _ = reply.send(answer);
+            },
+        );
+    }
+
+    fn transcript(&mut self, id: SessionId, follow: bool) -> Result<Outcome, String> {
+        self.flush();
+        let messages = self.store.transcript(id).map_err(|e| e.to_string())?;
+        let session = self.session(id)?.clone();
+        Ok(Outcome {
+            reply: Reply::Transcript { session, messages },
+            events: follow.then(|| self.subscribe(Some(id))),
+        })
+    }
+
+    fn history(&mut self, q: &HistoryQuery) -> Result<Outcome, String> {
+        self.flush();
+        let (sessions, total) = self.store.history(q).map_err(|e| e.to_string())?;
+        Ok(Reply::History { sessions, total }.into())
+    }
+
+    fn status(&self) -> DaemonStatus {
+        DaemonStatus {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            protocol: PROTOCOL_VERSION,
+            socket: self.paths.socket.clone(),
+            database: self.paths.database.clone(),
+            started_at: self.started_at,
+            sessions: self.sessions.len(),
+            live_sessions: self.live.len(),
+            config_error: self.config_error.clone(),
+        }
+    }
+
+    pub(super) fn session(&self, id: SessionId) -> Result<&Session, String> {
+        self.sessions
+            .get(&id)
+            .ok_or_else(|| format!("session {} was removed", id.short()))
+    }
+
+    pub(super) fn status_of(&self, id: SessionId) -> Result<Status, String> {
+        self.session(id).map(|s| s.status)
+    }
+}
+
+fn hello(protocol: u32) -> Outcome {
+    // The daemon answers with its own version; the client decides whether it can talk.
+    let _ = protocol;
+    Reply::Hello {
+        protocol: PROTOCOL_VERSION,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        pid: std::process::id(),
+    }
+    .into()
+}
+
+fn sorted(mut names: Vec<&str>) -> Vec<&str> {
+    names.sort_unstable();
+    names
+}
+
+/// A title from the prompt's first line, shortened at a word boundary.
+fn title_from_prompt(prompt: &str) -> Option<String> {
+    let line = prompt.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if line.chars().count() <= TITLE_FROM_PROMPT {
+        return Some(line.to_string());
+    }
+    let cut: String = line.chars().take(TITLE_FROM_PROMPT).collect();
+    let at_word = cut.rfind(' ').filter(|&i| i > TITLE_FROM_PROMPT / 2).unwrap_or(cut.len());
+    Some(format!("{}…", cut[..at_word].trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from_prompt;
+
+    #[test]
+    fn titles_come_from_the_first_line_of_the_prompt() {
+        assert_eq!(title_from_prompt("\n  fix login\nmore").as_deref(), Some("fix login"));
+        assert_eq!(title_from_prompt("   "), None);
+        let long = "word ".repeat(30);
+        let title = title_from_prompt(&long).expect("a title");
+        assert!(title.ends_with('…') && title.chars().count() <= 61, "{title}");
+    }
+}

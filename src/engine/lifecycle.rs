@@ -1,0 +1,366 @@
+//! Starting, running, aborting, resuming and ending sessions.
+
+use super::{Live, Outcome, Responder, State};
+use crate::agent::{DriverCmd, Launch, new_id};
+use crate::core::{
+    Action, Message, Part, PartKind, Role, SessionId, Status, Strategy, check,
+};
+use crate::protocol::{Event, Reply};
+use crate::workspace::{self, Cleanup, WorkspaceError};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+type Stopping = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How long a daemon shutdown waits for running turns to stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+impl State {
+    /// After a restart: sessions that were running lost their agent and become
+    /// `disconnected`; idle ones get a driver again.
+    pub(super) fn reconcile(&mut self) -> anyhow::Result<()> {
+        for session in self.store.sessions()? {
+            let id = session.id;
+            let status = session.status;
+            self.sessions.insert(id, session);
+            if status.is_busy() {
+                self.set_status(
+                    id,
+                    Status::Disconnected,
+                    Some("the daemon stopped while this session was running: resume it".into()),
+                );
+                self.publish(id);
+            } else if status == Status::Idle {
+                self.open_driver(id);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn set_status(&mut self, id: SessionId, status: Status, reason: Option<String>) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.status = status;
+            s.status_reason = reason;
+            s.last_activity_at = Self::now();
+        }
+    }
+
+    /// Gives the session a running agent; it is then idle, or `error` if that failed.
+    pub(super) fn open_driver(&mut self, id: SessionId) {
+        let Some(session) = self.sessions.get(&id) else { return };
+        let launch = Launch {
+            session: id,
+            workspace: session.workspace.clone(),
+            agent_session_id: session.agent_session_id.clone(),
+            model: session.model.clone(),
+        };
+        let opened = match self.backends.get(&session.agent) {
+            Some(backend) => backend.open(launch, self.agent_tx.clone()).map_err(|e| e.to_string()),
+            None => Err(format!(
+                "agent '{}' is no longer configured: add it back to config.toml",
+                session.agent
+            )),
+        };
+        match opened {
+            Ok(driver) => {
+                self.live.insert(
+                    id,
+                    Live {
+                        driver,
+                        message: None,
+                        streamed: Vec::new(),
+                        abort_waiters: Vec::new(),
+                    },
+                );
+                self.set_status(id, Status::Idle, None);
+            }
+            Err(reason) => self.set_status(id, Status::Error, Some(reason)),
+        }
+        self.publish(id);
+    }
+
+    /// Records the user's prompt and hands it to the agent.
+    pub(super) fn start_turn(&mut self, id: SessionId, text: String) {
+        let Some(live) = self.live.get_mut(&id) else {
+            self.set_status(id, Status::Disconnected, Some("the agent is not running: resume it".into()));
+            self.publish(id);
+            return;
+        };
+        live.message = None;
+        live.streamed.clear();
+        live.driver.send(DriverCmd::Prompt(text.clone()));
+        let message = Message {
+            id: new_id("msg"),
+            role: Role::User,
+            created_at: Self::now(),
+            parts: Vec::new(),
+        };
+        let part = Part {
+            id: new_id("prt"),
+            message_id: message.id.clone(),
+            kind: PartKind::Text { text: text.clone() },
+        };
+        let stored = self
+            .store
+            .insert_message(id, &message)
+            .and_then(|()| self.store.upsert_part(&part))
+            .and_then(|()| self.store.index_text(id, &text));
+        if let Err(e) = stored {
+            tracing::error!("recording prompt for {id}: {e}");
+        }
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.message_count += 1;
+        }
+        self.broadcast(Event::MessageAdded { session: id, message });
+        self.broadcast(Event::PartUpdated { session: id, part });
+        self.set_status(id, Status::Active, None);
+        self.publish(id);
+    }
+
+    /// Sends the next queued prompt if the session is idle.
+    pub(super) fn pump_queue(&mut self, id: SessionId) {
+        if self.sessions.get(&id).map(|s| s.status) != Some(Status::Idle) {
+            return;
+        }
+        match self.store.pop_queued(id) {
+            Ok(Some(text)) => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.queued_prompts = s.queued_prompts.saturating_sub(1);
+                }
+                self.start_turn(id, text);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!("reading queued prompts of {id}: {e}"),
+        }
+    }
+
+    /// Drops queued prompts; says how many went, if any.
+    fn drop_queue(&mut self, id: SessionId) -> Option<String> {
+        let dropped = self.store.clear_queued(id).unwrap_or(0);
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.queued_prompts = 0;
+        }
+        (dropped > 0).then(|| format!("{dropped} queued prompt(s) dropped"))
+    }
+
+    pub(super) fn abort(&mut self, id: SessionId, reply: Responder) {
+        let checked = self
+            .status_of(id)
+            .and_then(|status| check(status, Action::Abort).map_err(|e| e.to_string()));
+        if let Err(e) = checked {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        let note = self.drop_queue(id);
+        match self.live.get_mut(&id) {
+            // The reply waits for the turn to end, so the caller sees the idle session.
+            Some(live) => {
+                live.driver.send(DriverCmd::Abort);
+                live.abort_waiters.push((reply, note));
+            }
+            None => {
+                self.set_status(id, Status::Idle, None);
+                self.publish(id);
+                let _ = reply.send(Ok(self.session_reply(id, note)));
+            }
+        }
+    }
+
+    pub(super) fn resume(&mut self, id: SessionId, reply: Responder) {
+        let checked = self
+            .status_of(id)
+            .and_then(|status| check(status, Action::Resume).map_err(|e| e.to_string()))
+            .and_then(|_| self.store.workspace_of(id).map_err(|e| e.to_string()));
+        let ws = match checked {
+            Ok((_, ws, false)) => ws,
+            Ok((_, ws, true)) => {
+                let _ = reply.send(Err(format!(
+                    "cannot resume: its workspace {} was cleaned up; start a new session",
+                    ws.path.display()
+                )));
+                return;
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        self.blocking(
+            move || workspace::ensure_present(&ws),
+            move |state, present| {
+                let answer = present
+                    .map_err(|e| format!("cannot resume: {e}"))
+                    .and_then(|()| {
+                        let status = state.status_of(id)?;
+                        check(status, Action::Resume).map_err(|e| e.to_string())?;
+                        state.open_driver(id);
+                        state.pump_queue(id);
+                        Ok(state.session_reply(id, None))
+                    });
+                let _ = reply.send(answer);
+            },
+        );
+    }
+
+    /// Terminate (`stop`) or delete (`rm`) a session, cleaning up its workspace if asked.
+    /// Nothing changes unless the cleanup's checks pass first.
+    pub(super) fn terminate(
+        &mut self,
+        id: SessionId,
+        cleanup: bool,
+        force: bool,
+        remove: bool,
+        reply: Responder,
+    ) {
+        let plan = self.plan_cleanup(id, cleanup, remove);
+        let (ws_id, ws, do_cleanup, mut notes) = match plan {
+            Ok(plan) => plan,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let check_ws = ws.clone();
+        self.blocking(
+            move || match do_cleanup && !force {
+                true => workspace::uncommitted_changes(&check_ws.path).map(|f| f.len()),
+                false => Ok(0),
+            },
+            move |state, dirty| {
+                let refused = match dirty {
+                    Ok(0) => None,
+                    Ok(files) => Some(
+                        WorkspaceError::Dirty {
+                            path: ws.path.clone(),
+                            files,
+                        }
+                        .to_string(),
+                    ),
+                    Err(e) => Some(e.to_string()),
+                };
+                if let Some(e) = refused {
+                    let _ = reply.send(Err(format!("nothing was changed: {e}")));
+                    return;
+                }
+                if !state.sessions.contains_key(&id) {
+                    let _ = reply.send(Err(format!("session {} was removed meanwhile", id.short())));
+                    return;
+                }
+                notes.extend(state.drop_queue(id));
+                let stopping = state.halt(id);
+                state.after(stopping, move |state, ()| {
+                    if !do_cleanup {
+                        let _ = reply.send(Ok(state.finish_terminate(id, remove, notes)));
+                        return;
+                    }
+                    let path = ws.path.clone();
+                    state.blocking(
+                        move || workspace::cleanup(&ws, force),
+                        move |state, cleaned| {
+                            match cleaned {
+                                Ok(Cleanup::Removed | Cleanup::AlreadyGone) => {
+                                    let _ = state.store.mark_workspace_removed(ws_id, State::now());
+                                    notes.push(format!("removed {}", path.display()));
+                                }
+                                Ok(Cleanup::KeptExisting) => {}
+                                Err(e) => notes.push(format!("workspace kept: {e}")),
+                            }
+                            let _ = reply.send(Ok(state.finish_terminate(id, remove, notes)));
+                        },
+                    );
+                });
+            },
+        );
+    }
+
+    fn plan_cleanup(
+        &mut self,
+        id: SessionId,
+        cleanup: bool,
+        remove: bool,
+    ) -> Result<(i64, workspace::Workspace, bool, Vec<String>), String> {
+        let status = self.status_of(id)?;
+        if !remove {
+            check(status, Action::Terminate).map_err(|e| e.to_string())?;
+        }
+        let (ws_id, ws, removed) = self.store.workspace_of(id).map_err(|e| e.to_string())?;
+        let mut notes = Vec::new();
+        if !cleanup || removed {
+            return Ok((ws_id, ws, false, notes));
+        }
+        if ws.strategy == Strategy::Existing {
+            notes.push(format!(
+                "kept {}: flotilla never deletes a directory it did not create",
+                ws.path.display()
+            ));
+            return Ok((ws_id, ws, false, notes));
+        }
+        let users = self.store.workspace_users(ws_id, id).map_err(|e| e.to_string())?;
+        if users > 0 {
+            return Err(format!(
+                "nothing was changed: the workspace {} is also used by {users} other session(s); leave out --cleanup or remove those first",
+                ws.path.display()
+            ));
+        }
+        Ok((ws_id, ws, true, notes))
+    }
+
+    /// Ends the session's turn and lets go of its agent; the session is `stopped`.
+    fn halt(&mut self, id: SessionId) -> Stopping {
+        let was = self.sessions.get(&id).map(|s| s.status);
+        if was.is_some_and(|s| s != Status::Stopped && s != Status::Archived) {
+            self.set_status(id, Status::Stopped, None);
+            self.publish(id);
+        }
+        match self.live.remove(&id) {
+            Some(live) => {
+                for (waiter, note) in live.abort_waiters {
+                    let _ = waiter.send(Ok(self.session_reply(id, note)));
+                }
+                Box::pin(live.driver.stop())
+            }
+            None => Box::pin(std::future::ready(())),
+        }
+    }
+
+    fn finish_terminate(&mut self, id: SessionId, remove: bool, notes: Vec<String>) -> Outcome {
+        self.flush();
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        if !remove {
+            return self.session_reply(id, note);
+        }
+        if let Err(e) = self.store.delete_session(id) {
+            tracing::error!("deleting session {id}: {e}");
+        }
+        self.sessions.remove(&id);
+        self.broadcast(Event::SessionRemoved { id });
+        Reply::Removed { id, note }.into()
+    }
+
+    /// The daemon is going away: stop every turn. Running sessions become `disconnected`;
+    /// idle ones stay idle and get their agent back when the daemon starts again.
+    pub(super) async fn shutdown(&mut self) {
+        self.flush();
+        let mut stopping = Vec::new();
+        for (id, live) in std::mem::take(&mut self.live) {
+            stopping.push(live.driver.stop());
+            if self.sessions.get(&id).is_some_and(|s| s.status.is_busy()) {
+                self.set_status(
+                    id,
+                    Status::Disconnected,
+                    Some("the daemon was stopped during a turn: resume the session".into()),
+                );
+                self.publish(id);
+            }
+        }
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, futures_join(stopping)).await;
+        self.flush();
+    }
+}
+
+async fn futures_join(futures: Vec<impl Future<Output = ()>>) {
+    for f in futures {
+        f.await;
+    }
+}

@@ -1,0 +1,272 @@
+//! The engine: the one owner of sessions, the store and the agent drivers.
+//!
+//! It runs as a single task. Clients reach it through an [`Engine`] handle with
+//! [`Command`]s; backends reach it with [`AgentEvent`]s; it answers with [`Reply`]s and
+//! broadcasts [`Event`]s. Slow work (git, diffs, stopping processes) runs elsewhere and
+//! comes back to the task as a [`Job`] that applies its result.
+
+mod agent_events;
+mod commands;
+mod lifecycle;
+mod subscription;
+
+use crate::agent::{AgentEvent, Backend, Driver, command::CommandBackend};
+use crate::config::Config;
+use crate::core::{Session, SessionId};
+use crate::paths::Paths;
+use crate::protocol::{Command, Event, Reply};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+
+pub use subscription::Subscription;
+
+/// How long streamed text may wait in memory before it is written to the database: the
+/// most a crash can lose of a message that was still streaming.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+const EVENT_BUFFER: usize = 16_384;
+const AGENT_BUFFER: usize = 4_096;
+
+/// What a command produced: a reply, and for subscribing commands, the events after it.
+pub struct Outcome {
+    pub reply: Reply,
+    pub events: Option<Subscription>,
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Self {
+        Outcome {
+            reply,
+            events: None,
+        }
+    }
+}
+
+/// A one-line message for the user: what went wrong and what to do.
+pub type Answer = Result<Outcome, String>;
+type Responder = oneshot::Sender<Answer>;
+type Job = Box<dyn FnOnce(&mut State) + Send>;
+
+enum Msg {
+    Request(Command, Responder),
+    Job(Job),
+}
+
+/// A cheap, cloneable handle on the engine task.
+#[derive(Clone)]
+pub struct Engine {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Engine {
+    /// Opens the store, reconciles what a previous daemon left behind, and starts the task.
+    pub fn start(paths: Paths, config: Config, config_error: Option<String>) -> anyhow::Result<Engine> {
+        paths.create_dirs()?;
+        let store = Store::open(&paths.database)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (agent_tx, agent_rx) = mpsc::channel(AGENT_BUFFER);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let backends = backends_from(&config);
+        let mut state = State {
+            store,
+            paths,
+            config,
+            config_error,
+            backends,
+            sessions: BTreeMap::new(),
+            live: HashMap::new(),
+            pending_text: HashMap::new(),
+            dirty: HashSet::new(),
+            flush_at: None,
+            events,
+            agent_tx,
+            jobs: tx.clone(),
+            started_at: Utc::now(),
+            shutting_down: None,
+        };
+        state.reconcile()?;
+        tokio::spawn(state.run(rx, agent_rx));
+        Ok(Engine { tx })
+    }
+
+    pub async fn execute(&self, command: Command) -> Answer {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Request(command, reply))
+            .map_err(|_| "the engine has shut down: start the daemon again".to_string())?;
+        rx.await
+            .map_err(|_| "the engine stopped before answering: check the daemon log".to_string())?
+    }
+
+    /// Resolves once the engine task has ended.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
+}
+
+fn backends_from(config: &Config) -> HashMap<String, Arc<dyn Backend>> {
+    config
+        .agents
+        .iter()
+        .map(|(name, agent)| {
+            let backend: Arc<dyn Backend> = Arc::new(CommandBackend {
+                name: name.clone(),
+                argv: agent.command.clone(),
+                env: agent.env.clone(),
+            });
+            (name.clone(), backend)
+        })
+        .collect()
+}
+
+/// What the engine keeps for a session whose agent is running.
+struct Live {
+    driver: Driver,
+    /// The assistant message that parts and errors of the current turn belong to.
+    message: Option<String>,
+    /// Streamed parts of the current turn, indexed for search when the turn ends.
+    streamed: Vec<String>,
+    /// `abort` requests waiting for the turn to end.
+    abort_waiters: Vec<(Responder, Option<String>)>,
+}
+
+pub(crate) struct State {
+    store: Store,
+    paths: Paths,
+    config: Config,
+    config_error: Option<String>,
+    backends: HashMap<String, Arc<dyn Backend>>,
+    sessions: BTreeMap<SessionId, Session>,
+    live: HashMap<SessionId, Live>,
+    /// Streamed text not yet written, by part id.
+    pending_text: HashMap<String, String>,
+    /// Sessions whose row needs writing at the next flush.
+    dirty: HashSet<SessionId>,
+    flush_at: Option<Instant>,
+    events: broadcast::Sender<Event>,
+    agent_tx: mpsc::Sender<(SessionId, AgentEvent)>,
+    jobs: mpsc::UnboundedSender<Msg>,
+    started_at: DateTime<Utc>,
+    shutting_down: Option<Responder>,
+}
+
+impl State {
+    async fn run(
+        mut self,
+        mut requests: mpsc::UnboundedReceiver<Msg>,
+        mut agent_events: mpsc::Receiver<(SessionId, AgentEvent)>,
+    ) {
+        loop {
+            let flush_at = self.flush_at;
+            tokio::select! {
+                msg = requests.recv() => match msg {
+                    Some(Msg::Request(cmd, reply)) => self.request(cmd, reply),
+                    Some(Msg::Job(job)) => job(&mut self),
+                    None => break,
+                },
+                Some((session, event)) = agent_events.recv() => self.agent_event(session, event),
+                _ = sleep_until(flush_at), if flush_at.is_some() => self.flush(),
+            }
+            if let Some(reply) = self.shutting_down.take() {
+                self.shutdown().await;
+                let _ = reply.send(Ok(Reply::Ok.into()));
+                break;
+            }
+        }
+    }
+
+    /// Runs `work` on a blocking thread, then `then` on the engine task with its result.
+    fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+        then: impl FnOnce(&mut State, T) + Send + 'static,
+    ) {
+        let jobs = self.jobs.clone();
+        tokio::spawn(async move {
+            if let Ok(value) = tokio::task::spawn_blocking(work).await {
+                let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| then(state, value))));
+            }
+        });
+    }
+
+    /// Waits for `fut`, then runs `then` on the engine task.
+    fn after<F>(&self, fut: F, then: impl FnOnce(&mut State, F::Output) + Send + 'static)
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let jobs = self.jobs.clone();
+        tokio::spawn(async move {
+            let value = fut.await;
+            let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| then(state, value))));
+        });
+    }
+
+    fn broadcast(&self, event: Event) {
+        // No subscribers is not an error.
+        let _ = self.events.send(event);
+    }
+
+    fn subscribe(&self, only: Option<SessionId>) -> Subscription {
+        Subscription::new(self.events.subscribe(), only)
+    }
+
+    /// Writes a changed session and tells subscribers.
+    fn publish(&mut self, id: SessionId) {
+        if let Some(session) = self.sessions.get(&id) {
+            if let Err(e) = self.store.save_session(session) {
+                tracing::error!("saving session {id}: {e}");
+            }
+            self.dirty.remove(&id);
+            self.broadcast(Event::SessionUpdated {
+                session: session.clone(),
+            });
+        }
+    }
+
+    fn schedule_flush(&mut self) {
+        if self.flush_at.is_none() {
+            self.flush_at = Some(Instant::now() + FLUSH_INTERVAL);
+        }
+    }
+
+    /// Writes buffered streamed text and touched sessions in one transaction.
+    fn flush(&mut self) {
+        self.flush_at = None;
+        if self.pending_text.is_empty() && self.dirty.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_text);
+        let dirty: Vec<SessionId> = self.dirty.drain().collect();
+        let sessions = &self.sessions;
+        let result = self.store.transaction(|store| {
+            for (part, text) in &pending {
+                store.append_text(part, text)?;
+            }
+            for id in &dirty {
+                if let Some(s) = sessions.get(id) {
+                    store.save_session(s)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            tracing::error!("flushing streamed text: {e}");
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,12 @@
+//! flotilla: a terminal dashboard for running many AI coding-agent sessions at once.
+
+pub mod agent;
+pub mod config;
+pub mod core;
+pub mod diff;
+pub mod engine;
+pub mod git;
+pub mod paths;
+pub mod protocol;
+pub mod store;
+pub mod workspace;

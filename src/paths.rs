@@ -1,0 +1,82 @@
+//! Where flotilla keeps its files. `FLOTILLA_HOME` puts everything under one directory.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub config_file: PathBuf,
+    pub socket: PathBuf,
+    pub lock_file: PathBuf,
+    pub database: PathBuf,
+    pub workspaces: PathBuf,
+    pub daemon_log: PathBuf,
+}
+
+// sun_path holds 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH: usize = 107;
+
+impl Paths {
+    pub fn from_env() -> Result<Paths> {
+        if let Some(home) = std::env::var_os("FLOTILLA_HOME").filter(|h| !h.is_empty()) {
+            let home = absolute(Path::new(&home))?;
+            return Paths::under(&home, &home, &home);
+        }
+        let dirs = directories::ProjectDirs::from("", "", "flotilla")
+            .context("cannot find the home directory: set HOME or FLOTILLA_HOME")?;
+        let data = dirs.data_dir().to_path_buf();
+        let runtime = dirs.runtime_dir().unwrap_or(dirs.data_dir()).to_path_buf();
+        Paths::under(&data, dirs.config_dir(), &runtime)
+    }
+
+    fn under(data: &Path, config: &Path, runtime: &Path) -> Result<Paths> {
+        let socket = runtime.join("flotilla.sock");
+        if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            bail!(
+                "socket path {} is longer than {MAX_SOCKET_PATH} bytes: set FLOTILLA_HOME to a shorter directory",
+                socket.display()
+            );
+        }
+        Ok(Paths {
+            data_dir: data.to_path_buf(),
+            config_file: config.join("config.toml"),
+            lock_file: runtime.join("flotilla.lock"),
+            socket,
+            database: data.join("flotilla.db"),
+            workspaces: data.join("workspaces"),
+            daemon_log: data.join("daemon.log"),
+        })
+    }
+
+    /// Creates the private directories the daemon writes to.
+    pub fn create_dirs(&self) -> Result<()> {
+        for dir in [
+            Some(self.data_dir.as_path()),
+            self.socket.parent(),
+            Some(self.workspaces.as_path()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            create_private_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot resolve {}", path.display()))
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}: check its parent's permissions", dir.display()))
+}

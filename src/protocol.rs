@@ -1,0 +1,168 @@
+//! What clients and the daemon say to each other: one JSON object per line.
+//!
+//! A client opens with `Hello`; then every request carries an `id` that its reply repeats
+//! as `re`. Events arrive unasked on connections that subscribed.
+
+use crate::core::{FileDiff, Message, Part, PermissionReply, Session, SessionId, Status, Strategy};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Bumped whenever a message changes shape; client and daemon must agree.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub id: u64,
+    #[serde(flatten)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum Command {
+    Hello { protocol: u32 },
+    New(NewSession),
+    List,
+    Get { id: String },
+    Send { id: String, text: String },
+    Abort { id: String },
+    Resume { id: String },
+    Stop { id: String, cleanup: bool, force: bool },
+    Remove { id: String, cleanup: bool, force: bool },
+    Permission { id: String, request_id: String, reply: PermissionReply },
+    Diff { id: String, stat: bool },
+    /// The transcript; with `follow`, the session's events from that moment on.
+    Transcript { id: String, follow: bool },
+    History(HistoryQuery),
+    /// Every event from now on, with a snapshot of the sessions taken at the same moment.
+    Subscribe,
+    DaemonStatus,
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NewSession {
+    pub dir: PathBuf,
+    pub strategy: Option<Strategy>,
+    pub title: Option<String>,
+    pub branch: Option<String>,
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub search: Option<String>,
+    pub status: Option<Status>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Reply { re: u64, reply: Reply },
+    Error { re: u64, message: String },
+    Event { event: Event },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Reply {
+    Hello {
+        protocol: u32,
+        version: String,
+        pid: u32,
+    },
+    Session {
+        session: Session,
+        /// Anything the user should know about how the request was carried out.
+        note: Option<String>,
+    },
+    Sessions {
+        sessions: Vec<Session>,
+    },
+    Removed {
+        id: SessionId,
+        note: Option<String>,
+    },
+    Transcript {
+        session: Session,
+        messages: Vec<Message>,
+    },
+    Diff {
+        session: Session,
+        files: Vec<FileDiff>,
+    },
+    History {
+        sessions: Vec<Session>,
+        total: u64,
+    },
+    Subscribed {
+        sessions: Vec<Session>,
+    },
+    DaemonStatus(DaemonStatus),
+    Ok,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaemonStatus {
+    pub pid: u32,
+    pub version: String,
+    pub protocol: u32,
+    pub socket: PathBuf,
+    pub database: PathBuf,
+    pub started_at: DateTime<Utc>,
+    pub sessions: usize,
+    pub live_sessions: usize,
+    pub config_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    SessionUpdated {
+        session: Session,
+    },
+    SessionRemoved {
+        id: SessionId,
+    },
+    /// A new message (its parts follow as `PartUpdated`).
+    MessageAdded {
+        session: SessionId,
+        message: Message,
+    },
+    /// A part was created or changed; carries the whole part.
+    PartUpdated {
+        session: SessionId,
+        part: Part,
+    },
+    /// Text appended to a streaming text or reasoning part.
+    PartDelta {
+        session: SessionId,
+        message_id: String,
+        part_id: String,
+        text: String,
+    },
+    /// The connection fell behind and missed events: refetch what is on screen.
+    Lagged {
+        missed: u64,
+    },
+}
+
+impl Event {
+    pub fn session(&self) -> Option<SessionId> {
+        match self {
+            Event::SessionUpdated { session } => Some(session.id),
+            Event::SessionRemoved { id } => Some(*id),
+            Event::MessageAdded { session, .. }
+            | Event::PartUpdated { session, .. }
+            | Event::PartDelta { session, .. } => Some(*session),
+            Event::Lagged { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Messages and their parts. The text of streaming parts lives in `part_chunks`, appended
+//! as it is flushed; everything else about a part is one JSON document in `parts.data`.
+
+use super::{Result, Store, StoreError, from_millis, millis};
+use crate::core::{Message, Part, PartKind, Role, SessionId};
+use rusqlite::{OptionalExtension, params};
+use std::collections::HashMap;
+
+fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+    }
+}
+
+/// The part's JSON without its streamed text, and that text.
+fn split_part(kind: &PartKind) -> Result<(String, Option<String>)> {
+    let mut kind = kind.clone();
+    let text = kind.streamed_text_mut().map(std::mem::take);
+    let data = serde_json::to_string(&kind).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((data, text))
+}
+
+impl Store {
+    /// Records a new message (without parts) and counts it on its session.
+    pub fn insert_message(&self, session: SessionId, message: &Message) -> Result<()> {
+        let sid = session.to_string();
+        self.conn.execute(
+            "INSERT INTO messages (id, session_id, seq, role, created_at)
+             VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE session_id = ?2), ?3, ?4)",
+            params![message.id, sid, role_str(message.role), millis(message.created_at)],
+        )?;
+        Ok(())
+    }
+
+    /// Creates the part, or replaces it whole (text included) if it exists.
+    pub fn upsert_part(&self, part: &Part) -> Result<()> {
+        let (data, text) = split_part(&part.kind)?;
+        let updated = self.conn.execute(
+            "UPDATE parts SET data = ?2 WHERE id = ?1",
+            params![part.id, data],
+        )?;
+        if updated == 0 {
+            self.conn.execute(
+                "INSERT INTO parts (id, message_id, seq, data)
+                 VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM parts WHERE message_id = ?2), ?3)",
+                params![part.id, part.message_id, data],
+            )?;
+        } else {
+            self.conn
+                .execute("DELETE FROM part_chunks WHERE part_id = ?1", [&part.id])?;
+        }
+        if let Some(text) = text {
+            self.append_text(&part.id, &text)?;
+        }
+        Ok(())
+    }
+
+    /// Appends streamed text to a part.
+    pub fn append_text(&self, part_id: &str, text: &str) -> Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.conn.execute(
+            "INSERT INTO part_chunks (part_id, seq, text)
+             VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM part_chunks WHERE part_id = ?1), ?2)",
+            params![part_id, text],
+        )?;
+        Ok(())
+    }
+
+    /// The whole streamed text of a part, if it has any.
+    pub fn part_text(&self, part_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT group_concat(text, '') FROM (SELECT text FROM part_chunks WHERE part_id = ?1 ORDER BY seq)",
+                [part_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Every message of the session, oldest first, with its parts in order.
+    pub fn transcript(&self, session: SessionId) -> Result<Vec<Message>> {
+        let sid = session.to_string();
+        let mut stmt = self.conn.prepare(
+            "SELECT id, role, created_at FROM messages WHERE session_id = ?1 ORDER BY seq",
+        )?;
+        let mut messages: Vec<Message> = stmt
+            .query_map([&sid], |r| {
+                let role: String = r.get(1)?;
+                Ok(Message {
+                    id: r.get(0)?,
+                    role: if role == "user" { Role::User } else { Role::Assistant },
+                    created_at: from_millis(r.get(2)?),
+                    parts: Vec::new(),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let index: HashMap<String, usize> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
+
+        let mut texts: HashMap<String, String> = HashMap::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT c.part_id, c.text FROM part_chunks c
+             JOIN parts p ON p.id = c.part_id JOIN messages m ON m.id = p.message_id
+             WHERE m.session_id = ?1 ORDER BY c.part_id, c.seq",
+        )?;
+        let mut rows = stmt.query([&sid])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let chunk: String = row.get(1)?;
+            texts.entry(id).or_default().push_str(&chunk);
+        }
+
+        let mut stmt = self.conn.prepare(
+            "SELECT p.id, p.message_id, p.data FROM parts p JOIN messages m ON m.id = p.message_id
+             WHERE m.session_id = ?1 ORDER BY m.seq, p.seq",
+        )?;
+        let mut rows = stmt.query([&sid])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let message_id: String = row.get(1)?;
+            let data: String = row.get(2)?;
+            let mut kind: PartKind = serde_json::from_str(&data)
+                .map_err(|e| StoreError::Corrupt(format!("part {id}: {e}")))?;
+            if let (Some(slot), Some(text)) = (kind.streamed_text_mut(), texts.remove(&id)) {
+                *slot = text;
+            }
+            if let Some(&i) = index.get(&message_id) {
+                messages[i].parts.push(Part {
+                    id,
+                    message_id,
+                    kind,
+                });
+            }
+        }
+        Ok(messages)
+    }
+}

@@ -1,0 +1,98 @@
+//! Schema migrations, in code. `user_version` counts the ones applied.
+
+use super::{Result, StoreError};
+use rusqlite::Connection;
+use std::path::Path;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE workspaces (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        source_repo TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        branch TEXT,
+        base_commit TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        removed_at INTEGER
+    );
+    CREATE INDEX workspaces_path ON workspaces(path);
+    CREATE TABLE instances (
+        id INTEGER PRIMARY KEY,
+        agent TEXT NOT NULL,
+        directory TEXT NOT NULL,
+        pid INTEGER,
+        url TEXT,
+        secret TEXT,
+        started_at INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_reason TEXT,
+        agent TEXT NOT NULL,
+        model TEXT,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        instance_id INTEGER REFERENCES instances(id) ON DELETE SET NULL,
+        agent_session_id TEXT,
+        created_at INTEGER NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        message_count INTEGER NOT NULL DEFAULT 0,
+        tokens_in INTEGER,
+        tokens_out INTEGER,
+        cost_usd REAL
+    );
+    CREATE INDEX sessions_created ON sessions(created_at);
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX messages_session ON messages(session_id, seq);
+    CREATE TABLE parts (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX parts_message ON parts(message_id, seq);
+    -- Streamed text is appended in chunks so a long stream is never rewritten whole.
+    CREATE TABLE part_chunks (
+        part_id TEXT NOT NULL REFERENCES parts(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (part_id, seq)
+    );
+    CREATE TABLE queued_prompts (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        text TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE search USING fts5(session_id UNINDEXED, text);
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub const LATEST: i64 = MIGRATIONS.len() as i64;

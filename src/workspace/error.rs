@@ -1,0 +1,64 @@
+use crate::git::GitError;
+use std::path::PathBuf;
+
+/// Why a workspace could not be made, checked or removed. Every message is one line
+/// that says what is wrong and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("{} is not a directory: pass --dir with an existing directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error(
+        "{} is not inside a git repository: run `git init` there or choose a repository",
+        .0.display()
+    )]
+    NotARepo(PathBuf),
+    #[error(
+        "{} has no commits yet: make a first commit there, then try again",
+        .0.display()
+    )]
+    NoCommits(PathBuf),
+    #[error(
+        "workspace path {} already exists: move or delete it, or choose another --branch",
+        .0.display()
+    )]
+    TargetExists(PathBuf),
+    #[error("branch {0:?} already exists in the source repository: choose another --branch")]
+    BranchExists(String),
+    #[error("{0:?} is not a valid git branch name: choose another --branch")]
+    InvalidBranch(String),
+    #[error(
+        "workspace {} is gone or is no longer a git work tree: restore it, or remove the session and delete what is left by hand",
+        .0.display()
+    )]
+    Vanished(PathBuf),
+    #[error(
+        "{} has {files} uncommitted changes: commit them or pass --force to discard them",
+        .path.display()
+    )]
+    Dirty { path: PathBuf, files: usize },
+    #[error(
+        "could not {action} {}: {source}; check that the path is accessible",
+        .path.display()
+    )]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+impl WorkspaceError {
+    pub(super) fn io(
+        action: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| WorkspaceError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
