@@ -54,7 +54,10 @@ impl Config {
         match Config::parse(&text) {
             Ok(config) => (config, None),
             Err(e) => {
-                let msg = format!("{}: {e}; fix the file, using the defaults until then", path.display());
+                let msg = format!(
+                    "{}: {e}; fix the file, using the defaults until then",
+                    path.display()
+                );
                 (Config::default(), Some(msg))
             }
         }
@@ -69,16 +72,21 @@ impl Config {
         }
         let config = config.with_builtins();
         if !config.agents.contains_key(&config.default_agent) {
-            return Err(format!("default_agent '{}' is not a configured agent", config.default_agent));
+            return Err(format!(
+                "default_agent '{}' is not a configured agent",
+                config.default_agent
+            ));
         }
         Ok(config)
     }
 
     fn with_builtins(mut self) -> Self {
-        self.agents.entry(DEFAULT_AGENT.to_string()).or_insert_with(|| AgentConfig {
-            command: vec!["sh".into(), "-c".into(), "{prompt}".into()],
-            env: BTreeMap::new(),
-        });
+        self.agents
+            .entry(DEFAULT_AGENT.to_string())
+            .or_insert_with(|| AgentConfig {
+                command: vec!["sh".into(), "-c".into(), "{prompt}".into()],
+                env: BTreeMap::new(),
+            });
         self
     }
 }

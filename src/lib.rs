@@ -1,8 +1,10 @@
 //! flotilla: a terminal dashboard for running many AI coding-agent sessions at once.
 
 pub mod agent;
+pub mod cli;
 pub mod config;
 pub mod core;
+pub mod daemon;
 pub mod diff;
 pub mod engine;
 pub mod git;

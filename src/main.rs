@@ -1,1 +1,84 @@
-fn main() {}
+use clap::Parser;
+use clap::error::ErrorKind;
+use flotilla::cli::{self, Cli, Cmd};
+use flotilla::paths::Paths;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            return fail(&format!(
+                "{}; see `flotilla --help`",
+                clap_summary(&e.to_string())
+            ));
+        }
+    };
+    let paths = match Paths::from_env() {
+        Ok(paths) => paths,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let foreground_daemon = matches!(cli.command, Some(Cmd::Daemon { action: None }));
+    init_logging(foreground_daemon);
+    let result = if foreground_daemon {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| {
+                rt.block_on(flotilla::daemon::run(paths))
+                    .map_err(|e| format!("{e:#}"))
+            })
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(cli::run(cli, paths)))
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("flotilla: {}", first_line(message));
+    ExitCode::FAILURE
+}
+
+/// Errors are one line: what is wrong and what to do.
+fn first_line(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("failed");
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// clap explains over several lines; keep what comes before its usage text, on one line.
+fn clap_summary(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    first_line(&lines.join(" "))
+}
+
+fn init_logging(daemon: bool) {
+    let default = if daemon { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLOTILLA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}

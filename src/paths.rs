@@ -78,5 +78,10 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| format!("cannot create {}: check its parent's permissions", dir.display()))
+        .with_context(|| {
+            format!(
+                "cannot create {}: check its parent's permissions",
+                dir.display()
+            )
+        })
 }

@@ -1,6 +1,6 @@
 //! What clients and the daemon say to each other: one JSON object per line.
 //!
-//! A client opens with `Hello`; then every request carries an `id` that its reply repeats
+//! A client opens with `Hello`; then every request carries a `seq` that its reply repeats
 //! as `re`. Events arrive unasked on connections that subscribed.
 
 use crate::core::{FileDiff, Message, Part, PermissionReply, Session, SessionId, Status, Strategy};
@@ -13,7 +13,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
-    pub id: u64,
+    pub seq: u64,
     #[serde(flatten)]
     pub command: Command,
 }
@@ -21,19 +21,48 @@ pub struct Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
-    Hello { protocol: u32 },
+    Hello {
+        protocol: u32,
+    },
     New(NewSession),
     List,
-    Get { id: String },
-    Send { id: String, text: String },
-    Abort { id: String },
-    Resume { id: String },
-    Stop { id: String, cleanup: bool, force: bool },
-    Remove { id: String, cleanup: bool, force: bool },
-    Permission { id: String, request_id: String, reply: PermissionReply },
-    Diff { id: String, stat: bool },
+    Get {
+        id: String,
+    },
+    Send {
+        id: String,
+        text: String,
+    },
+    Abort {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    Stop {
+        id: String,
+        cleanup: bool,
+        force: bool,
+    },
+    Remove {
+        id: String,
+        cleanup: bool,
+        force: bool,
+    },
+    Permission {
+        id: String,
+        request_id: String,
+        reply: PermissionReply,
+    },
+    Diff {
+        id: String,
+        stat: bool,
+    },
     /// The transcript; with `follow`, the session's events from that moment on.
-    Transcript { id: String, follow: bool },
+    Transcript {
+        id: String,
+        follow: bool,
+    },
     History(HistoryQuery),
     /// Every event from now on, with a snapshot of the sessions taken at the same moment.
     Subscribe,

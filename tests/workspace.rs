@@ -1,13 +1,13 @@
-use rstest::rstest;
-use std::fs;
-use std::path::{Path, PathBuf};
-use tempfile::TempDir;
-use flotilla::git;
 use flotilla::core::Strategy;
+use flotilla::git;
 use flotilla::workspace::{
     Cleanup, CreateRequest, Workspace, WorkspaceError, cleanup, create, ensure_present,
     uncommitted_changes,
 };
+use rstest::rstest;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 
 /// A source repository `proj` with two commits on `main`, and a workspace root, in a
 /// private temporary directory. Identity is repo-local so global config is not needed.

@@ -75,7 +75,9 @@ impl std::str::FromStr for Strategy {
             "existing" => Ok(Strategy::Existing),
             "worktree" => Ok(Strategy::Worktree),
             "clone" => Ok(Strategy::Clone),
-            _ => Err(format!("unknown strategy '{s}': use existing, worktree or clone")),
+            _ => Err(format!(
+                "unknown strategy '{s}': use existing, worktree or clone"
+            )),
         }
     }
 }

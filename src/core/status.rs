@@ -56,7 +56,10 @@ impl Status {
 
     /// A turn may be running: the agent owns the session right now.
     pub fn is_busy(self) -> bool {
-        matches!(self, Status::Starting | Status::Active | Status::WaitingInput)
+        matches!(
+            self,
+            Status::Starting | Status::Active | Status::WaitingInput
+        )
     }
 
     /// The session has a live agent behind it (it can take prompts now or later).
@@ -95,7 +98,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [Action::Prompt, Action::Abort, Action::Resume, Action::Terminate];
+    pub const ALL: [Action; 4] = [
+        Action::Prompt,
+        Action::Abort,
+        Action::Resume,
+        Action::Terminate,
+    ];
 
     fn verb(self) -> &'static str {
         match self {

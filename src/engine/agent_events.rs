@@ -11,14 +11,20 @@ impl State {
             return;
         }
         match event {
-            AgentEvent::Message { id: message_id, role } => self.add_message(id, message_id, role),
+            AgentEvent::Message {
+                id: message_id,
+                role,
+            } => self.add_message(id, message_id, role),
             AgentEvent::Part(part) => self.update_part(id, part),
             AgentEvent::Delta {
                 message_id,
                 part_id,
                 text,
             } => {
-                self.pending_text.entry(part_id.clone()).or_default().push_str(&text);
+                self.pending_text
+                    .entry(part_id.clone())
+                    .or_default()
+                    .push_str(&text);
                 self.touch(id);
                 self.broadcast(Event::PartDelta {
                     session: id,
@@ -69,7 +75,10 @@ impl State {
             live.message = Some(message_id);
         }
         self.touch(id);
-        self.broadcast(Event::MessageAdded { session: id, message });
+        self.broadcast(Event::MessageAdded {
+            session: id,
+            message,
+        });
     }
 
     fn update_part(&mut self, id: SessionId, mut part: Part) {
@@ -84,7 +93,10 @@ impl State {
             tracing::error!("recording a part of {id}: {e}");
         }
         if let Some(live) = self.live.get_mut(&id)
-            && matches!(part.kind, PartKind::Text { .. } | PartKind::Reasoning { .. })
+            && matches!(
+                part.kind,
+                PartKind::Text { .. } | PartKind::Reasoning { .. }
+            )
             && !live.streamed.contains(&part.id)
         {
             live.streamed.push(part.id.clone());

@@ -50,7 +50,7 @@ impl State {
             Command::History(q) => self.history(&q),
             Command::Subscribe => Ok(Outcome {
                 reply: Reply::Subscribed {
-                    sessions: self.sessions.values().cloned().collect(),
+                    sessions: self.sessions_by_age(),
                 },
                 events: Some(self.subscribe(None)),
             }),
@@ -78,7 +78,9 @@ impl State {
             .collect();
         match matches.as_slice() {
             [one] => Ok(*one),
-            [] => Err(format!("no session matches '{prefix}': run `flotilla ls` to see the ids")),
+            [] => Err(format!(
+                "no session matches '{prefix}': run `flotilla ls` to see the ids"
+            )),
             many => Err(format!(
                 "'{prefix}' matches {} sessions: type more of the id",
                 many.len()
@@ -99,13 +101,22 @@ impl State {
 
     fn list(&self) -> Result<Outcome, String> {
         Ok(Reply::Sessions {
-            sessions: self.sessions.values().cloned().collect(),
+            sessions: self.sessions_by_age(),
         }
         .into())
     }
 
+    fn sessions_by_age(&self) -> Vec<Session> {
+        let mut sessions: Vec<Session> = self.sessions.values().cloned().collect();
+        sessions.sort_by_key(|s| (s.created_at, s.id));
+        sessions
+    }
+
     fn new_session(&mut self, spec: NewSession, reply: Responder) {
-        let agent = spec.agent.clone().unwrap_or_else(|| self.config.default_agent.clone());
+        let agent = spec
+            .agent
+            .clone()
+            .unwrap_or_else(|| self.config.default_agent.clone());
         if !self.backends.contains_key(&agent) {
             let known: Vec<&str> = self.backends.keys().map(String::as_str).collect();
             let _ = reply.send(Err(format!(
@@ -164,7 +175,10 @@ impl State {
         let now = Self::now();
         let store_err = |e: crate::store::StoreError| e.to_string();
         let reuse = match ws.strategy {
-            Strategy::Existing => self.store.existing_workspace_at(&ws.path).map_err(store_err)?,
+            Strategy::Existing => self
+                .store
+                .existing_workspace_at(&ws.path)
+                .map_err(store_err)?,
             _ => None,
         };
         let workspace_id = match reuse {
@@ -204,7 +218,9 @@ impl State {
         let status = self.status_of(id)?;
         match check(status, Action::Prompt).map_err(|e| e.to_string())? {
             Verdict::Queue => {
-                self.store.push_queued(id, &text).map_err(|e| e.to_string())?;
+                self.store
+                    .push_queued(id, &text)
+                    .map_err(|e| e.to_string())?;
                 let position = self.sessions.get_mut(&id).map(|s| {
                     s.queued_prompts += 1;
                     s.queued_prompts
@@ -235,7 +251,10 @@ impl State {
                 "session is {status}, not waiting for a permission: nothing to answer"
             ));
         }
-        let live = self.live.get(&id).ok_or("the session's agent is not running: resume it")?;
+        let live = self
+            .live
+            .get(&id)
+            .ok_or("the session's agent is not running: resume it")?;
         live.driver.send(crate::agent::DriverCmd::Permission {
             request_id,
             reply: answer,
@@ -339,7 +358,10 @@ fn title_from_prompt(prompt: &str) -> Option<String> {
         return Some(line.to_string());
     }
     let cut: String = line.chars().take(TITLE_FROM_PROMPT).collect();
-    let at_word = cut.rfind(' ').filter(|&i| i > TITLE_FROM_PROMPT / 2).unwrap_or(cut.len());
+    let at_word = cut
+        .rfind(' ')
+        .filter(|&i| i > TITLE_FROM_PROMPT / 2)
+        .unwrap_or(cut.len());
     Some(format!("{}…", cut[..at_word].trim_end()))
 }
 
@@ -349,10 +371,16 @@ mod tests {
 
     #[test]
     fn titles_come_from_the_first_line_of_the_prompt() {
-        assert_eq!(title_from_prompt("\n  fix login\nmore").as_deref(), Some("fix login"));
+        assert_eq!(
+            title_from_prompt("\n  fix login\nmore").as_deref(),
+            Some("fix login")
+        );
         assert_eq!(title_from_prompt("   "), None);
         let long = "word ".repeat(30);
         let title = title_from_prompt(&long).expect("a title");
-        assert!(title.ends_with('…') && title.chars().count() <= 61, "{title}");
+        assert!(
+            title.ends_with('…') && title.chars().count() <= 61,
+            "{title}"
+        );
     }
 }

@@ -2,9 +2,7 @@
 
 use super::{Live, Outcome, Responder, State};
 use crate::agent::{DriverCmd, Launch, new_id};
-use crate::core::{
-    Action, Message, Part, PartKind, Role, SessionId, Status, Strategy, check,
-};
+use crate::core::{Action, Message, Part, PartKind, Role, SessionId, Status, Strategy, check};
 use crate::protocol::{Event, Reply};
 use crate::workspace::{self, Cleanup, WorkspaceError};
 use std::future::Future;
@@ -48,7 +46,9 @@ impl State {
 
     /// Gives the session a running agent; it is then idle, or `error` if that failed.
     pub(super) fn open_driver(&mut self, id: SessionId) {
-        let Some(session) = self.sessions.get(&id) else { return };
+        let Some(session) = self.sessions.get(&id) else {
+            return;
+        };
         let launch = Launch {
             session: id,
             workspace: session.workspace.clone(),
@@ -56,7 +56,9 @@ impl State {
             model: session.model.clone(),
         };
         let opened = match self.backends.get(&session.agent) {
-            Some(backend) => backend.open(launch, self.agent_tx.clone()).map_err(|e| e.to_string()),
+            Some(backend) => backend
+                .open(launch, self.agent_tx.clone())
+                .map_err(|e| e.to_string()),
             None => Err(format!(
                 "agent '{}' is no longer configured: add it back to config.toml",
                 session.agent
@@ -83,7 +85,11 @@ impl State {
     /// Records the user's prompt and hands it to the agent.
     pub(super) fn start_turn(&mut self, id: SessionId, text: String) {
         let Some(live) = self.live.get_mut(&id) else {
-            self.set_status(id, Status::Disconnected, Some("the agent is not running: resume it".into()));
+            self.set_status(
+                id,
+                Status::Disconnected,
+                Some("the agent is not running: resume it".into()),
+            );
             self.publish(id);
             return;
         };
@@ -112,7 +118,10 @@ impl State {
         if let Some(s) = self.sessions.get_mut(&id) {
             s.message_count += 1;
         }
-        self.broadcast(Event::MessageAdded { session: id, message });
+        self.broadcast(Event::MessageAdded {
+            session: id,
+            message,
+        });
         self.broadcast(Event::PartUpdated { session: id, part });
         self.set_status(id, Status::Active, None);
         self.publish(id);
@@ -244,7 +253,8 @@ impl State {
                     return;
                 }
                 if !state.sessions.contains_key(&id) {
-                    let _ = reply.send(Err(format!("session {} was removed meanwhile", id.short())));
+                    let _ =
+                        reply.send(Err(format!("session {} was removed meanwhile", id.short())));
                     return;
                 }
                 notes.extend(state.drop_queue(id));
@@ -296,7 +306,10 @@ impl State {
             ));
             return Ok((ws_id, ws, false, notes));
         }
-        let users = self.store.workspace_users(ws_id, id).map_err(|e| e.to_string())?;
+        let users = self
+            .store
+            .workspace_users(ws_id, id)
+            .map_err(|e| e.to_string())?;
         if users > 0 {
             return Err(format!(
                 "nothing was changed: the workspace {} is also used by {users} other session(s); leave out --cleanup or remove those first",

@@ -64,7 +64,11 @@ pub struct Engine {
 
 impl Engine {
     /// Opens the store, reconciles what a previous daemon left behind, and starts the task.
-    pub fn start(paths: Paths, config: Config, config_error: Option<String>) -> anyhow::Result<Engine> {
+    pub fn start(
+        paths: Paths,
+        config: Config,
+        config_error: Option<String>,
+    ) -> anyhow::Result<Engine> {
         paths.create_dirs()?;
         let store = Store::open(&paths.database)?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -188,7 +192,9 @@ impl State {
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
             if let Ok(value) = tokio::task::spawn_blocking(work).await {
-                let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| then(state, value))));
+                let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| {
+                    then(state, value)
+                })));
             }
         });
     }
@@ -202,7 +208,9 @@ impl State {
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
             let value = fut.await;
-            let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| then(state, value))));
+            let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| {
+                then(state, value)
+            })));
         });
     }
 

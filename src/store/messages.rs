@@ -93,7 +93,11 @@ impl Store {
                 let role: String = r.get(1)?;
                 Ok(Message {
                     id: r.get(0)?,
-                    role: if role == "user" { Role::User } else { Role::Assistant },
+                    role: if role == "user" {
+                        Role::User
+                    } else {
+                        Role::Assistant
+                    },
                     created_at: from_millis(r.get(2)?),
                     parts: Vec::new(),
                 })

@@ -94,5 +94,3 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
     Ok(())
 }
-
-pub const LATEST: i64 = MIGRATIONS.len() as i64;

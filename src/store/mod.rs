@@ -26,7 +26,11 @@ pub enum StoreError {
     #[error(
         "database {path} has schema version {found}, newer than this flotilla knows ({known}): upgrade flotilla"
     )]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("stored data is damaged: {0}")]
@@ -71,7 +75,9 @@ impl Store {
     }
 
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// Runs `f` in one transaction: all of its writes land, or none do.

@@ -17,14 +17,17 @@ pub struct NewSessionRow<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub(super) const SELECT_SESSION: &str = "SELECT s.id, s.title, s.status, s.status_reason, s.agent, s.model,
+pub(super) const SELECT_SESSION: &str =
+    "SELECT s.id, s.title, s.status, s.status_reason, s.agent, s.model,
         w.strategy, w.path, w.source_repo, w.branch, w.base_commit, s.agent_session_id,
         s.created_at, s.last_activity_at, s.message_count,
         (SELECT count(*) FROM queued_prompts q WHERE q.session_id = s.id),
         s.tokens_in, s.tokens_out, s.cost_usd
     FROM sessions s JOIN workspaces w ON w.id = s.workspace_id";
 
-pub(super) fn session_from_row(row: &Row) -> rusqlite::Result<std::result::Result<Session, String>> {
+pub(super) fn session_from_row(
+    row: &Row,
+) -> rusqlite::Result<std::result::Result<Session, String>> {
     let id: String = row.get(0)?;
     let status: String = row.get(2)?;
     let strategy: String = row.get(6)?;
@@ -199,8 +202,10 @@ impl Store {
     /// Deletes the session with its messages, parts, queue and search entries.
     pub fn delete_session(&self, id: SessionId) -> Result<()> {
         let id = id.to_string();
-        self.conn.execute("DELETE FROM search WHERE session_id = ?1", [&id])?;
-        self.conn.execute("DELETE FROM sessions WHERE id = ?1", [&id])?;
+        self.conn
+            .execute("DELETE FROM search WHERE session_id = ?1", [&id])?;
+        self.conn
+            .execute("DELETE FROM sessions WHERE id = ?1", [&id])?;
         Ok(())
     }
 
@@ -222,7 +227,8 @@ impl Store {
             )
             .optional()?;
         if let Some((id, _)) = &next {
-            self.conn.execute("DELETE FROM queued_prompts WHERE id = ?1", [id])?;
+            self.conn
+                .execute("DELETE FROM queued_prompts WHERE id = ?1", [id])?;
         }
         Ok(next.map(|(_, text)| text))
     }

@@ -4,8 +4,8 @@
 mod branch;
 mod error;
 
-use crate::git::{self, GitError};
 use crate::core::Strategy;
+use crate::git::{self, GitError};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsStr;
 use std::io::ErrorKind;

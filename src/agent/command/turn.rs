@@ -65,7 +65,11 @@ pub fn start(
     let interrupted = Arc::new(AtomicBool::new(false));
     let (done_tx, done_rx) = watch::channel(false);
     let spawned = spawn(&argv, env, launch);
-    let pgid = spawned.as_ref().ok().and_then(|(child, _)| child.id()).map(|id| Pid::from_raw(id as i32));
+    let pgid = spawned
+        .as_ref()
+        .ok()
+        .and_then(|(child, _)| child.id())
+        .map(|id| Pid::from_raw(id as i32));
     let flag = interrupted.clone();
     let task = tokio::spawn(async move {
         let send = |event| events.send((session, event));
@@ -138,7 +142,9 @@ where
     send(AgentEvent::Part(Part {
         id: part_id.clone(),
         message_id: message_id.clone(),
-        kind: PartKind::Text { text: String::new() },
+        kind: PartKind::Text {
+            text: String::new(),
+        },
     }))
     .await;
 
@@ -186,11 +192,13 @@ where
     let error = match status {
         _ if aborted => None,
         Ok(s) if s.success() => None,
-        Ok(s) => Some(match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-            (Some(code), _) => format!("command exited with status {code}"),
-            (None, Some(sig)) => format!("command was killed by signal {sig}"),
-            _ => "command failed".to_string(),
-        }),
+        Ok(s) => Some(
+            match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                (Some(code), _) => format!("command exited with status {code}"),
+                (None, Some(sig)) => format!("command was killed by signal {sig}"),
+                _ => "command failed".to_string(),
+            },
+        ),
         Err(e) => Some(format!("lost track of the command: {e}")),
     };
     AgentEvent::TurnEnded {

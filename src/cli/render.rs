@@ -1,0 +1,219 @@
+//! Plain-text output for people. Agent text is sanitized before it is printed.
+
+use crate::core::{FileDiff, FileStatus, LineKind, Message, PartKind, Role, Session, sanitize};
+use crate::protocol::DaemonStatus;
+use chrono::{DateTime, Utc};
+use std::fmt::Write;
+
+pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - since).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut clipped: String = text.chars().take(width.saturating_sub(1)).collect();
+    clipped.push('…');
+    clipped
+}
+
+pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
+    if sessions.is_empty() {
+        return "no sessions: create one with `flotilla new --dir REPO --prompt \"...\"`\n".into();
+    }
+    let mut out = format!(
+        "{:<8}  {:<13}  {:<28}  {:<8}  {:<24}  {:>4}  {:>5}\n",
+        "ID", "STATUS", "TITLE", "AGENT", "BRANCH", "AGE", "MSGS"
+    );
+    for s in sessions {
+        let _ = writeln!(
+            out,
+            "{:<8}  {:<13}  {:<28}  {:<8}  {:<24}  {:>4}  {:>5}",
+            s.id.short(),
+            s.status.as_str(),
+            clip(&sanitize(&s.title), 28),
+            clip(&s.agent, 8),
+            clip(s.branch.as_deref().unwrap_or("-"), 24),
+            age(s.created_at, now),
+            s.message_count
+        );
+    }
+    out
+}
+
+pub fn transcript(messages: &[Message]) -> String {
+    let mut out = String::new();
+    for m in messages {
+        let who = match m.role {
+            Role::User => "you",
+            Role::Assistant => "agent",
+        };
+        let _ = writeln!(
+            out,
+            "── {who} · {}",
+            m.created_at.format("%Y-%m-%d %H:%M:%S")
+        );
+        for p in &m.parts {
+            out.push_str(&part(&p.kind));
+        }
+    }
+    out
+}
+
+pub fn part(kind: &PartKind) -> String {
+    let mut out = match kind {
+        PartKind::Text { text } => sanitize(text),
+        PartKind::Reasoning { text } => format!("(thinking) {}", sanitize(text)),
+        PartKind::Tool {
+            name,
+            status,
+            output,
+            ..
+        } => {
+            let mut s = format!("[tool {} · {status:?}]", sanitize(name));
+            if let Some(output) = output {
+                s.push('\n');
+                s.push_str(&sanitize(output));
+            }
+            s
+        }
+        PartKind::Error { message } => format!("error: {}", sanitize(message)),
+        PartKind::Permission {
+            tool,
+            detail,
+            reply,
+            ..
+        } => format!(
+            "[permission {} · {}] {}",
+            sanitize(tool),
+            reply.map_or("waiting".to_string(), |r| format!("{r:?}").to_lowercase()),
+            sanitize(detail)
+        ),
+    };
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+pub fn diff_stat(files: &[FileDiff]) -> String {
+    if files.is_empty() {
+        return "no changes against the base commit\n".into();
+    }
+    let width = files
+        .iter()
+        .map(|f| f.path.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    let mut out = String::new();
+    let (mut adds, mut dels) = (0, 0);
+    for f in files {
+        adds += f.additions;
+        dels += f.deletions;
+        let mark = match f.status {
+            FileStatus::Added => 'A',
+            FileStatus::Modified => 'M',
+            FileStatus::Deleted => 'D',
+        };
+        let note = if f.binary {
+            "  (binary)"
+        } else if f.too_large {
+            "  (too large to show)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{mark} {:<width$}  +{} -{}{note}",
+            clip(&sanitize(&f.path), 60),
+            f.additions,
+            f.deletions
+        );
+    }
+    let _ = writeln!(out, "{} file(s), +{adds} -{dels}", files.len());
+    out
+}
+
+pub fn diff(files: &[FileDiff]) -> String {
+    if files.is_empty() {
+        return diff_stat(files);
+    }
+    let mut out = String::new();
+    for f in files {
+        let path = sanitize(&f.path);
+        let _ = writeln!(
+            out,
+            "--- {path} ({:?}, +{} -{})",
+            f.status, f.additions, f.deletions
+        );
+        if f.binary {
+            out.push_str("binary file\n");
+        } else if f.too_large {
+            out.push_str("too large to show\n");
+        }
+        for h in &f.hunks {
+            let _ = writeln!(
+                out,
+                "@@ -{},{} +{},{} @@",
+                h.old_start, h.old_lines, h.new_start, h.new_lines
+            );
+            for line in &h.lines {
+                let sign = match line.kind {
+                    LineKind::Context => ' ',
+                    LineKind::Added => '+',
+                    LineKind::Removed => '-',
+                };
+                let _ = writeln!(out, "{sign}{}", sanitize(&line.text));
+            }
+        }
+    }
+    out
+}
+
+pub fn daemon_status(s: &DaemonStatus, now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "daemon running: pid {}, version {}, protocol {}, up {}\nsocket   {}\ndatabase {}\nsessions {} ({} live)\n",
+        s.pid,
+        s.version,
+        s.protocol,
+        age(s.started_at, now),
+        s.socket.display(),
+        s.database.display(),
+        s.sessions,
+        s.live_sessions
+    );
+    if let Some(e) = &s.config_error {
+        let _ = writeln!(out, "config   {e}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_short() {
+        let now = Utc::now();
+        assert_eq!(age(now - chrono::Duration::seconds(5), now), "5s");
+        assert_eq!(age(now - chrono::Duration::minutes(3), now), "3m");
+        assert_eq!(age(now - chrono::Duration::hours(2), now), "2h");
+        assert_eq!(age(now - chrono::Duration::days(4), now), "4d");
+    }
+
+    #[test]
+    fn agent_text_is_printed_inert() {
+        let shown = part(&PartKind::Text {
+            text: "ok\u{1b}[2J\u{1b}]52;c;eA==\u{7}".into(),
+        });
+        assert_eq!(shown, "ok\n");
+    }
+}

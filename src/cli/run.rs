@@ -1,0 +1,326 @@
+//! Carrying out a subcommand against the daemon (or an in-process engine).
+
+use super::{Cli, Cmd, DaemonCmd, render};
+use crate::config::Config;
+use crate::core::PartKind;
+use crate::daemon::Client;
+use crate::engine::Engine;
+use crate::paths::Paths;
+use crate::protocol::{Command, Event, HistoryQuery, NewSession, Reply};
+use chrono::Utc;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::io::Write;
+
+/// Runs the subcommand. The error is one line for the user.
+pub async fn run(cli: Cli, paths: Paths) -> Result<(), String> {
+    let json = cli.json;
+    let command = match cli.command {
+        Some(Cmd::Daemon {
+            action: Some(action),
+        }) => return daemon(action, &paths, json).await,
+        Some(command) => command,
+        None => Cmd::Ls,
+    };
+    if cli.no_daemon {
+        let lock = crate::daemon::lock(&paths)
+            .map_err(|_| "a daemon is running for this home: leave out --no-daemon".to_string())?;
+        let (config, _) = Config::load(&paths.config_file);
+        let engine = Engine::start(paths.clone(), config, None).map_err(|e| e.to_string())?;
+        let result = execute(command, &mut Client::in_process(engine.clone()), json).await;
+        let _ = engine.execute(Command::Shutdown).await;
+        drop(lock);
+        return result;
+    }
+    let mut client = Client::connect_or_spawn(&paths).await?;
+    execute(command, &mut client, json).await
+}
+
+async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), String> {
+    let now = Utc::now();
+    match command {
+        Cmd::New {
+            dir,
+            strategy,
+            title,
+            branch,
+            agent,
+            model,
+            prompt,
+        } => {
+            let dir = std::path::absolute(&dir)
+                .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+            let reply = client
+                .request(Command::New(NewSession {
+                    dir,
+                    strategy: Some(strategy),
+                    title,
+                    branch,
+                    agent,
+                    model,
+                    prompt,
+                }))
+                .await?;
+            let (session, note) = expect_session(reply)?;
+            print_note(note);
+            if json {
+                print_json(&session)
+            } else {
+                println!("{}", session.id);
+                Ok(())
+            }
+        }
+        Cmd::Ls => match client.request(Command::List).await? {
+            Reply::Sessions { sessions } if json => print_json(&sessions),
+            Reply::Sessions { sessions } => {
+                print!("{}", render::session_table(&sessions, now));
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+        Cmd::Send { id, text } => session_command(client, Command::Send { id, text }, json).await,
+        Cmd::Abort { id } => session_command(client, Command::Abort { id }, json).await,
+        Cmd::Resume { id } => session_command(client, Command::Resume { id }, json).await,
+        Cmd::Stop { id, cleanup, force } => {
+            session_command(client, Command::Stop { id, cleanup, force }, json).await
+        }
+        Cmd::Rm { id, cleanup, force } => {
+            match client
+                .request(Command::Remove { id, cleanup, force })
+                .await?
+            {
+                Reply::Removed { id, note } => {
+                    print_note(note);
+                    if json {
+                        print_json(&serde_json::json!({ "id": id, "removed": true }))
+                    } else {
+                        println!("removed {}", id.short());
+                        Ok(())
+                    }
+                }
+                other => unexpected(other),
+            }
+        }
+        Cmd::Diff { id, stat } => match client.request(Command::Diff { id, stat }).await? {
+            Reply::Diff { files, .. } if json => print_json(&files),
+            Reply::Diff { files, .. } => {
+                let text = if stat {
+                    render::diff_stat(&files)
+                } else {
+                    render::diff(&files)
+                };
+                print!("{text}");
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+        Cmd::Log { id, follow } => log(client, id, follow, json).await,
+        Cmd::History {
+            search,
+            status,
+            since,
+            until,
+            limit,
+            offset,
+        } => {
+            let query = HistoryQuery {
+                search,
+                status,
+                since,
+                until,
+                limit,
+                offset,
+            };
+            match client.request(Command::History(query)).await? {
+                Reply::History { sessions, total } if json => {
+                    print_json(&serde_json::json!({ "sessions": sessions, "total": total }))
+                }
+                Reply::History { sessions, total } => {
+                    print!("{}", render::session_table(&sessions, now));
+                    if !sessions.is_empty() {
+                        let first = u64::from(offset) + 1;
+                        let last = u64::from(offset) + sessions.len() as u64;
+                        println!("{first}-{last} of {total}");
+                    }
+                    Ok(())
+                }
+                other => unexpected(other),
+            }
+        }
+        Cmd::Daemon { .. } => {
+            Err("`flotilla daemon` runs in the foreground: start it on its own".into())
+        }
+    }
+}
+
+async fn session_command(client: &Client, command: Command, json: bool) -> Result<(), String> {
+    let (session, note) = expect_session(client.request(command).await?)?;
+    if json {
+        print_note(note);
+        print_json(&session)
+    } else {
+        println!(
+            "{} {}{}",
+            session.id.short(),
+            session.status,
+            note.map(|n| format!(" ({n})")).unwrap_or_default()
+        );
+        Ok(())
+    }
+}
+
+async fn log(client: &mut Client, id: String, follow: bool, json: bool) -> Result<(), String> {
+    let events = if follow { client.take_events() } else { None };
+    let reply = client.request(Command::Transcript { id, follow }).await?;
+    let Reply::Transcript { session, messages } = reply else {
+        return unexpected(reply);
+    };
+    if json {
+        let line = serde_json::json!({ "session": session, "messages": messages });
+        println!("{line}");
+    } else {
+        print!("{}", render::transcript(&messages));
+    }
+    let Some(mut events) = events else {
+        return Ok(());
+    };
+    let _ = std::io::stdout().flush();
+    let mut printer = Follow {
+        streamed: HashSet::new(),
+        status: Some(session.status),
+        json,
+    };
+    while let Some(event) = events.recv().await {
+        if !printer.print(&event) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Prints a followed session's events as they come.
+struct Follow {
+    /// Parts whose text arrived as deltas, so a later whole copy is not printed again.
+    streamed: HashSet<String>,
+    status: Option<crate::core::Status>,
+    json: bool,
+}
+
+impl Follow {
+    /// Returns false once there is nothing more to follow.
+    fn print(&mut self, event: &Event) -> bool {
+        let mut out = std::io::stdout().lock();
+        let more = !matches!(event, Event::SessionRemoved { .. });
+        if self.json {
+            let _ = serde_json::to_writer(&mut out, event);
+            let _ = writeln!(out);
+            let _ = out.flush();
+            return more;
+        }
+        match event {
+            Event::PartDelta { part_id, text, .. } => {
+                self.streamed.insert(part_id.clone());
+                let _ = write!(out, "{}", crate::core::sanitize(text));
+            }
+            Event::MessageAdded { message, .. } => {
+                let _ = write!(out, "{}", render::transcript(std::slice::from_ref(message)));
+            }
+            Event::PartUpdated { part, .. } => {
+                let empty = matches!(&part.kind,
+                    PartKind::Text { text } | PartKind::Reasoning { text } if text.is_empty());
+                if !empty && !self.streamed.contains(&part.id) {
+                    let _ = write!(out, "{}", render::part(&part.kind));
+                }
+            }
+            Event::SessionUpdated { session } => {
+                if self.status != Some(session.status) {
+                    self.status = Some(session.status);
+                    let _ = writeln!(out, "[{}]", session.status);
+                }
+            }
+            Event::SessionRemoved { .. } => {
+                let _ = writeln!(out, "[removed]");
+            }
+            Event::Lagged { missed } => {
+                let _ = writeln!(
+                    out,
+                    "[missed {missed} events: run `flotilla log` again for the whole transcript]"
+                );
+            }
+        }
+        let _ = out.flush();
+        more
+    }
+}
+
+async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), String> {
+    let client = Client::connect(paths).await?;
+    match (action, client) {
+        (DaemonCmd::Status, None) => {
+            Err("no daemon is running: any flotilla command starts one".into())
+        }
+        (DaemonCmd::Status, Some(client)) => match client.request(Command::DaemonStatus).await? {
+            Reply::DaemonStatus(status) if json => print_json(&status),
+            Reply::DaemonStatus(status) => {
+                print!("{}", render::daemon_status(&status, Utc::now()));
+                Ok(())
+            }
+            other => unexpected(other),
+        },
+        (DaemonCmd::Stop, None) => {
+            if !json {
+                println!("no daemon is running");
+            }
+            Ok(())
+        }
+        (DaemonCmd::Stop, Some(client)) => {
+            client.request(Command::Shutdown).await?;
+            // Wait for the socket to go, so the next command starts a fresh daemon.
+            for _ in 0..500 {
+                if !paths.socket.exists() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            if !json {
+                println!("daemon stopped");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn expect_session(reply: Reply) -> Result<(crate::core::Session, Option<String>), String> {
+    match reply {
+        Reply::Session { session, note } => Ok((session, note)),
+        Reply::Removed { id, .. } => Err(format!("session {} was removed", id.short())),
+        other => Err(format!("the daemon answered with {}", kind(&other))),
+    }
+}
+
+fn unexpected(reply: Reply) -> Result<(), String> {
+    Err(format!(
+        "the daemon answered with {}: is it another version? run `flotilla daemon stop`",
+        kind(&reply)
+    ))
+}
+
+fn kind(reply: &Reply) -> String {
+    serde_json::to_value(reply)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "something unexpected".into())
+}
+
+fn print_note(note: Option<String>) {
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+}
+
+fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode JSON: {e}"))?;
+    println!("{text}");
+    Ok(())
+}

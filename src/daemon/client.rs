@@ -1,0 +1,209 @@
+//! One client API over two transports: the daemon's socket, or an engine in this process.
+
+use super::lines::{Line, next_line};
+use super::spawn;
+use crate::engine::Engine;
+use crate::paths::Paths;
+use crate::protocol::{Command, Event, PROTOCOL_VERSION, Reply, Request, ServerMsg};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::sync::{mpsc, oneshot};
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Reply, String>>>>>;
+
+/// Events from every subscription the client made, in order.
+pub type Events = mpsc::UnboundedReceiver<Event>;
+
+pub struct Client {
+    transport: Transport,
+    events_tx: mpsc::UnboundedSender<Event>,
+    events_rx: Option<Events>,
+}
+
+enum Transport {
+    Socket {
+        writer: tokio::sync::Mutex<OwnedWriteHalf>,
+        pending: Pending,
+        next_id: AtomicU64,
+    },
+    InProcess(Engine),
+}
+
+impl Client {
+    /// Connects to the daemon, starting one in the background if none answers.
+    pub async fn connect_or_spawn(paths: &Paths) -> Result<Client, String> {
+        match Client::connect(paths).await? {
+            Some(client) => Ok(client),
+            None => {
+                spawn::start_daemon(paths).await?;
+                Client::connect(paths).await?.ok_or_else(|| {
+                    format!(
+                        "the daemon started but its socket {} does not answer",
+                        paths.socket.display()
+                    )
+                })
+            }
+        }
+    }
+
+    /// Connects to a running daemon; `None` when no daemon answers.
+    pub async fn connect(paths: &Paths) -> Result<Option<Client>, String> {
+        let stream = match UnixStream::connect(&paths.socket).await {
+            Ok(stream) => stream,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(format!("cannot connect to {}: {e}", paths.socket.display()));
+            }
+        };
+        let client = Client::over_socket(stream);
+        match client
+            .request(Command::Hello {
+                protocol: PROTOCOL_VERSION,
+            })
+            .await?
+        {
+            Reply::Hello { protocol, .. } if protocol == PROTOCOL_VERSION => Ok(Some(client)),
+            Reply::Hello { protocol, .. } => Err(format!(
+                "the running daemon speaks protocol {protocol} and this flotilla {PROTOCOL_VERSION}: run `flotilla daemon stop` and try again"
+            )),
+            other => Err(format!("the daemon answered hello with {other:?}")),
+        }
+    }
+
+    /// A client of an engine running in this process (tests, `--no-daemon`).
+    pub fn in_process(engine: Engine) -> Client {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        Client {
+            transport: Transport::InProcess(engine),
+            events_tx,
+            events_rx: Some(events_rx),
+        }
+    }
+
+    fn over_socket(stream: UnixStream) -> Client {
+        let (read, write) = stream.into_split();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let pending: Pending = Arc::default();
+        tokio::spawn(read_replies(
+            BufReader::new(read),
+            pending.clone(),
+            events_tx.clone(),
+        ));
+        Client {
+            transport: Transport::Socket {
+                writer: tokio::sync::Mutex::new(write),
+                pending,
+                next_id: AtomicU64::new(1),
+            },
+            events_tx,
+            events_rx: Some(events_rx),
+        }
+    }
+
+    /// The events of this client's subscriptions. There is one stream; take it once.
+    pub fn take_events(&mut self) -> Option<Events> {
+        self.events_rx.take()
+    }
+
+    /// Sends a command and waits for its reply. The error is one line for the user.
+    pub async fn request(&self, command: Command) -> Result<Reply, String> {
+        match &self.transport {
+            Transport::InProcess(engine) => {
+                let outcome = engine.execute(command).await?;
+                if let Some(mut events) = outcome.events {
+                    let tx = self.events_tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(event) = events.next().await {
+                            if tx.send(event).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+                Ok(outcome.reply)
+            }
+            Transport::Socket {
+                writer,
+                pending,
+                next_id,
+            } => {
+                let id = next_id.fetch_add(1, Ordering::Relaxed);
+                let (tx, rx) = oneshot::channel();
+                lock(pending).insert(id, tx);
+                let mut line = serde_json::to_vec(&Request { seq: id, command })
+                    .map_err(|e| format!("cannot encode the request: {e}"))?;
+                line.push(b'\n');
+                let sent = writer.lock().await.write_all(&line).await;
+                if let Err(e) = sent {
+                    lock(pending).remove(&id);
+                    return Err(format!("lost the connection to the daemon: {e}"));
+                }
+                rx.await.map_err(|_| {
+                    "the daemon closed the connection: see `flotilla daemon status` and the daemon log".to_string()
+                })?
+            }
+        }
+    }
+}
+
+fn lock(
+    pending: &Pending,
+) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Result<Reply, String>>>> {
+    pending
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn read_replies(
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    pending: Pending,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut buf = Vec::new();
+    while let Ok(Line::Text(line)) = next_line(&mut reader, &mut buf).await {
+        let msg: ServerMsg = match serde_json::from_str(&line) {
+            Ok(msg) => msg,
+            Err(e) => {
+                tracing::warn!("unreadable line from the daemon: {e}");
+                continue;
+            }
+        };
+        match msg {
+            ServerMsg::Reply { re, reply } => {
+                if let Some(tx) = lock(&pending).remove(&re) {
+                    let _ = tx.send(Ok(reply));
+                }
+            }
+            ServerMsg::Error { re, message } => {
+                let waiting = lock(&pending).remove(&re);
+                match waiting {
+                    Some(tx) => {
+                        let _ = tx.send(Err(message));
+                    }
+                    // An error not tied to a request (a refusal): fail everything waiting.
+                    None => {
+                        for (_, tx) in lock(&pending).drain() {
+                            let _ = tx.send(Err(message.clone()));
+                        }
+                    }
+                }
+            }
+            ServerMsg::Event { event } => {
+                let _ = events.send(event);
+            }
+        }
+    }
+    // Connection closed: whoever still waits gets an error from the dropped senders.
+    lock(&pending).clear();
+}

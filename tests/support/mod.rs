@@ -1,0 +1,74 @@
+//! Real git repositories in temporary folders, for the diff tests.
+
+use std::fs;
+use std::path::Path;
+
+use flotilla::core::FileDiff;
+use flotilla::diff::{DiffOptions, diff};
+use flotilla::git;
+use tempfile::TempDir;
+
+pub struct Repo {
+    dir: TempDir,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repo { dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.name", "Test"]);
+        repo.git(&["config", "user.email", "test@example.com"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        git::run(self.path(), args).expect("git")
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) {
+        let p = self.path().join(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(p, content).expect("write");
+    }
+
+    pub fn commit_all(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// `git diff-index --numstat` (plumbing, so it leaves the index alone).
+    pub fn numstat(&self, base: &str, path: &str) -> (u64, u64) {
+        let out = self.git(&["diff-index", "--numstat", base, "--", path]);
+        let mut parts = out.split('\t');
+        let mut next = || parts.next().and_then(|n| n.parse().ok()).expect("numstat");
+        (next(), next())
+    }
+
+    pub fn diff(&self, base: &str) -> Vec<FileDiff> {
+        diff(self.path(), base, &DiffOptions::default()).expect("diff")
+    }
+}
+
+pub fn numbered(n: usize) -> String {
+    (1..=n).map(|i| format!("line {i}\n")).collect()
+}
+
+pub fn find<'a>(files: &'a [FileDiff], path: &str) -> &'a FileDiff {
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{path} not in {:?}", paths(files)))
+}
+
+pub fn paths(files: &[FileDiff]) -> Vec<&str> {
+    files.iter().map(|f| f.path.as_str()).collect()
+}
