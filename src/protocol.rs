@@ -87,6 +87,7 @@ pub struct HistoryQuery {
     pub status: Option<Status>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// At most this many sessions; 0 for all.
     pub limit: u32,
     pub offset: u32,
 }

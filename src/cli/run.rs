@@ -192,10 +192,10 @@ async fn log(client: &mut Client, id: String, follow: bool, json: bool) -> Resul
     };
     while let Some(event) = events.recv().await {
         if !printer.print(&event) {
-            break;
+            return Ok(());
         }
     }
-    Ok(())
+    Err("lost the connection to the daemon: run the command again to reconnect".into())
 }
 
 /// Prints a followed session's events as they come.

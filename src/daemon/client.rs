@@ -13,24 +13,39 @@ use tokio::net::UnixStream;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot};
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Reply, String>>>>>;
+type Pending = Arc<Mutex<Shared>>;
+
+/// What the connection's reader and its requesters share.
+#[derive(Default)]
+struct Shared {
+    waiting: HashMap<u64, oneshot::Sender<Result<Reply, String>>>,
+    /// Why the connection ended, once it has: the daemon's own words when it gave them.
+    closed: Option<String>,
+}
+
+const CLOSED: &str =
+    "the daemon closed the connection: see `flotilla daemon status` and the daemon log";
 
 /// Events from every subscription the client made, in order.
 pub type Events = mpsc::UnboundedReceiver<Event>;
 
 pub struct Client {
     transport: Transport,
-    events_tx: mpsc::UnboundedSender<Event>,
     events_rx: Option<Events>,
 }
 
 enum Transport {
+    /// The socket's reader task holds the event sender, so the stream ends with the
+    /// connection.
     Socket {
         writer: tokio::sync::Mutex<OwnedWriteHalf>,
         pending: Pending,
         next_id: AtomicU64,
     },
-    InProcess(Engine),
+    InProcess {
+        engine: Engine,
+        events: mpsc::UnboundedSender<Event>,
+    },
 }
 
 impl Client {
@@ -85,8 +100,10 @@ impl Client {
     pub fn in_process(engine: Engine) -> Client {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         Client {
-            transport: Transport::InProcess(engine),
-            events_tx,
+            transport: Transport::InProcess {
+                engine,
+                events: events_tx,
+            },
             events_rx: Some(events_rx),
         }
     }
@@ -98,7 +115,7 @@ impl Client {
         tokio::spawn(read_replies(
             BufReader::new(read),
             pending.clone(),
-            events_tx.clone(),
+            events_tx,
         ));
         Client {
             transport: Transport::Socket {
@@ -106,12 +123,12 @@ impl Client {
                 pending,
                 next_id: AtomicU64::new(1),
             },
-            events_tx,
             events_rx: Some(events_rx),
         }
     }
 
-    /// The events of this client's subscriptions. There is one stream; take it once.
+    /// The events of this client's subscriptions. There is one stream; take it once. It
+    /// ends when the connection to the daemon does.
     pub fn take_events(&mut self) -> Option<Events> {
         self.events_rx.take()
     }
@@ -119,10 +136,10 @@ impl Client {
     /// Sends a command and waits for its reply. The error is one line for the user.
     pub async fn request(&self, command: Command) -> Result<Reply, String> {
         match &self.transport {
-            Transport::InProcess(engine) => {
+            Transport::InProcess { engine, events: tx } => {
                 let outcome = engine.execute(command).await?;
                 if let Some(mut events) = outcome.events {
-                    let tx = self.events_tx.clone();
+                    let tx = tx.clone();
                     tokio::spawn(async move {
                         while let Some(event) = events.next().await {
                             if tx.send(event).is_err() {
@@ -139,27 +156,41 @@ impl Client {
                 next_id,
             } => {
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
-                let (tx, rx) = oneshot::channel();
-                lock(pending).insert(id, tx);
                 let mut line = serde_json::to_vec(&Request { seq: id, command })
                     .map_err(|e| format!("cannot encode the request: {e}"))?;
                 line.push(b'\n');
-                let sent = writer.lock().await.write_all(&line).await;
-                if let Err(e) = sent {
-                    lock(pending).remove(&id);
-                    return Err(format!("lost the connection to the daemon: {e}"));
+                let (tx, rx) = oneshot::channel();
+                {
+                    let mut shared = lock(pending);
+                    if let Some(why) = &shared.closed {
+                        return Err(why.clone());
+                    }
+                    shared.waiting.insert(id, tx);
                 }
-                rx.await.map_err(|_| {
-                    "the daemon closed the connection: see `flotilla daemon status` and the daemon log".to_string()
-                })?
+                if let Err(e) = writer.lock().await.write_all(&line).await {
+                    // The daemon may have said why it hung up; give it a moment to arrive.
+                    let said = tokio::time::timeout(std::time::Duration::from_secs(1), rx).await;
+                    return match said {
+                        Ok(Ok(answer)) => answer,
+                        _ => Err(lock(pending)
+                            .closed
+                            .clone()
+                            .unwrap_or_else(|| format!("lost the connection to the daemon: {e}"))),
+                    };
+                }
+                match rx.await {
+                    Ok(answer) => answer,
+                    Err(_) => Err(lock(pending)
+                        .closed
+                        .clone()
+                        .unwrap_or_else(|| CLOSED.into())),
+                }
             }
         }
     }
 }
 
-fn lock(
-    pending: &Pending,
-) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Result<Reply, String>>>> {
+fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Shared> {
     pending
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -181,21 +212,23 @@ async fn read_replies(
         };
         match msg {
             ServerMsg::Reply { re, reply } => {
-                if let Some(tx) = lock(&pending).remove(&re) {
+                if let Some(tx) = lock(&pending).waiting.remove(&re) {
                     let _ = tx.send(Ok(reply));
                 }
             }
             ServerMsg::Error { re, message } => {
-                let waiting = lock(&pending).remove(&re);
-                match waiting {
+                let mut shared = lock(&pending);
+                match shared.waiting.remove(&re) {
                     Some(tx) => {
                         let _ = tx.send(Err(message));
                     }
-                    // An error not tied to a request (a refusal): fail everything waiting.
+                    // An error not tied to a request (a refusal): it is why the
+                    // connection ends, for everything waiting and everything after.
                     None => {
-                        for (_, tx) in lock(&pending).drain() {
+                        for (_, tx) in shared.waiting.drain() {
                             let _ = tx.send(Err(message.clone()));
                         }
+                        shared.closed = Some(message);
                     }
                 }
             }
@@ -204,6 +237,8 @@ async fn read_replies(
             }
         }
     }
-    // Connection closed: whoever still waits gets an error from the dropped senders.
-    lock(&pending).clear();
+    // Connection closed: whoever still waits learns why from `closed`.
+    let mut shared = lock(&pending);
+    shared.closed.get_or_insert_with(|| CLOSED.into());
+    shared.waiting.clear();
 }

@@ -53,7 +53,9 @@ impl Store {
             "{} {filter} ORDER BY s.last_activity_at DESC, s.id LIMIT ? OFFSET ?",
             super::sessions::SELECT_SESSION
         );
-        args.push(Value::Integer(i64::from(q.limit)));
+        // SQLite reads a negative limit as "no limit"; 0 means no limit here too.
+        let limit = if q.limit == 0 { -1 } else { i64::from(q.limit) };
+        args.push(Value::Integer(limit));
         args.push(Value::Integer(i64::from(q.offset)));
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), session_from_row)?;

@@ -22,7 +22,7 @@ fn split_part(kind: &PartKind) -> Result<(String, Option<String>)> {
 }
 
 impl Store {
-    /// Records a new message (without parts) and counts it on its session.
+    /// Records a new message, without its parts. (The engine keeps the session's count.)
     pub fn insert_message(&self, session: SessionId, message: &Message) -> Result<()> {
         let sid = session.to_string();
         self.conn.execute(

@@ -96,20 +96,22 @@ impl Store {
     }
 }
 
-/// SQLite gives its -wal and -shm files the database file's mode, so creating the
-/// database 0600 up front keeps all three private.
+/// SQLite gives its -wal and -shm files the database file's mode, so making the database
+/// 0600 before SQLite opens it keeps all three private, whatever mode an older file had.
 fn create_private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |source| StoreError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(path)
-        .map(drop)
-        .map_err(|source| StoreError::Create {
-            path: path.to_path_buf(),
-            source,
-        })
+        .map_err(err)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(err)
 }
 
 pub(crate) fn millis(t: chrono::DateTime<chrono::Utc>) -> i64 {

@@ -1,4 +1,8 @@
-//! Real git repositories in temporary folders, for the diff tests.
+//! Shared test support: real git repositories in temporary folders, and a harness
+//! that drives the real `flotilla` binary against its own daemon.
+#![allow(dead_code)]
+
+pub mod cli;
 
 use std::fs;
 use std::path::Path;

@@ -19,15 +19,34 @@ pub struct CommandBackend {
 }
 
 impl CommandBackend {
+    /// Fills the placeholders in one pass, so text a value brings in (a prompt that
+    /// mentions `{workspace}`, say) is never expanded again.
     fn expand(&self, prompt: &str, launch: &Launch) -> Vec<String> {
         let workspace = launch.workspace.to_string_lossy();
         let session = launch.session.to_string();
+        let values = [
+            ("{prompt}", prompt),
+            ("{session}", session.as_str()),
+            ("{workspace}", workspace.as_ref()),
+        ];
         self.argv
             .iter()
             .map(|arg| {
-                arg.replace("{prompt}", prompt)
-                    .replace("{session}", &session)
-                    .replace("{workspace}", &workspace)
+                let mut out = String::with_capacity(arg.len());
+                let mut rest = arg.as_str();
+                'scan: while !rest.is_empty() {
+                    for (key, value) in values {
+                        if let Some(after) = rest.strip_prefix(key) {
+                            out.push_str(value);
+                            rest = after;
+                            continue 'scan;
+                        }
+                    }
+                    let mut chars = rest.chars();
+                    out.extend(chars.next());
+                    rest = chars.as_str();
+                }
+                out
             })
             .collect()
     }
@@ -88,5 +107,31 @@ async fn drive(
     if let Some(running) = current.take() {
         running.interrupt();
         running.wait().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::SessionId;
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        let backend = CommandBackend {
+            name: "x".into(),
+            argv: vec!["run".into(), "{prompt}".into(), "--in={workspace}".into()],
+            env: BTreeMap::new(),
+        };
+        let launch = Launch {
+            session: SessionId::new(),
+            workspace: "/w".into(),
+            agent_session_id: None,
+            model: None,
+        };
+        let argv = backend.expand("look in {workspace} for {session}", &launch);
+        assert_eq!(
+            argv,
+            ["run", "look in {workspace} for {session}", "--in=/w"]
+        );
     }
 }

@@ -16,6 +16,11 @@ use tokio::task::JoinHandle;
 const GRACE: Duration = Duration::from_millis(500);
 /// After the process exits, how long to wait for output still in the pipe.
 const DRAIN: Duration = Duration::from_millis(100);
+/// Output arriving within this window of the first byte goes out as one delta: a program
+/// writing line by line would otherwise cost an event, a wake-up and a socket write per
+/// line all the way to every client. Too short for a person to notice.
+const COALESCE: Duration = Duration::from_millis(10);
+const BURST: usize = 32 * 1024;
 
 pub struct Running {
     pgid: Option<Pid>,
@@ -122,6 +127,27 @@ fn spawn(
     Ok((child, reader))
 }
 
+/// After the first `n` bytes, waits out [`COALESCE`] and then takes whatever else the pipe
+/// holds, up to [`BURST`] bytes; returns how many bytes `buf` holds and whether the pipe
+/// closed. One wake-up per window instead of one per write.
+async fn read_burst(
+    output: &mut tokio::net::unix::pipe::Receiver,
+    buf: &mut [u8],
+    mut len: usize,
+) -> (usize, bool) {
+    tokio::time::sleep(COALESCE).await;
+    let limit = BURST.min(buf.len());
+    while len < limit {
+        match output.try_read(&mut buf[len..limit]) {
+            Ok(0) => return (len, true),
+            Ok(m) => len += m,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => return (len, true),
+        }
+    }
+    (len, false)
+}
+
 async fn stream<F, Fut>(
     mut child: tokio::process::Child,
     mut output: tokio::net::unix::pipe::Receiver,
@@ -161,7 +187,9 @@ where
             read = output.read(&mut buf), if open => match read {
                 Ok(0) | Err(_) => open = false,
                 Ok(n) => {
-                    let text = decoder.push(&buf[..n]);
+                    let (len, eof) = read_burst(&mut output, &mut buf, n).await;
+                    open = !eof;
+                    let text = decoder.push(&buf[..len]);
                     if !text.is_empty() {
                         send(delta(text)).await;
                     }

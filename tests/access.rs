@@ -1,0 +1,73 @@
+//! Only the daemon's own user may reach it: the socket and database are private, and a
+//! connection from another uid is refused even when the socket's mode would let it in.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use support::cli::Flotilla;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn socket_and_database_are_private() {
+    let f = Flotilla::new();
+    f.ok(&["ls"]);
+    assert_eq!(mode(&f.path("flotilla.sock")), 0o600);
+    assert_eq!(mode(&f.path("flotilla.db")), 0o600);
+    for sidecar in ["flotilla.db-wal", "flotilla.db-shm"] {
+        let path = f.path(sidecar);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{sidecar}");
+        }
+    }
+}
+
+/// Needs root to run a client as another user; CI runs as root, so there it must run.
+#[test]
+fn another_uid_is_refused() {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must run this test as root"
+        );
+        eprintln!("skipped: switching to another uid needs root");
+        return;
+    }
+    let f = Flotilla::new();
+    f.ok(&["ls"]);
+    let nobody = 65534;
+    let as_nobody = || {
+        let mut cmd = f.command(&["ls"]);
+        cmd.uid(nobody).gid(nobody).env("HOME", "/");
+        cmd.output().expect("run as nobody")
+    };
+
+    // As the daemon leaves them, the files keep another user out at the door.
+    let out = as_nobody();
+    assert!(!out.status.success());
+
+    // Open every door: the daemon itself must still refuse the stranger.
+    std::fs::set_permissions(f.home.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod home");
+    std::fs::set_permissions(
+        f.path("flotilla.sock"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .expect("chmod socket");
+    let out = as_nobody();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a stranger was served: {stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(stderr.contains("uid 0"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    // And the owner is still served.
+    f.ok(&["ls"]);
+}

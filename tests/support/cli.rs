@@ -1,0 +1,133 @@
+//! The real `flotilla` binary with a home of its own: every command the tests run goes
+//! through the CLI and the daemon it starts, as a user's would.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+pub struct Flotilla {
+    pub home: TempDir,
+}
+
+impl Flotilla {
+    pub fn new() -> Flotilla {
+        // A short path: Unix socket paths are limited to about 100 bytes.
+        let home = tempfile::Builder::new()
+            .prefix("flt")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        Flotilla { home }
+    }
+
+    pub fn bin() -> &'static str {
+        env!("CARGO_BIN_EXE_flotilla")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(Self::bin());
+        cmd.args(args)
+            .env("FLOTILLA_HOME", self.home.path())
+            .env_remove("FLOTILLA_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run flotilla")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "flotilla {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail with one line on stderr; returns that line.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "flotilla {args:?} should have failed"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
+        stderr.trim_end().to_string()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
+    }
+
+    pub fn session(&self, id: &str) -> Value {
+        let sessions = self.json(&["ls"]);
+        sessions
+            .as_array()
+            .and_then(|all| all.iter().find(|s| s["id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("session {id} not listed: {sessions}"))
+    }
+
+    pub fn status(&self, id: &str) -> String {
+        self.session(id)["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Polls until the session has `status`; panics with the last status after `limit`.
+    pub fn wait_status(&self, id: &str, status: &str, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            let now = self.status(id);
+            if now == status {
+                return;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "session {id} is {now}, wanted {status}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn daemon_pid(&self) -> i32 {
+        self.json(&["daemon", "status"])["pid"]
+            .as_i64()
+            .expect("pid") as i32
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+}
+
+impl Drop for Flotilla {
+    fn drop(&mut self) {
+        let _ = self.command(&["daemon", "stop"]).output();
+    }
+}
+
+pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn process_alive(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+}
