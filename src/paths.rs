@@ -20,14 +20,19 @@ const MAX_SOCKET_PATH: usize = 107;
 impl Paths {
     pub fn from_env() -> Result<Paths> {
         if let Some(home) = std::env::var_os("FLOTILLA_HOME").filter(|h| !h.is_empty()) {
-            let home = absolute(Path::new(&home))?;
-            return Paths::under(&home, &home, &home);
+            return Paths::with_home(Path::new(&home));
         }
         let dirs = directories::ProjectDirs::from("", "", "flotilla")
             .context("cannot find the home directory: set HOME or FLOTILLA_HOME")?;
         let data = dirs.data_dir().to_path_buf();
         let runtime = dirs.runtime_dir().unwrap_or(dirs.data_dir()).to_path_buf();
         Paths::under(&data, dirs.config_dir(), &runtime)
+    }
+
+    /// Everything under one directory, as `FLOTILLA_HOME` does.
+    pub fn with_home(home: &Path) -> Result<Paths> {
+        let home = absolute(home)?;
+        Paths::under(&home, &home, &home)
     }
 
     fn under(data: &Path, config: &Path, runtime: &Path) -> Result<Paths> {

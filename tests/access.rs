@@ -71,3 +71,62 @@ fn another_uid_is_refused() {
     // And the owner is still served.
     f.ok(&["ls"]);
 }
+
+#[test]
+fn the_handshake_checks_the_protocol_version() {
+    use std::io::{BufRead, BufReader, Write};
+    let f = Flotilla::new();
+    f.ok(&["ls"]);
+    let talk = |lines: &[&str]| -> Vec<serde_json::Value> {
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(f.path("flotilla.sock")).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
+        for line in lines {
+            writeln!(stream, "{line}").expect("write");
+        }
+        let reader = BufReader::new(stream);
+        reader
+            .lines()
+            .take(lines.len())
+            .map(|l| serde_json::from_str(&l.expect("line")).expect("json"))
+            .collect()
+    };
+
+    let answers = talk(&[r#"{"seq":1,"cmd":"list"}"#]);
+    assert_eq!(answers[0]["kind"], "error");
+    assert!(
+        answers[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("hello first")
+    );
+
+    let answers = talk(&[r#"{"seq":1,"cmd":"hello","protocol":999}"#]);
+    assert_eq!(answers[0]["kind"], "error");
+    assert!(
+        answers[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("protocol")
+    );
+
+    let answers = talk(&[
+        r#"{"seq":1,"cmd":"hello","protocol":1}"#,
+        r#"not json"#,
+        r#"{"seq":2,"cmd":"list"}"#,
+    ]);
+    // Requests are served concurrently: match replies by `re`, not by position.
+    let by_re = |re: u64| {
+        answers
+            .iter()
+            .find(|a| a["re"] == re && a["kind"] == "reply")
+    };
+    assert_eq!(by_re(1).expect("hello reply")["reply"]["type"], "hello");
+    assert_eq!(by_re(2).expect("list reply")["reply"]["type"], "sessions");
+    assert!(
+        answers.iter().any(|a| a["kind"] == "error" && a["re"] == 0),
+        "bad lines get an error, not a hang-up: {answers:?}"
+    );
+}

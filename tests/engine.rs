@@ -1,0 +1,251 @@
+//! The engine through the in-process client: queueing, interrupts that escalate,
+//! configured agents and shared workspaces, with real git and real processes.
+
+mod support;
+
+use flotilla::config::Config;
+use flotilla::core::{Session, Status, Strategy};
+use flotilla::daemon::Client;
+use flotilla::engine::Engine;
+use flotilla::paths::Paths;
+use flotilla::protocol::{Command, Event, NewSession, Reply};
+use std::time::{Duration, Instant};
+use support::Repo;
+
+struct Harness {
+    client: Client,
+    _home: tempfile::TempDir,
+}
+
+fn start(config: &str) -> Harness {
+    let home = tempfile::tempdir().expect("tempdir");
+    let paths = Paths::with_home(home.path()).expect("paths");
+    let config = Config::parse(config).expect("config");
+    let engine = Engine::start(paths, config, None).expect("engine");
+    Harness {
+        client: Client::in_process(engine),
+        _home: home,
+    }
+}
+
+fn repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("README", "hi\n");
+    repo.commit_all("first");
+    repo
+}
+
+impl Harness {
+    async fn new_session(&self, repo: &Repo, strategy: Strategy, agent: Option<&str>) -> Session {
+        let reply = self
+            .client
+            .request(Command::New(NewSession {
+                dir: repo.path().to_path_buf(),
+                strategy: Some(strategy),
+                agent: agent.map(str::to_string),
+                ..NewSession::default()
+            }))
+            .await
+            .expect("new");
+        session(reply)
+    }
+
+    async fn send(&self, s: &Session, text: &str) -> Reply {
+        let id = s.id.to_string();
+        let text = text.to_string();
+        self.client
+            .request(Command::Send { id, text })
+            .await
+            .expect("send")
+    }
+
+    async fn get(&self, s: &Session) -> Session {
+        let id = s.id.to_string();
+        session(self.client.request(Command::Get { id }).await.expect("get"))
+    }
+
+    async fn wait_idle(&self, s: &Session) -> Session {
+        let start = Instant::now();
+        loop {
+            let now = self.get(s).await;
+            if now.status == Status::Idle && now.queued_prompts == 0 {
+                return now;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "still {}",
+                now.status
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn text(&self, s: &Session) -> String {
+        let id = s.id.to_string();
+        match self
+            .client
+            .request(Command::Transcript { id, follow: false })
+            .await
+        {
+            Ok(Reply::Transcript { messages, .. }) => {
+                serde_json::to_string(&messages).expect("json")
+            }
+            other => panic!("transcript: {other:?}"),
+        }
+    }
+}
+
+fn session(reply: Reply) -> Session {
+    match reply {
+        Reply::Session { session, .. } => session,
+        other => panic!("expected a session, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn prompts_sent_while_busy_run_in_order() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    h.send(&s, "sleep 0.3; echo first").await;
+    for n in ["second", "third"] {
+        match h.send(&s, &format!("echo {n}")).await {
+            Reply::Session { note, .. } => assert!(note.unwrap_or_default().contains("queued")),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(h.get(&s).await.queued_prompts, 2);
+    let done = h.wait_idle(&s).await;
+    assert_eq!(done.message_count, 6, "three prompts and three replies");
+    let text = h.text(&s).await;
+    let at = |word: &str| {
+        text.find(&format!("{word}\\n"))
+            .unwrap_or_else(|| panic!("{word}: {text}"))
+    };
+    assert!(
+        at("first") < at("second") && at("second") < at("third"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    h.send(
+        &s,
+        "trap '' INT TERM; echo stubborn; while :; do sleep 0.05; done",
+    )
+    .await;
+    let start = Instant::now();
+    // Give the shell time to install its traps.
+    while !h.text(&s).await.contains("stubborn") {
+        assert!(start.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let id = s.id.to_string();
+    let aborted = session(
+        h.client
+            .request(Command::Abort { id })
+            .await
+            .expect("abort"),
+    );
+    assert_eq!(aborted.status, Status::Idle);
+    // The group got SIGKILL at last: a new prompt runs.
+    h.send(&s, "echo alive").await;
+    h.wait_idle(&s).await;
+    assert!(h.text(&s).await.contains("alive"));
+}
+
+#[tokio::test]
+async fn a_failing_command_is_an_error_turn_not_a_failed_session() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    h.send(&s, "echo partial; exit 3").await;
+    let done = h.wait_idle(&s).await;
+    assert_eq!(done.status, Status::Idle);
+    let text = h.text(&s).await;
+    assert!(
+        text.contains("partial") && text.contains("exited with status 3"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn configured_agents_get_the_prompt_and_workspace() {
+    let h = start(
+        "[agents.echoer]\ncommand = [\"sh\", \"-c\", \"echo agent-says: \\\"$1\\\" in $(pwd)\", \"sh\", \"{prompt}\"]\n",
+    );
+    let repo = repo();
+    let s = h
+        .new_session(&repo, Strategy::Worktree, Some("echoer"))
+        .await;
+    assert_eq!(s.agent, "echoer");
+    h.send(&s, "hello; rm -rf nothing").await;
+    h.wait_idle(&s).await;
+    let text = h.text(&s).await;
+    let expected = format!(
+        "agent-says: hello; rm -rf nothing in {}",
+        s.workspace.display()
+    );
+    assert!(text.contains(&expected), "{text}");
+}
+
+#[tokio::test]
+async fn sessions_in_one_existing_directory_share_it_and_cleanup_keeps_it() {
+    let h = start("");
+    let repo = repo();
+    let a = h.new_session(&repo, Strategy::Existing, None).await;
+    let b = h.new_session(&repo, Strategy::Existing, None).await;
+    assert_eq!(a.workspace, b.workspace);
+    let id = a.id.to_string();
+    let reply = h
+        .client
+        .request(Command::Remove {
+            id,
+            cleanup: true,
+            force: false,
+        })
+        .await
+        .expect("rm");
+    assert!(matches!(reply, Reply::Removed { .. }));
+    assert!(
+        repo.path().join("README").exists(),
+        "an existing directory is never deleted"
+    );
+    assert_eq!(h.get(&b).await.status, Status::Idle);
+}
+
+#[tokio::test]
+async fn subscribers_see_the_stream_and_the_status_changes() {
+    let mut h = start("");
+    let mut events = h.client.take_events().expect("events");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    match h
+        .client
+        .request(Command::Subscribe)
+        .await
+        .expect("subscribe")
+    {
+        Reply::Subscribed { sessions } => assert_eq!(sessions.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    h.send(&s, "echo streamed-text").await;
+    let mut text = String::new();
+    let mut statuses = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while statuses.last() != Some(&Status::Idle) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Some(Event::PartDelta { text: t, .. })) => text.push_str(&t),
+            Ok(Some(Event::SessionUpdated { session })) => statuses.push(session.status),
+            Ok(Some(_)) => {}
+            other => panic!("no idle status: {other:?}, saw {statuses:?}"),
+        }
+    }
+    assert_eq!(text, "streamed-text\n");
+    assert!(statuses.contains(&Status::Active), "{statuses:?}");
+}
