@@ -149,6 +149,8 @@ pub struct DaemonStatus {
     pub started_at: DateTime<Utc>,
     pub sessions: usize,
     pub live_sessions: usize,
+    /// The configured agents, default first.
+    pub agents: Vec<String>,
     pub config_error: Option<String>,
 }
 
@@ -171,11 +173,14 @@ pub enum Event {
         session: SessionId,
         part: Part,
     },
-    /// Text appended to a streaming text or reasoning part.
+    /// Text appended to a streaming text or reasoning part. `offset` is the part's text
+    /// length (in bytes) before this delta, so a client that loaded the transcript while
+    /// events streamed can skip what it already has and notice what it missed.
     PartDelta {
         session: SessionId,
         message_id: String,
         part_id: String,
+        offset: usize,
         text: String,
     },
     /// The connection fell behind and missed events: refetch what is on screen.

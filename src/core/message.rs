@@ -56,6 +56,13 @@ pub enum PartKind {
 
 impl PartKind {
     /// The text that streams into this part, for kinds that stream.
+    pub fn streamed_text(&self) -> Option<&str> {
+        match self {
+            PartKind::Text { text } | PartKind::Reasoning { text } => Some(text),
+            _ => None,
+        }
+    }
+
     pub fn streamed_text_mut(&mut self) -> Option<&mut String> {
         match self {
             PartKind::Text { text } | PartKind::Reasoning { text } => Some(text),

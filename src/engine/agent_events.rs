@@ -25,11 +25,15 @@ impl State {
                     .entry(part_id.clone())
                     .or_default()
                     .push_str(&text);
+                let len = self.part_len.entry(part_id.clone()).or_default();
+                let offset = *len;
+                *len += text.len();
                 self.touch(id);
                 self.broadcast(Event::PartDelta {
                     session: id,
                     message_id,
                     part_id,
+                    offset,
                     text,
                 });
             }
@@ -81,25 +85,25 @@ impl State {
         });
     }
 
-    fn update_part(&mut self, id: SessionId, mut part: Part) {
-        // A whole part replaces any text still waiting to be written for it.
-        if let Some(pending) = self.pending_text.remove(&part.id)
-            && let Some(text) = part.kind.streamed_text_mut()
-            && text.is_empty()
-        {
-            *text = pending;
+    fn update_part(&mut self, id: SessionId, part: Part) {
+        if let Some(text) = part.kind.streamed_text() {
+            let streamed_so_far = self.part_len.get(&part.id).copied().unwrap_or(0);
+            if text.is_empty() && streamed_so_far > 0 {
+                // An empty copy of a part that has streamed text says nothing new, and
+                // storing it would wipe that text.
+                return;
+            }
+            // A whole part replaces any text still waiting to be written for it.
+            self.pending_text.remove(&part.id);
+            self.part_len.insert(part.id.clone(), text.len());
+            if let Some(live) = self.live.get_mut(&id)
+                && !live.streamed.contains(&part.id)
+            {
+                live.streamed.push(part.id.clone());
+            }
         }
         if let Err(e) = self.store.upsert_part(&part) {
             tracing::error!("recording a part of {id}: {e}");
-        }
-        if let Some(live) = self.live.get_mut(&id)
-            && matches!(
-                part.kind,
-                PartKind::Text { .. } | PartKind::Reasoning { .. }
-            )
-            && !live.streamed.contains(&part.id)
-        {
-            live.streamed.push(part.id.clone());
         }
         let status = self.sessions.get(&id).map(|s| s.status);
         if let PartKind::Permission { reply, .. } = &part.kind {
@@ -139,6 +143,7 @@ impl State {
             self.update_part(id, part);
         }
         for part in streamed {
+            self.part_len.remove(&part);
             match self.store.part_text(&part) {
                 Ok(Some(text)) => {
                     if let Err(e) = self.store.index_text(id, &text) {

@@ -320,8 +320,23 @@ impl State {
             started_at: self.started_at,
             sessions: self.sessions.len(),
             live_sessions: self.live.len(),
+            agents: self.agent_names(),
             config_error: self.config_error.clone(),
         }
+    }
+
+    /// The configured agents, the default first.
+    fn agent_names(&self) -> Vec<String> {
+        let default = &self.config.default_agent;
+        let mut names: Vec<String> = self
+            .backends
+            .keys()
+            .filter(|n| *n != default)
+            .cloned()
+            .collect();
+        names.sort();
+        names.insert(0, default.clone());
+        names
     }
 
     pub(super) fn session(&self, id: SessionId) -> Result<&Session, String> {

@@ -84,6 +84,7 @@ impl Engine {
             sessions: BTreeMap::new(),
             live: HashMap::new(),
             pending_text: HashMap::new(),
+            part_len: HashMap::new(),
             dirty: HashSet::new(),
             flush_at: None,
             events,
@@ -148,6 +149,8 @@ pub(crate) struct State {
     live: HashMap<SessionId, Live>,
     /// Streamed text not yet written, by part id.
     pending_text: HashMap<String, String>,
+    /// Text length so far of the parts streaming in running turns, for delta offsets.
+    part_len: HashMap<String, usize>,
     /// Sessions whose row needs writing at the next flush.
     dirty: HashSet<SessionId>,
     flush_at: Option<Instant>,
