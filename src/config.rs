@@ -24,6 +24,36 @@ pub struct Config {
     pub default_agent: String,
     #[serde(default)]
     pub agents: BTreeMap<String, AgentConfig>,
+    /// Key overrides for the dashboard: action name to keys, e.g. `abort = ["A"]`.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub notify: NotifyConfig,
+}
+
+/// How the dashboard tells you a session off screen needs you.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Ring the terminal bell.
+    #[serde(default)]
+    pub bell: bool,
+    /// Send an OSC 9 desktop notification.
+    #[serde(default = "yes")]
+    pub osc9: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            bell: false,
+            osc9: true,
+        }
+    }
 }
 
 fn default_agent() -> String {
@@ -35,6 +65,8 @@ impl Default for Config {
         Config {
             default_agent: default_agent(),
             agents: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            notify: NotifyConfig::default(),
         }
         .with_builtins()
     }

@@ -11,4 +11,5 @@ pub mod git;
 pub mod paths;
 pub mod protocol;
 pub mod store;
+pub mod tui;
 pub mod workspace;

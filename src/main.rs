@@ -2,9 +2,11 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use flotilla::cli::{self, Cli, Cmd};
 use flotilla::paths::Paths;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
@@ -23,8 +25,22 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     let foreground_daemon = matches!(cli.command, Some(Cmd::Daemon { action: None }));
-    init_logging(foreground_daemon);
-    let result = if foreground_daemon {
+    let dashboard = cli.command.is_none()
+        && !cli.json
+        && !cli.no_daemon
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
+    init_logging(foreground_daemon, dashboard);
+    let result = if dashboard {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| {
+                rt.block_on(flotilla::tui::run(paths, started))
+                    .map_err(|e| format!("{e:#}"))
+            })
+    } else if foreground_daemon {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -72,8 +88,15 @@ fn clap_summary(text: &str) -> String {
     first_line(&lines.join(" "))
 }
 
-fn init_logging(daemon: bool) {
-    let default = if daemon { "info" } else { "warn" };
+fn init_logging(daemon: bool, dashboard: bool) {
+    // Log lines would tear through the dashboard's screen.
+    let default = if daemon {
+        "info"
+    } else if dashboard {
+        "off"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLOTILLA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -18,7 +18,7 @@ pub struct Request {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
     Hello {
@@ -70,7 +70,7 @@ pub enum Command {
     Shutdown,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewSession {
     pub dir: PathBuf,
     pub strategy: Option<Strategy>,

@@ -1,19 +1,11 @@
 //! Plain-text output for people. Agent text is sanitized before it is printed.
 
-use crate::core::{FileDiff, FileStatus, LineKind, Message, PartKind, Role, Session, sanitize};
+use crate::core::{
+    FileDiff, FileStatus, LineKind, Message, PartKind, Role, Session, age, sanitize,
+};
 use crate::protocol::DaemonStatus;
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
-
-pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (now - since).num_seconds().max(0);
-    match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
 
 fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {

@@ -109,3 +109,14 @@ pub struct Session {
     pub tokens_out: Option<u64>,
     pub cost_usd: Option<f64>,
 }
+
+/// How long ago, in one short unit: "5s", "3m", "2h", "4d".
+pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - since).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}

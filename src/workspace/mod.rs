@@ -11,7 +11,7 @@ use std::ffi::OsStr;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-pub use branch::branch_from_title;
+pub use crate::core::branch_from_title;
 pub use error::WorkspaceError;
 
 /// What the caller asks for when a session starts.

@@ -1,0 +1,315 @@
+//! The loop: terminal input, daemon events and effect results in; one draw per batch,
+//! at most once a frame, and none while nothing changes.
+
+use super::dialog::complete_path;
+use super::keymap::Keymap;
+use super::state::{Notify, State};
+use super::theme::Theme;
+use super::update::{Effect, Msg, Tag, update};
+use super::view;
+use crate::config::Config;
+use crate::daemon::{Client, Events};
+use crate::paths::Paths;
+use crate::protocol::Command;
+use anyhow::{Result, anyhow};
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+const FRAME: Duration = Duration::from_millis(16);
+/// Messages applied before a draw at the most, so input stays responsive under a flood.
+const BATCH: usize = 2_000;
+
+/// Runs the dashboard until the user quits. `started` is when the process began.
+pub async fn run(paths: Paths, started: Instant) -> Result<()> {
+    let (config, config_error) = Config::load(&paths.config_file);
+    let (keymap, keymap_error) = Keymap::load(&config.keys);
+    let notify = Notify {
+        bell: config.notify.bell,
+        osc9: config.notify.osc9,
+    };
+    let mut client = Client::connect_or_spawn(&paths)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    let events = client
+        .take_events()
+        .ok_or_else(|| anyhow!("no event stream"))?;
+    let client = Arc::new(client);
+    let snapshot = client
+        .request(Command::Subscribe)
+        .await
+        .map_err(|e| anyhow!(e))?;
+
+    let mut state = State::new(keymap, Theme::from_env(), notify, chrono::Utc::now());
+    state.default_dir = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut effects = update(
+        &mut state,
+        Msg::Reply {
+            tag: Tag::Sessions,
+            result: Ok(snapshot),
+        },
+    )
+    .effects;
+    effects.push(Effect::Request(Command::DaemonStatus, Tag::Status));
+    if let Some(problem) = config_error.or(keymap_error) {
+        state.flash = Some((problem, super::state::Level::Error));
+    }
+
+    let mut terminal = ratatui::init();
+    let mut lp = Loop {
+        state,
+        client,
+        tx,
+        stats: Stats::new(started),
+    };
+    let size = terminal.size()?;
+    update(
+        &mut lp.state,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
+    let result = lp.run(&mut terminal, rx, events, effects).await;
+    ratatui::restore();
+    lp.stats.write();
+    result
+}
+
+struct Loop {
+    state: State,
+    client: Arc<Client>,
+    tx: mpsc::UnboundedSender<Msg>,
+    stats: Stats,
+}
+
+enum Next {
+    Continue,
+    Quit,
+}
+
+impl Loop {
+    async fn run(
+        &mut self,
+        terminal: &mut DefaultTerminal,
+        mut rx: mpsc::UnboundedReceiver<Msg>,
+        mut events: Events,
+        mut pending: Vec<Effect>,
+    ) -> Result<()> {
+        let mut input = EventStream::new();
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let mut dirty = true;
+        let mut events_open = true;
+        let mut last_draw: Option<Instant> = None;
+        loop {
+            for effect in pending.drain(..) {
+                if let Next::Quit = self.carry_out(effect, terminal, &mut input).await? {
+                    return Ok(());
+                }
+                dirty = true;
+            }
+            let due = last_draw.map_or(Instant::now(), |t| t + FRAME);
+            if dirty && Instant::now() >= due {
+                self.state.now = chrono::Utc::now();
+                terminal.draw(|frame| view::render(&self.state, frame))?;
+                self.stats.drew();
+                last_draw = Some(Instant::now());
+                dirty = false;
+            }
+            let wait = dirty.then_some(tokio::time::Instant::from_std(due));
+            let first = tokio::select! {
+                ev = input.next() => match ev {
+                    Some(Ok(ev)) => term_msg(ev),
+                    Some(Err(e)) => return Err(anyhow!("reading the terminal: {e}")),
+                    None => return Ok(()),
+                },
+                ev = events.recv(), if events_open => Some(match ev {
+                    Some(event) => Msg::Daemon(event),
+                    None => {
+                        events_open = false;
+                        Msg::Offline("the daemon went away; restart flotilla to reconnect".into())
+                    }
+                }),
+                Some(msg) = rx.recv() => Some(msg),
+                _ = sleep_until(wait) => None,
+                _ = terminate.recv() => return Ok(()),
+                _ = hangup.recv() => return Ok(()),
+            };
+            let Some(first) = first else { continue };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match rx
+                    .try_recv()
+                    .ok()
+                    .or_else(|| events.try_recv().ok().map(Msg::Daemon))
+                {
+                    Some(msg) => batch.push(msg),
+                    None => break,
+                }
+            }
+            for msg in batch {
+                let up = update(&mut self.state, msg);
+                dirty |= up.redraw;
+                pending.extend(up.effects);
+            }
+        }
+    }
+
+    async fn carry_out(
+        &mut self,
+        effect: Effect,
+        terminal: &mut DefaultTerminal,
+        input: &mut EventStream,
+    ) -> Result<Next> {
+        match effect {
+            Effect::Request(command, tag) => {
+                let client = self.client.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = client.request(command).await;
+                    let _ = tx.send(Msg::Reply { tag, result });
+                });
+            }
+            Effect::Complete(typed) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let (completed, options) = complete_path(&typed);
+                    let _ = tx.send(Msg::Completed { completed, options });
+                });
+            }
+            Effect::Run { program, args, dir } => {
+                self.outside(terminal, input, move || {
+                    std::process::Command::new(&program)
+                        .args(&args)
+                        .current_dir(&dir)
+                        .status()
+                        .map(drop)
+                        .map_err(|e| format!("cannot run {program}: {e}"))
+                })
+                .await?;
+            }
+            Effect::Suspend => {
+                self.outside(terminal, input, || {
+                    nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP)
+                        .map_err(|e| format!("cannot suspend: {e}"))
+                })
+                .await?;
+            }
+            Effect::Notify(text) => {
+                // OSC 9: a desktop notification in terminals that support it.
+                let mut out = std::io::stdout();
+                let _ = write!(out, "\x1b]9;{}\x1b\\", crate::core::sanitize(&text));
+                let _ = out.flush();
+            }
+            Effect::Bell => {
+                let mut out = std::io::stdout();
+                let _ = out.write_all(b"\x07");
+                let _ = out.flush();
+            }
+            Effect::Quit => return Ok(Next::Quit),
+        }
+        Ok(Next::Continue)
+    }
+
+    /// Leaves the screen to the terminal for `work` (a shell, an editor, a suspend), then
+    /// takes it back and redraws from scratch.
+    async fn outside(
+        &mut self,
+        terminal: &mut DefaultTerminal,
+        input: &mut EventStream,
+        work: impl FnOnce() -> Result<(), String> + Send + 'static,
+    ) -> Result<()> {
+        ratatui::restore();
+        // A fresh input stream afterwards: nothing typed for the child is read as ours.
+        let result = tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        *terminal = ratatui::init();
+        terminal.clear()?;
+        *input = EventStream::new();
+        let size = terminal.size()?;
+        update(
+            &mut self.state,
+            Msg::Resize {
+                width: size.width,
+                height: size.height,
+            },
+        );
+        if let Err(e) = result {
+            self.state.flash = Some((e, super::state::Level::Error));
+        }
+        Ok(())
+    }
+}
+
+fn term_msg(event: TermEvent) -> Option<Msg> {
+    match event {
+        TermEvent::Key(key) => Some(Msg::Key(key)),
+        TermEvent::Resize(width, height) => Some(Msg::Resize { width, height }),
+        _ => None,
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Frame figures for the benchmarks, written where `FLOTILLA_STATS` points at exit.
+struct Stats {
+    started: Instant,
+    first_frame: Option<Duration>,
+    frames: u64,
+    recent: std::collections::VecDeque<Instant>,
+    max_fps: usize,
+}
+
+impl Stats {
+    fn new(started: Instant) -> Stats {
+        Stats {
+            started,
+            first_frame: None,
+            frames: 0,
+            recent: Default::default(),
+            max_fps: 0,
+        }
+    }
+
+    fn drew(&mut self) {
+        let now = Instant::now();
+        self.frames += 1;
+        self.first_frame.get_or_insert_with(|| now - self.started);
+        self.recent.push_back(now);
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now - *t > Duration::from_secs(1))
+        {
+            self.recent.pop_front();
+        }
+        self.max_fps = self.max_fps.max(self.recent.len());
+    }
+
+    fn write(&self) {
+        let Some(path) = std::env::var_os("FLOTILLA_STATS") else {
+            return;
+        };
+        let stats = serde_json::json!({
+            "frames": self.frames,
+            "max_frames_per_second": self.max_fps,
+            "first_frame_ms": self.first_frame.map(|d| d.as_secs_f64() * 1000.0),
+        });
+        let _ = std::fs::write(path, stats.to_string());
+    }
+}

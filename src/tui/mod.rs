@@ -1,0 +1,13 @@
+//! The dashboard: a client of the daemon that draws sessions and sends commands. It never
+//! touches git, the database or an agent itself.
+
+mod app;
+pub mod dialog;
+pub mod keymap;
+pub mod state;
+pub mod theme;
+pub mod transcript;
+pub mod update;
+pub mod view;
+
+pub use app::run;

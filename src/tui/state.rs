@@ -1,0 +1,246 @@
+//! Everything the dashboard shows, as plain data. `update` changes it; views read it.
+
+use super::dialog::Dialog;
+use super::keymap::Keymap;
+use super::theme::Theme;
+use super::transcript::Transcript;
+use crate::core::{FileDiff, Session, SessionId, Status};
+use chrono::{DateTime, Utc};
+use ratatui_textarea::TextArea;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Messages,
+    Diffs,
+    Info,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Messages, Tab::Diffs, Tab::Info];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Messages => "Messages",
+            Tab::Diffs => "Diffs",
+            Tab::Info => "Info",
+        }
+    }
+}
+
+/// Why a session's row is marked while it is not on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mark {
+    /// New output arrived.
+    Unread,
+    /// It finished a turn, needs an answer, or failed.
+    Attention,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Default)]
+pub struct DiffView {
+    pub session: Option<SessionId>,
+    /// The newest request; replies to older ones are dropped.
+    pub seq: u64,
+    pub loading: bool,
+    pub files: Vec<FileDiff>,
+    pub error: Option<String>,
+    pub selected: usize,
+    /// Lines scrolled from the top of the selected file's hunks.
+    pub scroll: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    Group(usize),
+    Session(usize),
+}
+
+pub struct State {
+    pub now: DateTime<Utc>,
+    pub sessions: Vec<Session>,
+    /// Repository of each group, in display order.
+    pub groups: Vec<PathBuf>,
+    /// The sidebar, top to bottom: group headers and indexes into `sessions`.
+    pub rows: Vec<Row>,
+    pub selected: Option<SessionId>,
+    pub marks: HashMap<SessionId, Mark>,
+    pub needs_me_first: bool,
+    pub filter: String,
+    pub filtering: bool,
+    pub tab: Tab,
+    pub transcripts: HashMap<SessionId, Transcript>,
+    /// Events for transcripts being loaded, replayed once they arrive.
+    pub loading: HashMap<SessionId, Vec<crate::protocol::Event>>,
+    /// Lines scrolled up from the end of the transcript; 0 follows the tail.
+    pub scroll: usize,
+    /// The tool call the cursor is on.
+    pub tool_cursor: Option<String>,
+    pub diff: DiffView,
+    pub prompt: TextArea<'static>,
+    pub prompting: bool,
+    pub history: Vec<String>,
+    pub history_pos: Option<usize>,
+    pub dialog: Option<Dialog>,
+    pub help: bool,
+    pub flash: Option<(String, Level)>,
+    pub agents: Vec<String>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub notify: Notify,
+    /// The daemon connection was lost.
+    pub offline: Option<String>,
+    pub next_seq: u64,
+    /// The terminal's width and height.
+    pub size: (u16, u16),
+    /// Where the new-session dialog starts: the directory flotilla was started in.
+    pub default_dir: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Notify {
+    pub bell: bool,
+    pub osc9: bool,
+}
+
+impl State {
+    pub fn new(keymap: Keymap, theme: Theme, notify: Notify, now: DateTime<Utc>) -> State {
+        State {
+            now,
+            sessions: Vec::new(),
+            groups: Vec::new(),
+            rows: Vec::new(),
+            selected: None,
+            marks: HashMap::new(),
+            needs_me_first: false,
+            filter: String::new(),
+            filtering: false,
+            tab: Tab::Messages,
+            transcripts: HashMap::new(),
+            loading: HashMap::new(),
+            scroll: 0,
+            tool_cursor: None,
+            diff: DiffView::default(),
+            prompt: new_prompt(),
+            prompting: false,
+            history: Vec::new(),
+            history_pos: None,
+            dialog: None,
+            help: false,
+            flash: None,
+            agents: Vec::new(),
+            keymap,
+            theme,
+            notify,
+            offline: None,
+            next_seq: 1,
+            size: (80, 24),
+            default_dir: String::new(),
+        }
+    }
+
+    pub fn session(&self, id: SessionId) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+
+    pub fn selected_session(&self) -> Option<&Session> {
+        self.selected.and_then(|id| self.session(id))
+    }
+
+    pub fn transcript(&self) -> Option<&Transcript> {
+        self.selected.and_then(|id| self.transcripts.get(&id))
+    }
+
+    /// Recomputes the sidebar after sessions, sorting or the filter changed, and keeps
+    /// the selection on a visible session.
+    pub fn rebuild_rows(&mut self) {
+        let filter = self.filter.to_lowercase();
+        let mut visible: Vec<usize> = (0..self.sessions.len())
+            .filter(|&i| filter.is_empty() || matches_filter(&self.sessions[i], &filter))
+            .collect();
+        let urgency = |s: &Session| match s.status {
+            Status::WaitingInput => 0,
+            Status::Error => 1,
+            Status::Disconnected => 2,
+            _ => 3,
+        };
+        self.groups.clear();
+        for &i in &visible {
+            let repo = &self.sessions[i].source_repo;
+            if !self.groups.contains(repo) {
+                self.groups.push(repo.clone());
+            }
+        }
+        if self.needs_me_first {
+            let groups = &self.groups;
+            let sessions = &self.sessions;
+            let group_urgency = |g: &PathBuf| {
+                sessions
+                    .iter()
+                    .filter(|s| &s.source_repo == g)
+                    .map(urgency)
+                    .min()
+                    .unwrap_or(3)
+            };
+            let mut order: Vec<(usize, PathBuf)> = groups.iter().cloned().enumerate().collect();
+            order.sort_by_key(|(i, g)| (group_urgency(g), *i));
+            self.groups = order.into_iter().map(|(_, g)| g).collect();
+            visible.sort_by_key(|&i| urgency(&sessions[i]));
+        }
+        self.rows.clear();
+        for (g, repo) in self.groups.iter().enumerate() {
+            self.rows.push(Row::Group(g));
+            self.rows.extend(
+                visible
+                    .iter()
+                    .filter(|&&i| &self.sessions[i].source_repo == repo)
+                    .map(|&i| Row::Session(i)),
+            );
+        }
+        let still_visible = self
+            .selected
+            .is_some_and(|id| self.visible_ids().any(|v| v == id));
+        if !still_visible {
+            let first = self.visible_ids().next();
+            self.selected = first;
+        }
+    }
+
+    pub fn visible_ids(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.rows.iter().filter_map(|r| match r {
+            Row::Session(i) => Some(self.sessions[*i].id),
+            Row::Group(_) => None,
+        })
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+}
+
+fn matches_filter(s: &Session, filter: &str) -> bool {
+    s.title.to_lowercase().contains(filter)
+        || s.branch
+            .as_deref()
+            .is_some_and(|b| b.to_lowercase().contains(filter))
+        || s.agent.to_lowercase().contains(filter)
+        || s.status.as_str().contains(filter)
+        || s.source_repo
+            .to_string_lossy()
+            .to_lowercase()
+            .contains(filter)
+}
+
+pub fn new_prompt() -> TextArea<'static> {
+    let mut prompt = TextArea::default();
+    prompt.set_placeholder_text("i to type a prompt · enter sends · alt-enter new line");
+    prompt
+}

@@ -1,0 +1,402 @@
+//! Keys outside dialogs: the prompt, the filter, the permission card, the tabs, global.
+
+use super::{Effect, Tag, Update, dialog_keys, flash, load_diff, select};
+use crate::core::{Action as Allowed, PermissionReply, Status, check};
+use crate::protocol::Command;
+use crate::tui::dialog::{Confirm, Dialog, NewSessionForm};
+use crate::tui::keymap::{Action, Context};
+use crate::tui::state::{Level, State, Tab, new_prompt};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
+    if key.kind != KeyEventKind::Press {
+        up.redraw = false;
+        return;
+    }
+    let effects = &mut up.effects;
+    if key.code == KeyCode::Char('z') && key.modifiers == KeyModifiers::CONTROL {
+        effects.push(Effect::Suspend);
+        return;
+    }
+    if state.help {
+        state.help = false;
+        return;
+    }
+    if state.dialog.is_some() {
+        return dialog_keys::key(state, key, effects);
+    }
+    state.flash = None;
+    if state.filtering {
+        return filter_key(state, key);
+    }
+    if state.prompting {
+        return prompt_key(state, key, effects);
+    }
+    if permission_card_shown(state)
+        && let Some(action) = state.keymap.lookup(Context::Permission, &key)
+    {
+        return answer_permission(state, action, effects);
+    }
+    let tab_context = match state.tab {
+        Tab::Messages => Some(Context::Messages),
+        Tab::Diffs => Some(Context::Diffs),
+        Tab::Info => None,
+    };
+    let action = tab_context
+        .and_then(|c| state.keymap.lookup(c, &key))
+        .or_else(|| state.keymap.lookup(Context::Global, &key));
+    match action {
+        Some(action) => global(state, action, effects),
+        None => up.redraw = false,
+    }
+}
+
+pub fn permission_card_shown(state: &State) -> bool {
+    state
+        .selected_session()
+        .is_some_and(|s| s.status == Status::WaitingInput)
+        && state
+            .transcript()
+            .and_then(|t| t.pending_permission())
+            .is_some()
+}
+
+fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let page = usize::from(state.size.1.saturating_sub(8)).max(1);
+    match action {
+        Action::Quit => effects.push(Effect::Quit),
+        Action::Help => state.help = true,
+        Action::New => {
+            let form = NewSessionForm::new(&state.default_dir, state.agents.clone());
+            state.dialog = Some(Dialog::NewSession(Box::new(form)));
+        }
+        Action::Prompt => {
+            if state.selected.is_some() {
+                state.prompting = true;
+            } else {
+                flash(state, "no session: press n to create one", Level::Error);
+            }
+        }
+        Action::Abort => session_action(state, Allowed::Abort, effects),
+        Action::Resume => session_action(state, Allowed::Resume, effects),
+        Action::Terminate => terminate(state, false, effects),
+        Action::TerminateCleanup => terminate(state, true, effects),
+        Action::Delete => delete(state),
+        Action::Shell | Action::Editor => {
+            if let Some(s) = state.selected_session() {
+                let dir = s.workspace.clone();
+                let (program, args) = if action == Action::Shell {
+                    (
+                        std::env::var("SHELL").unwrap_or_else(|_| "sh".into()),
+                        Vec::new(),
+                    )
+                } else {
+                    let editor = std::env::var("VISUAL")
+                        .or_else(|_| std::env::var("EDITOR"))
+                        .unwrap_or_else(|_| "vi".into());
+                    (editor, vec![".".to_string()])
+                };
+                effects.push(Effect::Run { program, args, dir });
+            }
+        }
+        Action::Down | Action::Up => {
+            let ids: Vec<_> = state.visible_ids().collect();
+            let at = state
+                .selected
+                .and_then(|id| ids.iter().position(|v| *v == id));
+            let next = match (at, action == Action::Down) {
+                (Some(i), true) => ids.get(i + 1).or(ids.last()),
+                (Some(i), false) => ids.get(i.saturating_sub(1)),
+                (None, _) => ids.first(),
+            };
+            select(state, next.copied(), effects);
+        }
+        Action::MessagesTab => state.tab = Tab::Messages,
+        Action::DiffsTab => open_diffs(state, effects),
+        Action::InfoTab => state.tab = Tab::Info,
+        Action::NextTab | Action::PrevTab => {
+            let i = Tab::ALL.iter().position(|t| *t == state.tab).unwrap_or(0);
+            let n = Tab::ALL.len();
+            let next = Tab::ALL[if action == Action::NextTab {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            }];
+            if next == Tab::Diffs {
+                open_diffs(state, effects);
+            } else {
+                state.tab = next;
+            }
+        }
+        Action::Filter => state.filtering = true,
+        Action::NeedsMeFirst => {
+            state.needs_me_first = !state.needs_me_first;
+            state.rebuild_rows();
+            let on = if state.needs_me_first {
+                "sessions needing you first"
+            } else {
+                "sessions by repository"
+            };
+            flash(state, on, Level::Info);
+        }
+        Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+            scroll(state, action, page)
+        }
+        Action::NextTool | Action::PrevTool => move_tool_cursor(state, action == Action::NextTool),
+        Action::ToggleTool => toggle_tool(state),
+        Action::NextFile => {
+            let last = state.diff.files.len().saturating_sub(1);
+            state.diff.selected = (state.diff.selected + 1).min(last);
+            state.diff.scroll = 0;
+        }
+        Action::PrevFile => {
+            state.diff.selected = state.diff.selected.saturating_sub(1);
+            state.diff.scroll = 0;
+        }
+        _ => {}
+    }
+}
+
+fn open_diffs(state: &mut State, effects: &mut Vec<Effect>) {
+    state.tab = Tab::Diffs;
+    load_diff(state, effects);
+}
+
+fn scroll(state: &mut State, action: Action, page: usize) {
+    match state.tab {
+        Tab::Messages => {
+            let max = state.transcript().map_or(0, |t| t.lines);
+            state.scroll = match action {
+                Action::PageUp => (state.scroll + page).min(max),
+                Action::PageDown => state.scroll.saturating_sub(page),
+                Action::Top => max,
+                _ => 0,
+            };
+        }
+        Tab::Diffs => {
+            let max = state.diff.files.get(state.diff.selected).map_or(0, |f| {
+                f.hunks.iter().map(|h| h.lines.len() + 1).sum::<usize>()
+            });
+            state.diff.scroll = match action {
+                Action::PageUp => state.diff.scroll.saturating_sub(page),
+                Action::PageDown => (state.diff.scroll + page).min(max.saturating_sub(1)),
+                Action::Top => 0,
+                _ => max.saturating_sub(page),
+            };
+        }
+        Tab::Info => {}
+    }
+}
+
+fn move_tool_cursor(state: &mut State, forward: bool) {
+    let Some(t) = state.transcript() else { return };
+    let tools = t.tool_ids();
+    let at = state
+        .tool_cursor
+        .as_deref()
+        .and_then(|c| tools.iter().position(|t| *t == c));
+    let next = match (at, forward) {
+        (Some(i), true) => tools.get(i + 1),
+        (Some(i), false) => i.checked_sub(1).and_then(|i| tools.get(i)),
+        (None, true) => tools.first(),
+        (None, false) => tools.last(),
+    };
+    state.tool_cursor = next.map(|s| s.to_string()).or(state.tool_cursor.take());
+}
+
+fn toggle_tool(state: &mut State) {
+    let Some(id) = state.selected else { return };
+    let cursor = state.tool_cursor.clone().or_else(|| {
+        state
+            .transcript()
+            .and_then(|t| t.tool_ids().last().map(|s| s.to_string()))
+    });
+    let Some(part) = cursor else { return };
+    state.tool_cursor = Some(part.clone());
+    if let Some(t) = state.transcripts.get_mut(&id)
+        && !t.expanded.remove(&part)
+    {
+        t.expanded.insert(part);
+    }
+}
+
+/// Abort or resume, if the session's status allows it; otherwise say why not.
+fn session_action(state: &mut State, action: Allowed, effects: &mut Vec<Effect>) {
+    let Some(s) = state.selected_session() else {
+        return;
+    };
+    if let Err(refused) = check(s.status, action) {
+        return flash(state, refused.to_string(), Level::Error);
+    }
+    let id = s.id.to_string();
+    let (command, what) = match action {
+        Allowed::Abort => (Command::Abort { id }, "aborted"),
+        _ => (Command::Resume { id }, "resumed"),
+    };
+    effects.push(Effect::Request(command, Tag::Action { what: what.into() }));
+}
+
+fn terminate(state: &mut State, cleanup: bool, effects: &mut Vec<Effect>) {
+    let Some(s) = state.selected_session() else {
+        return;
+    };
+    if let Err(refused) = check(s.status, Allowed::Terminate) {
+        return flash(state, refused.to_string(), Level::Error);
+    }
+    let command = Command::Stop {
+        id: s.id.to_string(),
+        cleanup,
+        force: false,
+    };
+    let title = crate::core::sanitize(&s.title);
+    if !cleanup && !s.status.is_busy() {
+        let what = format!("terminated '{title}'");
+        effects.push(Effect::Request(command, Tag::Action { what }));
+        return;
+    }
+    let question = if cleanup {
+        format!(
+            "Terminate '{title}' and remove its workspace {}? The branch is kept.",
+            s.workspace.display()
+        )
+    } else {
+        format!("Terminate '{title}'? Its running turn is stopped.")
+    };
+    state.dialog = Some(Dialog::Confirm(Confirm {
+        question,
+        command,
+        done: "terminated".into(),
+    }));
+}
+
+fn delete(state: &mut State) {
+    let Some(s) = state.selected_session() else {
+        return;
+    };
+    let title = crate::core::sanitize(&s.title);
+    state.dialog = Some(Dialog::Confirm(Confirm {
+        question: format!("Delete '{title}' and its transcript for good? Its workspace is kept."),
+        command: Command::Remove {
+            id: s.id.to_string(),
+            cleanup: false,
+            force: false,
+        },
+        done: format!("deleted '{title}'"),
+    }));
+}
+
+fn answer_permission(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
+    let reply = match action {
+        Action::AllowOnce => PermissionReply::Once,
+        Action::AllowAlways => PermissionReply::Always,
+        Action::Deny => PermissionReply::Deny,
+        _ => return,
+    };
+    let Some(id) = state.selected else { return };
+    let Some(request_id) = state
+        .transcript()
+        .and_then(|t| t.pending_permission())
+        .and_then(|p| match &p.kind {
+            crate::core::PartKind::Permission { request_id, .. } => Some(request_id.clone()),
+            _ => None,
+        })
+    else {
+        return;
+    };
+    let what = match reply {
+        PermissionReply::Deny => "denied",
+        _ => "allowed",
+    };
+    effects.push(Effect::Request(
+        Command::Permission {
+            id: id.to_string(),
+            request_id,
+            reply,
+        },
+        Tag::Action { what: what.into() },
+    ));
+}
+
+fn filter_key(state: &mut State, key: KeyEvent) {
+    match key.code {
+        KeyCode::Esc => {
+            state.filter.clear();
+            state.filtering = false;
+        }
+        KeyCode::Enter => state.filtering = false,
+        KeyCode::Backspace => {
+            state.filter.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => state.filter.push(c),
+        _ => return,
+    }
+    state.rebuild_rows();
+}
+
+fn prompt_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
+    let row = state.prompt.cursor().0;
+    let last_row = state.prompt.lines().len().saturating_sub(1);
+    match state.keymap.lookup(Context::Prompt, &key) {
+        Some(Action::Send) => send_prompt(state, effects),
+        Some(Action::Newline) => state.prompt.insert_newline(),
+        Some(Action::Leave) => state.prompting = false,
+        Some(Action::HistoryPrev) if row == 0 && !state.history.is_empty() => {
+            let pos = state
+                .history_pos
+                .map_or(state.history.len() - 1, |p| p.saturating_sub(1));
+            state.history_pos = Some(pos);
+            set_prompt(state, &state.history[pos].clone());
+        }
+        Some(Action::HistoryNext) if row == last_row && state.history_pos.is_some() => {
+            let next = state
+                .history_pos
+                .map(|p| p + 1)
+                .filter(|p| *p < state.history.len());
+            state.history_pos = next;
+            let text = next.map(|p| state.history[p].clone()).unwrap_or_default();
+            set_prompt(state, &text);
+        }
+        _ => {
+            state.prompt.input(key);
+        }
+    }
+}
+
+fn set_prompt(state: &mut State, text: &str) {
+    let mut prompt = new_prompt();
+    prompt.insert_str(text);
+    state.prompt = prompt;
+}
+
+fn send_prompt(state: &mut State, effects: &mut Vec<Effect>) {
+    let text = state.prompt.lines().join("\n");
+    if text.trim().is_empty() {
+        return;
+    }
+    let Some(s) = state.selected_session() else {
+        return;
+    };
+    if let Err(refused) = check(s.status, Allowed::Prompt) {
+        return flash(state, refused.to_string(), Level::Error);
+    }
+    let busy = s.status.is_busy();
+    let id = s.id.to_string();
+    let what = if busy {
+        "queued: the agent is busy"
+    } else {
+        "sent"
+    };
+    effects.push(Effect::Request(
+        Command::Send {
+            id,
+            text: text.clone(),
+        },
+        Tag::Action { what: what.into() },
+    ));
+    if state.history.last() != Some(&text) {
+        state.history.push(text);
+    }
+    state.history_pos = None;
+    state.prompt = new_prompt();
+    state.scroll = 0;
+}

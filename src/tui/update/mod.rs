@@ -1,0 +1,364 @@
+//! `update(state, msg) -> effects`: the dashboard's only way to change. Pure: it does
+//! no IO; the loop carries out the effects it returns and feeds their results back.
+
+mod dialog_keys;
+mod keys;
+
+pub use keys::permission_card_shown;
+
+use super::state::{Level, Mark, State, Tab};
+use super::transcript::Transcript;
+use crate::core::{Session, SessionId, Status};
+use crate::protocol::{Command, DaemonStatus, Event, Reply};
+use crossterm::event::KeyEvent;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    Daemon(Event),
+    Reply {
+        tag: Tag,
+        result: Result<Reply, String>,
+    },
+    /// Directory completion the loop worked out.
+    Completed {
+        completed: String,
+        options: Vec<String>,
+    },
+    /// The connection to the daemon is gone.
+    Offline(String),
+}
+
+/// What a reply is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tag {
+    Sessions,
+    Status,
+    Transcript(SessionId),
+    Diff {
+        session: SessionId,
+        seq: u64,
+    },
+    NewSession,
+    /// A user action on a session; `what` is said when it succeeds.
+    Action {
+        what: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Request(Command, Tag),
+    Complete(String),
+    /// Leave the screen, run a program in a directory, come back.
+    Run {
+        program: String,
+        args: Vec<String>,
+        dir: PathBuf,
+    },
+    Notify(String),
+    Bell,
+    Suspend,
+    Quit,
+}
+
+/// The result of one message: what to do, and whether the screen changed.
+#[derive(Debug, Default)]
+pub struct Update {
+    pub effects: Vec<Effect>,
+    pub redraw: bool,
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Update {
+    let mut up = Update {
+        effects: Vec::new(),
+        redraw: true,
+    };
+    match msg {
+        Msg::Key(key) => keys::key(state, key, &mut up),
+        Msg::Resize { width, height } => state.size = (width, height),
+        Msg::Daemon(event) => up.redraw = daemon_event(state, event, &mut up.effects),
+        Msg::Reply { tag, result } => reply(state, tag, result, &mut up.effects),
+        Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),
+        Msg::Offline(why) => state.offline = Some(why),
+    }
+    up
+}
+
+pub fn flash(state: &mut State, text: impl Into<String>, level: Level) {
+    state.flash = Some((text.into(), level));
+}
+
+/// Brings the newly selected session on screen and asks for what it needs.
+pub fn select(state: &mut State, id: Option<SessionId>, effects: &mut Vec<Effect>) {
+    if state.selected == id && id.is_some_and(|id| state.transcripts.contains_key(&id)) {
+        return;
+    }
+    state.selected = id;
+    state.scroll = 0;
+    state.tool_cursor = None;
+    let Some(id) = id else { return };
+    state.marks.remove(&id);
+    if !state.transcripts.contains_key(&id) {
+        load_transcript(state, id, effects);
+    }
+    if state.tab == Tab::Diffs {
+        load_diff(state, effects);
+    }
+}
+
+/// Asks for a transcript. Events for it that arrive meanwhile are kept and replayed on
+/// top of it, since the reply may have been taken before they were sent.
+fn load_transcript(state: &mut State, id: SessionId, effects: &mut Vec<Effect>) {
+    if state.loading.contains_key(&id) {
+        return;
+    }
+    state.loading.insert(id, Vec::new());
+    effects.push(Effect::Request(
+        Command::Transcript {
+            id: id.to_string(),
+            follow: false,
+        },
+        Tag::Transcript(id),
+    ));
+}
+
+/// Asks for the selected session's diff; only the newest request's answer is used.
+pub fn load_diff(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(id) = state.selected else { return };
+    let seq = state.next_seq();
+    if state.diff.session != Some(id) {
+        state.diff = Default::default();
+        state.diff.session = Some(id);
+    }
+    state.diff.seq = seq;
+    state.diff.loading = true;
+    effects.push(Effect::Request(
+        Command::Diff {
+            id: id.to_string(),
+            stat: false,
+        },
+        Tag::Diff { session: id, seq },
+    ));
+}
+
+/// Applies a daemon event; returns whether anything on screen changed.
+fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bool {
+    let selected = state.selected;
+    let transcript_event = matches!(
+        event,
+        Event::MessageAdded { .. } | Event::PartUpdated { .. } | Event::PartDelta { .. }
+    );
+    if transcript_event
+        && let Some(id) = event.session()
+        && let Some(buffer) = state.loading.get_mut(&id)
+    {
+        buffer.push(event);
+        return false;
+    }
+    let on_screen = |id: SessionId| selected == Some(id);
+    match event {
+        Event::SessionUpdated { session } => {
+            upsert_session(state, session, effects);
+            true
+        }
+        Event::SessionRemoved { id } => {
+            state.sessions.retain(|s| s.id != id);
+            state.transcripts.remove(&id);
+            state.loading.remove(&id);
+            state.marks.remove(&id);
+            state.rebuild_rows();
+            if selected == Some(id) {
+                let next = state.selected;
+                state.selected = None;
+                select(state, next, effects);
+            }
+            true
+        }
+        Event::MessageAdded { session, message } => {
+            if let Some(t) = state.transcripts.get_mut(&session) {
+                t.add_message(&message);
+            }
+            mark_unread(state, session) || on_screen(session)
+        }
+        Event::PartUpdated { session, part } => {
+            if let Some(t) = state.transcripts.get_mut(&session) {
+                t.put_part(&part);
+            }
+            reload_if_stale(state, session, effects);
+            mark_unread(state, session) || on_screen(session)
+        }
+        Event::PartDelta {
+            session,
+            part_id,
+            offset,
+            text,
+            ..
+        } => {
+            let changed = state
+                .transcripts
+                .get_mut(&session)
+                .is_some_and(|t| t.append(&part_id, offset, &text));
+            reload_if_stale(state, session, effects);
+            let marked = mark_unread(state, session);
+            marked || (changed && on_screen(session) && state.tab == Tab::Messages)
+        }
+        Event::Lagged { .. } => {
+            for t in state.transcripts.values_mut() {
+                t.stale = true;
+            }
+            effects.push(Effect::Request(Command::List, Tag::Sessions));
+            if let Some(id) = selected {
+                reload_if_stale(state, id, effects);
+            }
+            true
+        }
+    }
+}
+
+/// Marks a session that is not on screen as having new output; returns whether the
+/// mark is new (the sidebar changes).
+fn mark_unread(state: &mut State, id: SessionId) -> bool {
+    if state.selected == Some(id) || state.marks.contains_key(&id) {
+        return false;
+    }
+    state.marks.insert(id, Mark::Unread);
+    true
+}
+
+fn reload_if_stale(state: &mut State, id: SessionId, effects: &mut Vec<Effect>) {
+    let stale = state.transcripts.get(&id).is_some_and(|t| t.stale);
+    if stale {
+        state.transcripts.remove(&id);
+        if state.selected == Some(id) {
+            load_transcript(state, id, effects);
+        }
+    }
+}
+
+fn upsert_session(state: &mut State, session: Session, effects: &mut Vec<Effect>) {
+    let id = session.id;
+    let before = state.session(id).map(|s| s.status);
+    let after = session.status;
+    match state.sessions.iter_mut().find(|s| s.id == id) {
+        Some(slot) => *slot = session,
+        None => state.sessions.push(session),
+    }
+    state.rebuild_rows();
+    if state.selected.is_none() {
+        let first = state.selected;
+        select(state, first, effects);
+    }
+    let Some(before) = before.filter(|b| *b != after) else {
+        return;
+    };
+    let news = match after {
+        Status::WaitingInput => Some("needs your answer"),
+        Status::Idle if before.is_busy() => Some("finished its turn"),
+        Status::Error => Some("failed"),
+        _ => None,
+    };
+    if state.selected == Some(id) {
+        if after == Status::Idle && state.tab == Tab::Diffs {
+            load_diff(state, effects);
+        }
+        return;
+    }
+    if let Some(news) = news {
+        state.marks.insert(id, Mark::Attention);
+        let title = state
+            .session(id)
+            .map(|s| s.title.clone())
+            .unwrap_or_default();
+        if state.notify.osc9 {
+            effects.push(Effect::Notify(format!(
+                "flotilla: {} {news}",
+                crate::core::sanitize(&title)
+            )));
+        }
+        if state.notify.bell {
+            effects.push(Effect::Bell);
+        }
+    }
+}
+
+fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &mut Vec<Effect>) {
+    match (tag, result) {
+        (Tag::Sessions, Ok(Reply::Sessions { sessions } | Reply::Subscribed { sessions })) => {
+            state.sessions = sessions;
+            state.rebuild_rows();
+            let selected = state.selected;
+            state.selected = None;
+            select(state, selected, effects);
+        }
+        (
+            Tag::Status,
+            Ok(Reply::DaemonStatus(DaemonStatus {
+                agents,
+                config_error,
+                ..
+            })),
+        ) => {
+            state.agents = agents;
+            if let Some(e) = config_error {
+                flash(state, e, Level::Error);
+            }
+        }
+        (Tag::Transcript(id), Ok(Reply::Transcript { messages, .. })) => {
+            state.transcripts.insert(id, Transcript::new(messages));
+            for event in state.loading.remove(&id).unwrap_or_default() {
+                daemon_event(state, event, effects);
+            }
+        }
+        (Tag::Transcript(id), Err(e)) => {
+            state.loading.remove(&id);
+            flash(state, e, Level::Error);
+        }
+        (Tag::Diff { session, seq }, result) => {
+            if state.diff.session != Some(session) || state.diff.seq != seq {
+                return;
+            }
+            state.diff.loading = false;
+            match result {
+                Ok(Reply::Diff { files, .. }) => {
+                    state.diff.selected = state.diff.selected.min(files.len().saturating_sub(1));
+                    state.diff.files = files;
+                    state.diff.error = None;
+                }
+                Ok(_) => {}
+                Err(e) => state.diff.error = Some(e),
+            }
+        }
+        (Tag::NewSession, Ok(Reply::Session { session, note })) => {
+            state.dialog = None;
+            let id = session.id;
+            let title = session.title.clone();
+            upsert_session(state, session, effects);
+            select(state, Some(id), effects);
+            flash(
+                state,
+                note.unwrap_or_else(|| format!("created '{title}'")),
+                Level::Info,
+            );
+        }
+        (Tag::NewSession, Err(e)) => match &mut state.dialog {
+            Some(super::dialog::Dialog::NewSession(form)) => form.show_error(&e),
+            _ => flash(state, e, Level::Error),
+        },
+        (Tag::Action { what }, Ok(Reply::Session { session, note })) => {
+            upsert_session(state, session, effects);
+            flash(state, note.unwrap_or(what), Level::Info);
+        }
+        (Tag::Action { what }, Ok(Reply::Removed { id, note })) => {
+            daemon_event(state, Event::SessionRemoved { id }, effects);
+            flash(state, note.unwrap_or(what), Level::Info);
+        }
+        (_, Err(e)) => flash(state, e, Level::Error),
+        (_, Ok(_)) => {}
+    }
+}

@@ -1,0 +1,317 @@
+//! Overlays: the new-session form, confirmations, the permission card and help.
+
+use super::text::{clip, wrap};
+use crate::core::{PartKind, sanitize};
+use crate::tui::dialog::{Confirm, Dialog, Field, NewSessionForm};
+use crate::tui::keymap::{Action, Context};
+use crate::tui::state::State;
+use crate::tui::theme::Meaning;
+use crate::tui::update::permission_card_shown;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+pub fn render(state: &State, frame: &mut Frame, screen: Rect, main: Rect) {
+    if permission_card_shown(state) && state.dialog.is_none() {
+        permission_card(state, frame, main);
+    }
+    match &state.dialog {
+        Some(Dialog::NewSession(form)) => new_session(state, form, frame, screen),
+        Some(Dialog::Confirm(c)) => confirm(state, c, frame, screen),
+        None => {}
+    }
+    if state.help {
+        help(state, frame, screen);
+    }
+}
+
+fn centered(screen: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(screen.width.saturating_sub(2));
+    let h = height.min(screen.height.saturating_sub(2));
+    Rect::new(
+        screen.x + (screen.width - w) / 2,
+        screen.y + (screen.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn boxed<'a>(state: &State, title: &'a str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(state.theme.style(Meaning::Focus))
+        .title(Span::styled(title, state.theme.style(Meaning::Title)))
+}
+
+fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: Rect) {
+    let theme = &state.theme;
+    let errors = form.errors.len() as u16;
+    let area = centered(
+        screen,
+        76,
+        11 + errors + u16::from(!form.completions.is_empty()),
+    );
+    frame.render_widget(Clear, area);
+    let block = boxed(state, " new session ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let label_w = 14usize;
+    let value_w = usize::from(inner.width).saturating_sub(label_w + 1);
+    let mut lines: Vec<Line> = Vec::new();
+    for field in Field::ALL {
+        let focused = form.focus == field;
+        let label_style = if focused {
+            theme.style(Meaning::Key)
+        } else {
+            theme.style(Meaning::Dim)
+        };
+        let marker = if focused { "›" } else { " " };
+        let value = match field {
+            Field::Strategy | Field::Agent => format!("◀ {} ▶", form.value(field)),
+            _ => {
+                let v = form.value(field);
+                let v = v.lines().next().unwrap_or("").to_string();
+                if v.is_empty() && field == Field::Branch {
+                    form.branch_placeholder()
+                } else if focused {
+                    // The cursor stays at the end of a single-line field.
+                    format!("{v}▏")
+                } else {
+                    v
+                }
+            }
+        };
+        let placeholder = field == Field::Branch && form.value(field).is_empty();
+        let value_style = if placeholder {
+            theme.style(Meaning::Dim)
+        } else if focused {
+            theme.style(Meaning::Focus)
+        } else {
+            theme.style(Meaning::Text)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{marker}{:<w$}", field.label(), w = label_w - 1),
+                label_style,
+            ),
+            Span::styled(clip_left(&value, value_w), value_style),
+        ]));
+        if field == Field::Directory && !form.completions.is_empty() {
+            let options = form.completions.join("  ");
+            lines.push(Line::styled(
+                format!("{:label_w$}{}", "", clip(&options, value_w)),
+                theme.style(Meaning::Dim),
+            ));
+        }
+        if let Some(e) = form.errors.get(&field) {
+            lines.push(Line::styled(
+                format!("{:label_w$}{}", "", clip(&format!("✗ {e}"), value_w)),
+                theme.style(Meaning::Error),
+            ));
+        }
+    }
+    lines.push(Line::raw(""));
+    let hint = if form.submitting {
+        "creating…".to_string()
+    } else {
+        let k = |a| state.keymap.keys_of(a);
+        format!(
+            "{} create · {} cancel · {}/{} move · {} choose · {} complete path",
+            k(Action::Submit),
+            k(Action::Cancel),
+            k(Action::PrevField),
+            k(Action::NextField),
+            format_args!("{}/{}", k(Action::OptionPrev), k(Action::OptionNext)),
+            k(Action::Complete)
+        )
+    };
+    lines.push(Line::styled(
+        clip(&hint, usize::from(inner.width)),
+        theme.style(Meaning::Dim),
+    ));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Keeps the end of a long value (a path) in view.
+fn clip_left(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let tail: String = text.chars().skip(count - max.saturating_sub(1)).collect();
+    format!("…{tail}")
+}
+
+fn confirm(state: &State, c: &Confirm, frame: &mut Frame, screen: Rect) {
+    let width = 60u16;
+    let text = sanitize(&c.question);
+    let wrapped = wrap(&text, usize::from(width - 4));
+    let area = centered(screen, width, wrapped.len() as u16 + 4);
+    frame.render_widget(Clear, area);
+    let block = boxed(state, " confirm ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines: Vec<Line> = wrapped.into_iter().map(Line::raw).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(
+            state.keymap.keys_of(Action::Yes),
+            state.theme.style(Meaning::Key),
+        ),
+        Span::raw(" yes   "),
+        Span::styled(
+            state.keymap.keys_of(Action::No),
+            state.theme.style(Meaning::Key),
+        ),
+        Span::raw(" no"),
+    ]));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn permission_card(state: &State, frame: &mut Frame, main: Rect) {
+    let Some(part) = state.transcript().and_then(|t| t.pending_permission()) else {
+        return;
+    };
+    let PartKind::Permission {
+        tool, detail, diff, ..
+    } = &part.kind
+    else {
+        return;
+    };
+    let theme = &state.theme;
+    let inner_w = usize::from(main.width.saturating_sub(4));
+    let mut lines = vec![Line::from(vec![
+        Span::styled("tool    ", theme.style(Meaning::Dim)),
+        Span::styled(sanitize(tool), theme.style(Meaning::Key)),
+    ])];
+    for (i, piece) in wrap(&sanitize(detail), inner_w.saturating_sub(8))
+        .into_iter()
+        .take(3)
+        .enumerate()
+    {
+        let label = if i == 0 { "wants   " } else { "        " };
+        lines.push(Line::from(vec![
+            Span::styled(label, theme.style(Meaning::Dim)),
+            Span::raw(piece),
+        ]));
+    }
+    if let Some(diff) = diff {
+        for line in diff.lines().take(8) {
+            let meaning = if line.starts_with('+') {
+                Meaning::Added
+            } else if line.starts_with('-') {
+                Meaning::Removed
+            } else {
+                Meaning::Dim
+            };
+            lines.push(Line::styled(
+                clip(&sanitize(line), inner_w),
+                theme.style(meaning),
+            ));
+        }
+    }
+    lines.push(Line::from(
+        [Action::AllowOnce, Action::AllowAlways, Action::Deny]
+            .into_iter()
+            .flat_map(|a| {
+                let desc = state
+                    .keymap
+                    .binding(a)
+                    .map(|b| b.desc.clone())
+                    .unwrap_or_default();
+                [
+                    Span::styled(state.keymap.keys_of(a), theme.style(Meaning::Key)),
+                    Span::raw(format!(" {desc}   ")),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let height = (lines.len() as u16 + 2).min(main.height.saturating_sub(2));
+    let area = Rect::new(
+        main.x + 1,
+        main.y + main.height.saturating_sub(height + 1),
+        main.width.saturating_sub(2),
+        height,
+    );
+    frame.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Meaning::Warning))
+        .title(Span::styled(
+            " the agent asks for permission ",
+            theme.style(Meaning::Attention),
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn help(state: &State, frame: &mut Frame, screen: Rect) {
+    let theme = &state.theme;
+    let sections = [
+        (Context::Global, "everywhere"),
+        (Context::Messages, "messages tab"),
+        (Context::Diffs, "diffs tab"),
+        (Context::Permission, "permission card"),
+        (Context::Prompt, "prompt box"),
+        (Context::Dialog, "new-session dialog"),
+        (Context::Confirm, "confirmations"),
+    ];
+    let area = centered(screen, screen.width, screen.height);
+    frame.render_widget(Clear, area);
+    let block = boxed(state, " keys · any key closes ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let mut entries: Vec<(Option<String>, String)> = Vec::new();
+    for (context, name) in sections {
+        entries.push((None, name.to_string()));
+        for b in state
+            .keymap
+            .bindings
+            .iter()
+            .filter(|b| b.context == context)
+        {
+            let keys = b
+                .keys
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
+            entries.push((Some(keys), b.desc.clone()));
+        }
+    }
+    // As many columns as it takes to show every key at once.
+    let rows = usize::from(inner.height).max(1);
+    let columns = entries.len().div_ceil(rows).max(1);
+    let col_w = usize::from(inner.width) / columns;
+    for (c, chunk) in entries.chunks(rows).enumerate() {
+        let lines: Vec<Line> = chunk
+            .iter()
+            .map(|(keys, desc)| match keys {
+                None => Line::styled(
+                    clip(desc, col_w.saturating_sub(1)),
+                    theme.style(Meaning::Title),
+                ),
+                Some(keys) => {
+                    let keys = clip(keys, 9);
+                    let rest = col_w.saturating_sub(keys.chars().count() + 3);
+                    Line::from(vec![
+                        Span::styled(format!(" {keys:<9} "), theme.style(Meaning::Key)),
+                        Span::raw(clip(desc, rest)),
+                    ])
+                }
+            })
+            .collect();
+        let x = inner.x + (c * col_w) as u16;
+        frame.render_widget(
+            Paragraph::new(lines),
+            Rect {
+                x,
+                width: col_w as u16,
+                ..inner
+            },
+        );
+    }
+}

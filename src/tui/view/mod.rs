@@ -1,0 +1,77 @@
+//! Views: pure functions from the state to a frame. Long lists build only what shows.
+
+mod dialogs;
+mod diffs;
+mod info;
+mod messages;
+mod sidebar;
+mod status_line;
+pub mod text;
+
+use super::state::{State, Tab};
+use super::theme::Meaning;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders};
+
+pub fn render(state: &State, frame: &mut Frame) {
+    let area = frame.area();
+    let prompt_height = (state.prompt.lines().len() as u16).clamp(1, 4) + 2;
+    let [body, prompt, status] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(prompt_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let sidebar_width = (area.width / 3).clamp(24, 44);
+    let [side, main] =
+        Layout::horizontal([Constraint::Length(sidebar_width), Constraint::Min(20)]).areas(body);
+
+    sidebar::render(state, frame, side);
+    render_main(state, frame, main);
+    status_line::prompt(state, frame, prompt);
+    status_line::render(state, frame, status);
+    dialogs::render(state, frame, area, main);
+}
+
+fn render_main(state: &State, frame: &mut Frame, area: Rect) {
+    let theme = &state.theme;
+    let mut tabs: Vec<Span> = Vec::new();
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        let style = if *tab == state.tab {
+            theme
+                .style(Meaning::Focus)
+                .add_modifier(ratatui::style::Modifier::REVERSED)
+        } else {
+            theme.style(Meaning::Dim)
+        };
+        tabs.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
+    }
+    if let Some(s) = state.selected_session() {
+        let status = format!(" {} {} ", super::theme::glyph(s.status), s.status);
+        tabs.push(Span::styled(
+            status.clone(),
+            theme.style(Meaning::Status(s.status)),
+        ));
+        let room = usize::from(area.width).saturating_sub(36 + status.chars().count());
+        tabs.push(Span::styled(
+            text::clip(&crate::core::sanitize(&s.title), room),
+            theme.style(Meaning::Title),
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Meaning::Dim))
+        .title(Line::from(tabs));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(session) = state.selected_session() else {
+        return messages::empty(state, frame, inner);
+    };
+    match state.tab {
+        Tab::Messages => messages::render(state, frame, inner),
+        Tab::Diffs => diffs::render(state, frame, inner),
+        Tab::Info => info::render(state, session, frame, inner),
+    }
+}

@@ -1,0 +1,125 @@
+//! The sessions, grouped by repository, with status glyphs and marks.
+
+use super::text::{clip, fit, width};
+use crate::core::{Status, sanitize};
+use crate::tui::state::{Mark, Row, State};
+use crate::tui::theme::{Meaning, glyph};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+pub fn render(state: &State, frame: &mut Frame, area: Rect) {
+    let theme = &state.theme;
+    let mut title = format!(" sessions {} ", state.sessions.len());
+    if state.needs_me_first {
+        title.push_str("· needs me first ");
+    }
+    if state.filtering || !state.filter.is_empty() {
+        title = format!(
+            " /{}{} ",
+            state.filter,
+            if state.filtering { "▏" } else { "" }
+        );
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Meaning::Dim))
+        .title(Span::styled(title, theme.style(Meaning::Title)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if state.rows.is_empty() {
+        let hint = if state.sessions.is_empty() {
+            "no sessions yet\n\npress n to start one"
+        } else {
+            "nothing matches the filter"
+        };
+        frame.render_widget(Paragraph::new(hint).style(theme.style(Meaning::Dim)), inner);
+        return;
+    }
+
+    let height = usize::from(inner.height);
+    let selected_row = state
+        .rows
+        .iter()
+        .position(|r| matches!(r, Row::Session(i) if Some(state.sessions[*i].id) == state.selected))
+        .unwrap_or(0);
+    let offset = (selected_row + 1).saturating_sub(height);
+    let cols = usize::from(inner.width);
+    let lines: Vec<Line> = state.rows[offset..]
+        .iter()
+        .take(height)
+        .map(|row| match row {
+            Row::Group(g) => {
+                let repo = &state.groups[*g];
+                let name = repo
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| repo.display().to_string());
+                Line::styled(
+                    clip(&format!("▾ {}", sanitize(&name)), cols),
+                    theme
+                        .style(Meaning::Dim)
+                        .add_modifier(ratatui::style::Modifier::BOLD),
+                )
+            }
+            Row::Session(i) => session_line(state, *i, cols),
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
+    let theme = &state.theme;
+    let s = &state.sessions[i];
+    let selected = state.selected == Some(s.id);
+    let mark = match state.marks.get(&s.id) {
+        Some(Mark::Attention) => Span::styled("!", theme.style(Meaning::Attention)),
+        Some(Mark::Unread) => Span::styled("•", theme.style(Meaning::Unread)),
+        None => Span::raw(" "),
+    };
+    let age = crate::core::age(s.last_activity_at, state.now);
+    let branch = s.branch.as_deref().map(sanitize).unwrap_or_default();
+    // glyph, space, title, space, branch, space, age, mark
+    let fixed = 2 + 1 + width(&age) + 1;
+    let room = cols.saturating_sub(fixed);
+    // The branch only where the title keeps a fair share of the row.
+    let branch_cols = if branch.is_empty() || room < 30 {
+        0
+    } else {
+        (room / 3).min(width(&branch))
+    };
+    let title_cols = room.saturating_sub(if branch_cols > 0 { branch_cols + 1 } else { 0 });
+    let urgent = matches!(s.status, Status::WaitingInput | Status::Error);
+    let mut text_style = if urgent {
+        theme.style(Meaning::Status(s.status))
+    } else {
+        theme.style(Meaning::Text)
+    };
+    if selected {
+        text_style = text_style.patch(theme.style(Meaning::Selected));
+    }
+    let dim = if selected {
+        theme.style(Meaning::Selected)
+    } else {
+        theme.style(Meaning::Dim)
+    };
+    let mut spans = vec![
+        Span::styled(
+            format!("{} ", glyph(s.status)),
+            theme.style(Meaning::Status(s.status)).patch(if selected {
+                theme.style(Meaning::Selected)
+            } else {
+                Style::default()
+            }),
+        ),
+        Span::styled(fit(&sanitize(&s.title), title_cols), text_style),
+    ];
+    if branch_cols > 0 {
+        spans.push(Span::styled(format!(" {}", fit(&branch, branch_cols)), dim));
+    }
+    spans.push(Span::styled(format!(" {age}"), dim));
+    spans.push(mark);
+    Line::from(spans)
+}

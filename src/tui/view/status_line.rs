@@ -1,0 +1,120 @@
+//! The prompt box and the status line with the keys that apply right now.
+
+use crate::core::{Action as Allowed, check, sanitize};
+use crate::tui::keymap::Action;
+use crate::tui::state::{Level, State};
+use crate::tui::theme::Meaning;
+use crate::tui::update::permission_card_shown;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+pub fn prompt(state: &State, frame: &mut Frame, area: Rect) {
+    let theme = &state.theme;
+    let title = match state.selected_session() {
+        Some(s) if s.status.is_busy() => format!(
+            " prompt → {} (busy: it will be queued) ",
+            sanitize(&s.title)
+        ),
+        Some(s) => format!(" prompt → {} ", sanitize(&s.title)),
+        None => " prompt ".to_string(),
+    };
+    let border = if state.prompting {
+        theme.style(Meaning::Focus)
+    } else {
+        theme.style(Meaning::Dim)
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(
+            super::text::clip(&title, usize::from(area.width.saturating_sub(2))),
+            border,
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    frame.render_widget(&state.prompt, inner);
+}
+
+pub fn render(state: &State, frame: &mut Frame, area: Rect) {
+    let theme = &state.theme;
+    let line = if let Some(why) = &state.offline {
+        Line::styled(
+            format!("daemon connection lost: {why}"),
+            theme.style(Meaning::Error),
+        )
+    } else if let Some((text, level)) = &state.flash {
+        let meaning = if *level == Level::Error {
+            Meaning::Error
+        } else {
+            Meaning::Success
+        };
+        Line::styled(sanitize(text), theme.style(meaning))
+    } else {
+        keys_line(state)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The keys that do something now, for the selected session's status.
+fn keys_line(state: &State) -> Line<'static> {
+    let theme = &state.theme;
+    let mut actions: Vec<Action> = Vec::new();
+    if state.filtering {
+        return Line::styled(
+            "type to filter · enter keeps it · esc clears it",
+            theme.style(Meaning::Dim),
+        );
+    }
+    if state.prompting {
+        actions.extend([
+            Action::Send,
+            Action::Newline,
+            Action::HistoryPrev,
+            Action::Leave,
+        ]);
+    } else {
+        if permission_card_shown(state) {
+            actions.extend([Action::AllowOnce, Action::AllowAlways, Action::Deny]);
+        }
+        if let Some(s) = state.selected_session() {
+            let allowed = |a| check(s.status, a).is_ok();
+            if allowed(Allowed::Prompt) {
+                actions.push(Action::Prompt);
+            }
+            if allowed(Allowed::Abort) {
+                actions.push(Action::Abort);
+            }
+            if allowed(Allowed::Resume) {
+                actions.push(Action::Resume);
+            }
+            if allowed(Allowed::Terminate) {
+                actions.extend([Action::Terminate, Action::TerminateCleanup]);
+            }
+            actions.push(Action::Delete);
+        }
+        actions.extend([Action::New, Action::Help, Action::Quit]);
+    }
+    let mut spans = Vec::new();
+    for action in actions {
+        let Some(binding) = state.keymap.binding(action) else {
+            continue;
+        };
+        let desc = binding
+            .desc
+            .split(" (")
+            .next()
+            .unwrap_or(&binding.desc)
+            .to_string();
+        spans.push(Span::styled(
+            state.keymap.keys_of(action),
+            theme.style(Meaning::Key),
+        ));
+        spans.push(Span::styled(
+            format!(" {desc}  "),
+            theme.style(Meaning::Dim),
+        ));
+    }
+    Line::from(spans)
+}
