@@ -5,6 +5,7 @@
 //! a backend, and a backend never touches the store.
 
 pub mod command;
+pub mod opencode;
 mod utf8;
 
 use crate::core::{Part, PermissionReply, Role, SessionId};

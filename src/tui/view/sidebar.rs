@@ -80,7 +80,12 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
         None => Span::raw(" "),
     };
     let age = crate::core::age(s.last_activity_at, state.now);
-    let branch = s.branch.as_deref().map(sanitize).unwrap_or_default();
+    // Every derived branch starts "flotilla/"; the row has better use for those columns.
+    let branch = s
+        .branch
+        .as_deref()
+        .map(|b| sanitize(b.strip_prefix("flotilla/").unwrap_or(b)))
+        .unwrap_or_default();
     // glyph, space, title, space, branch, space, age, mark
     let fixed = 2 + 1 + width(&age) + 1;
     let room = cols.saturating_sub(fixed);

@@ -1,0 +1,434 @@
+//! What the dashboard draws, at 80x24 and 120x40, from fixed data.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use flotilla::core::{
+    DiffLine, FileDiff, FileStatus, Hunk, LineKind, Message, Part, PartKind, Role, Session,
+    SessionId, Status, Strategy, ToolStatus,
+};
+use flotilla::protocol::{Event, Reply};
+use flotilla::tui::keymap::Keymap;
+use flotilla::tui::state::{Mark, Notify, State};
+use flotilla::tui::theme::Theme;
+use flotilla::tui::update::{Effect, Msg, Tag, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::PathBuf;
+use uuid::Uuid;
+
+const APP: &str = "/home/dev/src/app";
+const LIB: &str = "/home/dev/src/lib";
+const DOCS: &str = "/home/dev/src/docs";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 14, 9, 26, 53).unwrap()
+}
+
+fn sid(n: u128) -> SessionId {
+    SessionId(Uuid::from_u128(n))
+}
+
+fn session(n: u128, status: Status, repo: &str, title: &str, ago: i64) -> Session {
+    Session {
+        id: sid(n),
+        title: title.into(),
+        status,
+        status_reason: None,
+        agent: "shell".into(),
+        model: None,
+        strategy: Strategy::Worktree,
+        workspace: PathBuf::from(format!("/home/dev/.flotilla/ws/s{n}")),
+        source_repo: PathBuf::from(repo),
+        branch: Some(flotilla::core::branch_from_title(title)),
+        base_commit: "0123456789abcdef0123456789abcdef01234567".into(),
+        agent_session_id: None,
+        created_at: now() - Duration::hours(5),
+        last_activity_at: now() - Duration::seconds(ago),
+        message_count: 4,
+        queued_prompts: 0,
+        tokens_in: None,
+        tokens_out: None,
+        cost_usd: None,
+    }
+}
+
+fn new_state() -> State {
+    State::new(
+        Keymap::defaults(),
+        Theme { color: true },
+        Notify::default(),
+        now(),
+    )
+}
+
+fn with_sessions(sessions: Vec<Session>) -> State {
+    let mut state = new_state();
+    let result = Ok(Reply::Sessions { sessions });
+    update(
+        &mut state,
+        Msg::Reply {
+            tag: Tag::Sessions,
+            result,
+        },
+    );
+    state
+}
+
+fn give_transcript(state: &mut State, id: SessionId, messages: Vec<Message>) {
+    let session = state.session(id).cloned().unwrap();
+    let result = Ok(Reply::Transcript { session, messages });
+    update(
+        state,
+        Msg::Reply {
+            tag: Tag::Transcript(id),
+            result,
+        },
+    );
+}
+
+fn press(state: &mut State, code: KeyCode) -> Vec<Effect> {
+    let mods = match code {
+        KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+        _ => KeyModifiers::NONE,
+    };
+    update(state, Msg::Key(KeyEvent::new(code, mods))).effects
+}
+
+fn typed(state: &mut State, text: &str) {
+    for c in text.chars() {
+        press(state, KeyCode::Char(c));
+    }
+}
+
+fn message(id: &str, role: Role, minute: i64, parts: Vec<(&str, PartKind)>) -> Message {
+    let parts = parts
+        .into_iter()
+        .map(|(pid, kind)| Part {
+            id: pid.into(),
+            message_id: id.into(),
+            kind,
+        })
+        .collect();
+    Message {
+        id: id.into(),
+        role,
+        created_at: now() - Duration::minutes(minute),
+        parts,
+    }
+}
+
+fn text(t: &str) -> PartKind {
+    PartKind::Text { text: t.into() }
+}
+
+fn tool(name: &str, input: serde_json::Value, status: ToolStatus, output: &str) -> PartKind {
+    let output = (!output.is_empty()).then(|| output.to_string());
+    PartKind::Tool {
+        name: name.into(),
+        input,
+        status,
+        output,
+    }
+}
+
+fn render(state: &mut State, width: u16, height: u16) -> Terminal<TestBackend> {
+    update(state, Msg::Resize { width, height });
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| flotilla::tui::view::render(state, f))
+        .unwrap();
+    terminal
+}
+
+/// Snapshots the screen at both sizes.
+fn snap(name: &str, state: &mut State) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let terminal = render(state, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+    }
+}
+
+fn conversation() -> Vec<Message> {
+    vec![
+        message(
+            "m1",
+            Role::User,
+            12,
+            vec![("p1", text("Make the login form reject empty passwords."))],
+        ),
+        message(
+            "m2",
+            Role::Assistant,
+            11,
+            vec![("p2", text("I'll look at the form first."))],
+        ),
+    ]
+}
+
+#[test]
+fn empty() {
+    snap("empty", &mut new_state());
+}
+
+fn every_status() -> State {
+    let mut state = with_sessions(vec![
+        session(1, Status::Idle, APP, "fix login", 5),
+        session(
+            2,
+            Status::Active,
+            APP,
+            "add a cache in front of the slow user lookup",
+            40,
+        ),
+        session(3, Status::WaitingInput, APP, "rename config keys", 200),
+        session(4, Status::Starting, LIB, "bump deps", 2),
+        session(5, Status::Error, LIB, "port to tokio 2", 3 * 3600),
+        session(6, Status::Disconnected, LIB, "flaky test hunt", 7200),
+        session(7, Status::Stopped, DOCS, "write the guide", 86_400),
+        session(8, Status::Completed, DOCS, "fix typos", 4 * 86_400),
+        session(9, Status::Archived, DOCS, "old experiment", 30 * 86_400),
+    ]);
+    give_transcript(&mut state, sid(1), conversation());
+    state.marks.insert(sid(3), Mark::Attention);
+    state.marks.insert(sid(5), Mark::Attention);
+    state.marks.insert(sid(2), Mark::Unread);
+    state
+}
+
+#[test]
+fn sidebar_with_every_status() {
+    snap("sidebar_every_status", &mut every_status());
+}
+
+#[test]
+fn transcript_with_folded_and_expanded_tools() {
+    let mut state = with_sessions(vec![session(1, Status::Active, APP, "fix login", 5)]);
+    let mut messages = conversation();
+    messages.push(message(
+        "m3",
+        Role::Assistant,
+        10,
+        vec![
+            (
+                "r1",
+                PartKind::Reasoning {
+                    text: "The check belongs in validate().".into(),
+                },
+            ),
+            (
+                "t1",
+                tool(
+                    "read",
+                    serde_json::json!({ "filePath": "src/login.rs" }),
+                    ToolStatus::Completed,
+                    "fn validate(form: &Form) -> bool {\n    true\n}",
+                ),
+            ),
+            (
+                "t2",
+                tool(
+                    "bash",
+                    serde_json::json!({ "command": "cargo test login" }),
+                    ToolStatus::Error,
+                    "running 2 tests\ntest login::empty ... FAILED\ntest login::ok ... ok",
+                ),
+            ),
+            ("p3", text("One test fails; fixing validate() now.")),
+            (
+                "e1",
+                PartKind::Error {
+                    message: "the agent hit its token limit".into(),
+                },
+            ),
+        ],
+    ));
+    give_transcript(&mut state, sid(1), messages);
+    press(&mut state, KeyCode::Char('T'));
+    press(&mut state, KeyCode::Enter);
+    assert!(state.transcripts[&sid(1)].expanded.contains("t2"));
+    snap("transcript_tools", &mut state);
+}
+
+fn line(kind: LineKind, text: &str) -> DiffLine {
+    DiffLine {
+        kind,
+        text: text.into(),
+    }
+}
+
+fn file(path: &str, status: FileStatus, hunks: Vec<Hunk>) -> FileDiff {
+    let count = |k| {
+        hunks
+            .iter()
+            .flat_map(|h| &h.lines)
+            .filter(|l| l.kind == k)
+            .count() as u64
+    };
+    FileDiff {
+        path: path.into(),
+        status,
+        additions: count(LineKind::Added),
+        deletions: count(LineKind::Removed),
+        binary: false,
+        too_large: false,
+        before: None,
+        after: None,
+        hunks,
+    }
+}
+
+#[test]
+fn diffs_tab() {
+    let mut state = with_sessions(vec![session(1, Status::Idle, APP, "fix login", 5)]);
+    give_transcript(&mut state, sid(1), conversation());
+    let effects = press(&mut state, KeyCode::Char('2'));
+    let Some(Effect::Request(_, tag)) = effects.into_iter().next() else {
+        panic!("no diff request");
+    };
+    use LineKind::{Added, Context, Removed};
+    let modified = vec![
+        Hunk {
+            old_start: 3,
+            old_lines: 4,
+            new_start: 3,
+            new_lines: 5,
+            lines: vec![
+                line(Context, "pub fn validate(form: &Form) -> bool {"),
+                line(Removed, "    true"),
+                line(Added, "    if form.password.is_empty() {"),
+                line(Added, "        return false;"),
+                line(Added, "    }"),
+                line(Added, "    true"),
+                line(Context, "}"),
+            ],
+        },
+        Hunk {
+            old_start: 40,
+            old_lines: 2,
+            new_start: 42,
+            new_lines: 2,
+            lines: vec![
+                line(Context, "#[cfg(test)]"),
+                line(Removed, "mod tests {}"),
+                line(Added, "mod tests;"),
+            ],
+        },
+    ];
+    let added = vec![Hunk {
+        old_start: 0,
+        old_lines: 0,
+        new_start: 1,
+        new_lines: 2,
+        lines: vec![line(Added, "#[test]"), line(Added, "fn empty() {}")],
+    }];
+    let deleted = vec![Hunk {
+        old_start: 1,
+        old_lines: 1,
+        new_start: 0,
+        new_lines: 0,
+        lines: vec![line(Removed, "// legacy login, unused")],
+    }];
+    let files = vec![
+        file("src/login.rs", FileStatus::Modified, modified),
+        file("src/login/tests.rs", FileStatus::Added, added),
+        file("src/legacy_login.rs", FileStatus::Deleted, deleted),
+    ];
+    let session = state.session(sid(1)).cloned().unwrap();
+    update(
+        &mut state,
+        Msg::Reply {
+            tag,
+            result: Ok(Reply::Diff { session, files }),
+        },
+    );
+    snap("diffs_tab", &mut state);
+}
+
+#[test]
+fn new_session_dialog_with_a_field_error() {
+    let mut state = with_sessions(vec![session(1, Status::Idle, APP, "fix login", 5)]);
+    give_transcript(&mut state, sid(1), conversation());
+    state.default_dir = APP.into();
+    state.agents = vec!["shell".into(), "opencode".into()];
+    press(&mut state, KeyCode::Char('n'));
+    for _ in 0..4 {
+        press(&mut state, KeyCode::Down);
+    }
+    typed(&mut state, "Fix login");
+    press(&mut state, KeyCode::Enter);
+    let refusal = Err("branch 'flotilla/fix-login' already exists".to_string());
+    update(
+        &mut state,
+        Msg::Reply {
+            tag: Tag::NewSession,
+            result: refusal,
+        },
+    );
+    snap("new_session_dialog_error", &mut state);
+}
+
+#[test]
+fn permission_card() {
+    let mut state = with_sessions(vec![session(1, Status::WaitingInput, APP, "fix login", 5)]);
+    let mut messages = conversation();
+    let ask = PartKind::Permission {
+        request_id: "req-1".into(),
+        tool: "edit".into(),
+        detail: "Edit src/login.rs: reject empty passwords in validate()".into(),
+        diff: Some(
+            "--- a/src/login.rs\n+++ b/src/login.rs\n@@ -3,3 +3,5 @@\n pub fn validate(form: &Form) -> bool {\n-    true\n+    if form.password.is_empty() {\n+        return false;\n+    }"
+                .into(),
+        ),
+        reply: None,
+    };
+    messages.push(message("m3", Role::Assistant, 9, vec![("q1", ask)]));
+    give_transcript(&mut state, sid(1), messages);
+    snap("permission_card", &mut state);
+}
+
+#[test]
+fn help_overlay() {
+    let mut state = every_status();
+    press(&mut state, KeyCode::Char('?'));
+    assert!(state.help);
+    snap("help_overlay", &mut state);
+}
+
+#[test]
+fn hostile_agent_output_never_reaches_the_terminal() {
+    let mut state = with_sessions(vec![session(1, Status::Active, APP, "fix login", 5)]);
+    let hostile = "alpha \u{1b}[2Jbravo \u{1b}]52;c;aGVsbG8=\u{7}charlie \u{1b}[10;20Hdelta";
+    let parts = vec![("p1", text(hostile))];
+    give_transcript(
+        &mut state,
+        sid(1),
+        vec![message("m1", Role::Assistant, 1, parts)],
+    );
+    let event = Event::PartDelta {
+        session: sid(1),
+        message_id: "m1".into(),
+        part_id: "p1".into(),
+        offset: hostile.len(),
+        text: " echo\u{1b}]0;pwned\u{7}foxtrot".into(),
+    };
+    update(&mut state, Msg::Daemon(event));
+    for (w, h) in [(80, 24), (120, 40)] {
+        let terminal = render(&mut state, w, h);
+        let buffer = terminal.backend().buffer();
+        let mut screen = String::new();
+        for cell in buffer.content() {
+            let symbol = cell.symbol();
+            assert!(
+                !symbol.chars().any(char::is_control),
+                "control char in {symbol:?}"
+            );
+            screen.push_str(symbol);
+        }
+        for word in ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"] {
+            assert!(screen.contains(word), "{word} is not drawn");
+        }
+        for payload in ["52;c", "[2J", "aGVsbG8", "10;20H", "pwned"] {
+            assert!(!screen.contains(payload), "{payload} is drawn");
+        }
+    }
+}
