@@ -27,6 +27,10 @@ fn sid(n: u128) -> SessionId {
     SessionId(Uuid::from_u128(n))
 }
 
+fn id1() -> String {
+    sid(1).to_string()
+}
+
 fn session(n: u128, status: Status, repo: &str, title: &str) -> Session {
     Session {
         id: sid(n),
@@ -55,34 +59,69 @@ fn state_with(notify: Notify) -> State {
     State::new(Keymap::defaults(), Theme { color: true }, notify, t0())
 }
 
+fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>) -> Update {
+    update(state, Msg::Reply { tag, result })
+}
+
+fn event(state: &mut State, event: Event) -> Update {
+    update(state, Msg::Daemon(event))
+}
+
 fn load(state: &mut State, sessions: Vec<Session>) -> Update {
-    let result = Ok(Reply::Sessions { sessions });
-    update(
+    reply(state, Tag::Sessions, Ok(Reply::Sessions { sessions }))
+}
+
+/// Answers the transcript request of session `n` with one assistant message "m1".
+fn transcript(state: &mut State, n: u128, parts: Vec<(&str, PartKind)>) -> Update {
+    let session = state.session(sid(n)).cloned().unwrap();
+    let messages = vec![message(parts)];
+    reply(
         state,
-        Msg::Reply {
-            tag: Tag::Sessions,
-            result,
-        },
+        Tag::Transcript(sid(n)),
+        Ok(Reply::Transcript { session, messages }),
     )
 }
 
-fn transcript(state: &mut State, id: SessionId, messages: Vec<Message>) -> Update {
-    let session = state.session(id).cloned().unwrap();
-    let result = Ok(Reply::Transcript { session, messages });
-    update(
-        state,
-        Msg::Reply {
-            tag: Tag::Transcript(id),
-            result,
-        },
-    )
+fn message(parts: Vec<(&str, PartKind)>) -> Message {
+    let parts = parts.into_iter().map(|(id, kind)| part(id, kind)).collect();
+    let (id, role, created_at) = ("m1".to_string(), Role::Assistant, t0());
+    Message {
+        id,
+        role,
+        created_at,
+        parts,
+    }
 }
 
-/// A state holding one session in `status`, selected, with an empty transcript.
+fn part(id: &str, kind: PartKind) -> Part {
+    let (id, message_id) = (id.to_string(), "m1".to_string());
+    Part {
+        id,
+        message_id,
+        kind,
+    }
+}
+
+fn text(text: &str) -> PartKind {
+    PartKind::Text { text: text.into() }
+}
+
+fn tool() -> PartKind {
+    let input = serde_json::json!({ "command": "cargo test" });
+    let (name, status, output) = ("bash".into(), ToolStatus::Completed, Some("ok".into()));
+    PartKind::Tool {
+        name,
+        input,
+        status,
+        output,
+    }
+}
+
+/// A state holding one session in `status`, selected, with its transcript loaded.
 fn one(status: Status) -> State {
     let mut state = state_with(Notify::default());
     load(&mut state, vec![session(1, status, APP, "fix login")]);
-    transcript(&mut state, sid(1), vec![]);
+    transcript(&mut state, 1, vec![]);
     state
 }
 
@@ -90,8 +129,10 @@ fn press(state: &mut State, code: KeyCode, mods: KeyModifiers) -> Update {
     update(state, Msg::Key(KeyEvent::new(code, mods)))
 }
 
+/// A character as terminals send it: capitals come with SHIFT.
 fn ch(state: &mut State, c: char) -> Update {
-    let mods = if c.is_ascii_uppercase() {
+    let shift = c.is_ascii_uppercase();
+    let mods = if shift {
         KeyModifiers::SHIFT
     } else {
         KeyModifiers::NONE
@@ -110,13 +151,11 @@ fn typed(state: &mut State, text: &str) {
 }
 
 fn requests(up: &Update) -> Vec<(Command, Tag)> {
-    up.effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Request(c, t) => Some((c.clone(), t.clone())),
-            _ => None,
-        })
-        .collect()
+    let request = |e: &Effect| match e {
+        Effect::Request(c, t) => Some((c.clone(), t.clone())),
+        _ => None,
+    };
+    up.effects.iter().filter_map(request).collect()
 }
 
 fn only_request(up: &Update) -> Command {
@@ -133,117 +172,83 @@ fn assert_refused(state: &State, up: &Update, status: Status) {
     assert!(text.contains(status.as_str()), "{text}");
 }
 
-fn confirm_question(state: &State) -> String {
+fn question(state: &State) -> String {
     match &state.dialog {
         Some(Dialog::Confirm(c)) => c.question.clone(),
         _ => panic!("no confirm dialog"),
     }
 }
 
-fn part(id: &str, message: &str, kind: PartKind) -> Part {
-    Part {
-        id: id.into(),
-        message_id: message.into(),
-        kind,
-    }
-}
-
-fn message(id: &str, role: Role, parts: Vec<Part>) -> Message {
-    Message {
-        id: id.into(),
-        role,
-        created_at: t0(),
-        parts,
-    }
-}
-
-fn text(id: &str, message: &str, text: &str) -> Part {
-    part(id, message, PartKind::Text { text: text.into() })
-}
-
-fn tool(id: &str, message: &str) -> Part {
-    let kind = PartKind::Tool {
-        name: "bash".into(),
-        input: serde_json::json!({ "command": "cargo test" }),
-        status: ToolStatus::Completed,
-        output: Some("ok".into()),
-    };
-    part(id, message, kind)
-}
-
-fn part_text(state: &State, id: SessionId, part: &str) -> String {
-    let t = &state.transcripts[&id];
-    let p = t
+fn part_text(state: &State, n: u128, part: &str) -> String {
+    let parts = state.transcripts[&sid(n)]
         .messages
         .iter()
-        .flat_map(|m| &m.parts)
-        .find(|p| p.id == part)
-        .unwrap();
-    p.kind.streamed_text().unwrap().to_string()
+        .flat_map(|m| &m.parts);
+    let found = parts.clone().find(|p| p.id == part).expect("the part");
+    found.kind.streamed_text().unwrap().to_string()
+}
+
+fn wants_transcript(n: u128) -> Command {
+    Command::Transcript {
+        id: sid(n).to_string(),
+        follow: false,
+    }
+}
+
+fn stop(cleanup: bool) -> Command {
+    Command::Stop {
+        id: id1(),
+        cleanup,
+        force: false,
+    }
+}
+
+fn send(text: &str) -> Command {
+    Command::Send {
+        id: id1(),
+        text: text.into(),
+    }
 }
 
 const ABORTABLE: [Status; 3] = [Status::Starting, Status::Active, Status::WaitingInput];
-const RESUMABLE: [Status; 5] = [
-    Status::Stopped,
-    Status::Completed,
-    Status::Disconnected,
-    Status::Error,
-    Status::Archived,
-];
 const ENDED: [Status; 3] = [Status::Stopped, Status::Completed, Status::Archived];
+const PROMPTABLE: [Status; 3] = [Status::Starting, Status::Active, Status::Idle];
 
 #[test]
 fn abort_and_resume_follow_the_transition_table() {
     for status in Status::ALL {
-        let id = sid(1).to_string();
         let mut state = one(status);
         let up = ch(&mut state, 'a');
-        if ABORTABLE.contains(&status) {
-            assert_eq!(
-                only_request(&up),
-                Command::Abort { id: id.clone() },
-                "{status}"
-            );
-        } else {
-            assert_refused(&state, &up, status);
+        match ABORTABLE.contains(&status) {
+            true => assert_eq!(only_request(&up), Command::Abort { id: id1() }, "{status}"),
+            false => assert_refused(&state, &up, status),
         }
         let mut state = one(status);
         let up = ch(&mut state, 'r');
-        if RESUMABLE.contains(&status) {
-            assert_eq!(only_request(&up), Command::Resume { id }, "{status}");
-        } else {
-            assert_refused(&state, &up, status);
+        match status.is_live() {
+            false => assert_eq!(only_request(&up), Command::Resume { id: id1() }, "{status}"),
+            true => assert_refused(&state, &up, status),
         }
     }
 }
 
 #[test]
-fn terminate_confirms_busy_sessions_and_refuses_ended_ones() {
+fn terminate_asks_for_busy_sessions_and_refuses_ended_ones() {
     for status in Status::ALL {
         let mut state = one(status);
         let up = ch(&mut state, 'x');
-        let stop = Command::Stop {
-            id: sid(1).to_string(),
-            cleanup: false,
-            force: false,
-        };
         if ENDED.contains(&status) {
             assert_refused(&state, &up, status);
         } else if status.is_busy() {
             assert!(requests(&up).is_empty(), "{status}");
-            assert!(confirm_question(&state).contains("fix login"));
-            assert_eq!(only_request(&ch(&mut state, 'y')), stop, "{status}");
+            assert!(question(&state).contains("fix login"));
+            assert_eq!(only_request(&ch(&mut state, 'y')), stop(false), "{status}");
             assert!(state.dialog.is_none());
         } else {
-            assert_eq!(only_request(&up), stop, "{status}: no question when idle");
+            assert_eq!(only_request(&up), stop(false), "{status}: asked nothing");
             assert!(state.dialog.is_none());
         }
-    }
-}
-
-#[test]
-fn terminate_with_cleanup_always_asks_first() {
-    for status in Status::ALL {
+        // With cleanup it always asks, since a workspace goes.
         let mut state = one(status);
         let up = ch(&mut state, 'X');
         if ENDED.contains(&status) {
@@ -251,37 +256,31 @@ fn terminate_with_cleanup_always_asks_first() {
             continue;
         }
         assert!(requests(&up).is_empty(), "{status}");
-        assert!(confirm_question(&state).contains("/home/dev/.flotilla/ws/1"));
-        let stop = Command::Stop {
-            id: sid(1).to_string(),
-            cleanup: true,
-            force: false,
-        };
-        assert_eq!(only_request(&ch(&mut state, 'y')), stop, "{status}");
+        assert!(question(&state).contains("/home/dev/.flotilla/ws/1"));
+        assert_eq!(only_request(&ch(&mut state, 'y')), stop(true), "{status}");
     }
 }
 
 #[test]
 fn delete_always_asks_and_only_yes_sends() {
+    let remove = Command::Remove {
+        id: id1(),
+        cleanup: false,
+        force: false,
+    };
     for status in Status::ALL {
         let mut state = one(status);
         assert!(requests(&ch(&mut state, 'D')).is_empty());
-        assert!(
-            confirm_question(&state).contains("Delete 'fix login'"),
-            "{status}"
-        );
-        let remove = Command::Remove {
-            id: sid(1).to_string(),
-            cleanup: false,
-            force: false,
-        };
+        assert!(question(&state).contains("Delete 'fix login'"), "{status}");
         assert_eq!(only_request(&ch(&mut state, 'y')), remove, "{status}");
         for no in [KeyCode::Char('n'), KeyCode::Esc] {
             let mut state = one(status);
             ch(&mut state, 'D');
             let up = key(&mut state, no);
-            assert!(up.effects.is_empty(), "{status} {no:?}");
-            assert!(state.dialog.is_none());
+            assert!(
+                up.effects.is_empty() && state.dialog.is_none(),
+                "{status} {no:?}"
+            );
         }
     }
 }
@@ -294,32 +293,29 @@ fn prompts_are_sent_queued_or_refused_by_status() {
         assert!(state.prompting, "{status}");
         typed(&mut state, "run the tests");
         let up = key(&mut state, KeyCode::Enter);
-        if !matches!(status, Status::Starting | Status::Active | Status::Idle) {
+        if !PROMPTABLE.contains(&status) {
             assert_refused(&state, &up, status);
             continue;
         }
         let reqs = requests(&up);
         assert_eq!(reqs.len(), 1, "{status}");
-        let send = Command::Send {
-            id: sid(1).to_string(),
-            text: "run the tests".into(),
-        };
-        assert_eq!(reqs[0].0, send);
-        let result = Ok(Reply::Session {
-            session: session(1, status, APP, "fix login"),
-            note: None,
-        });
-        update(
+        assert_eq!(reqs[0].0, send("run the tests"));
+        let session = session(1, status, APP, "fix login");
+        reply(
             &mut state,
-            Msg::Reply {
-                tag: reqs[0].1.clone(),
-                result,
-            },
+            reqs[0].1.clone(),
+            Ok(Reply::Session {
+                session,
+                note: None,
+            }),
         );
         let (flash, level) = state.flash.clone().unwrap();
         assert_eq!(level, Level::Info);
-        let queued = flash.contains("queued");
-        assert_eq!(queued, status != Status::Idle, "{status}: {flash}");
+        assert_eq!(
+            flash.contains("queued"),
+            status != Status::Idle,
+            "{status}: {flash}"
+        );
     }
 }
 
@@ -334,37 +330,26 @@ fn three_sessions() -> State {
         ],
     );
     assert_eq!(state.selected, Some(sid(1)));
-    let first = Command::Transcript {
-        id: sid(1).to_string(),
-        follow: false,
-    };
-    assert_eq!(only_request(&up), first);
-    transcript(&mut state, sid(1), vec![]);
+    assert_eq!(only_request(&up), wants_transcript(1));
+    transcript(&mut state, 1, vec![]);
     state
 }
 
 #[test]
 fn moving_the_selection_crosses_groups_and_loads_transcripts_once() {
     let mut state = three_sessions();
-    let wants = |n| Command::Transcript {
-        id: sid(n).to_string(),
-        follow: false,
-    };
-    assert_eq!(only_request(&ch(&mut state, 'j')), wants(2));
+    assert_eq!(only_request(&ch(&mut state, 'j')), wants_transcript(2));
     assert_eq!(state.selected, Some(sid(2)));
-    assert_eq!(only_request(&key(&mut state, KeyCode::Down)), wants(3));
+    assert_eq!(
+        only_request(&key(&mut state, KeyCode::Down)),
+        wants_transcript(3)
+    );
     assert_eq!(state.selected, Some(sid(3)), "into the second repository");
-    assert!(
-        requests(&ch(&mut state, 'j')).is_empty(),
-        "stays on the last"
-    );
+    assert!(requests(&ch(&mut state, 'j')).is_empty(), "the last");
     assert_eq!(state.selected, Some(sid(3)));
-    assert!(requests(&ch(&mut state, 'k')).is_empty(), "already loading");
+    assert!(requests(&ch(&mut state, 'k')).is_empty(), "still loading");
     assert_eq!(state.selected, Some(sid(2)));
-    assert!(
-        requests(&key(&mut state, KeyCode::Up)).is_empty(),
-        "already loaded"
-    );
+    assert!(requests(&key(&mut state, KeyCode::Up)).is_empty(), "loaded");
     assert_eq!(state.selected, Some(sid(1)));
 }
 
@@ -372,10 +357,10 @@ fn moving_the_selection_crosses_groups_and_loads_transcripts_once() {
 fn tabs_switch_and_the_diffs_tab_asks_for_a_diff() {
     let mut state = three_sessions();
     let diff = Command::Diff {
-        id: sid(1).to_string(),
+        id: id1(),
         stat: false,
     };
-    let steps: [(KeyCode, Tab, bool); 8] = [
+    let steps = [
         (KeyCode::Char('2'), Tab::Diffs, true),
         (KeyCode::Char('3'), Tab::Info, false),
         (KeyCode::Char('1'), Tab::Messages, false),
@@ -386,33 +371,19 @@ fn tabs_switch_and_the_diffs_tab_asks_for_a_diff() {
         (KeyCode::BackTab, Tab::Diffs, true),
     ];
     for (code, tab, asks) in steps {
-        let mods = if code == KeyCode::BackTab {
+        let shift = code == KeyCode::BackTab;
+        let mods = if shift {
             KeyModifiers::SHIFT
         } else {
             KeyModifiers::NONE
         };
-        let up = press(&mut state, code, mods);
+        let reqs = requests(&press(&mut state, code, mods));
         assert_eq!(state.tab, tab, "{code:?}");
-        let reqs = requests(&up);
         assert_eq!(
             reqs.iter().any(|(c, _)| *c == diff),
             asks,
             "{code:?}: {reqs:?}"
         );
-    }
-}
-
-fn file(path: &str, status: FileStatus) -> FileDiff {
-    FileDiff {
-        path: path.into(),
-        status,
-        additions: 1,
-        deletions: 0,
-        binary: false,
-        too_large: false,
-        before: None,
-        after: None,
-        hunks: vec![],
     }
 }
 
@@ -423,31 +394,27 @@ fn only_the_newest_diff_reply_is_used() {
     let second = requests(&ch(&mut state, '2'))[0].1.clone();
     assert_ne!(first, second);
     assert!(matches!(second, Tag::Diff { seq, .. } if seq == state.diff.seq));
-    let reply = |path: &str| {
-        let files = vec![file(path, FileStatus::Modified)];
-        Ok(Reply::Diff {
-            session: session(1, Status::Idle, APP, "fix login"),
-            files,
-        })
+    let diff = |path: &str| {
+        let session = session(1, Status::Idle, APP, "fix login");
+        let files = vec![FileDiff {
+            path: path.into(),
+            status: FileStatus::Modified,
+            additions: 1,
+            deletions: 0,
+            binary: false,
+            too_large: false,
+            before: None,
+            after: None,
+            hunks: vec![],
+        }];
+        Ok(Reply::Diff { session, files })
     };
-    update(
-        &mut state,
-        Msg::Reply {
-            tag: first,
-            result: reply("old.rs"),
-        },
-    );
+    reply(&mut state, first, diff("old.rs"));
     assert!(
         state.diff.files.is_empty() && state.diff.loading,
-        "the stale reply is dropped"
+        "the older reply is dropped"
     );
-    update(
-        &mut state,
-        Msg::Reply {
-            tag: second,
-            result: reply("new.rs"),
-        },
-    );
+    reply(&mut state, second, diff("new.rs"));
     assert!(!state.diff.loading);
     assert_eq!(state.diff.files[0].path, "new.rs");
 }
@@ -464,6 +431,36 @@ fn filtering_narrows_the_sidebar_and_esc_clears_it() {
     key(&mut state, KeyCode::Esc);
     assert!(!state.filtering && state.filter.is_empty());
     assert_eq!(state.visible_ids().count(), 3);
+}
+
+#[test]
+#[ignore = "known bug: the filter moves the selection without asking for its transcript"]
+fn a_selection_moved_by_the_filter_loads_its_transcript() {
+    let mut state = three_sessions();
+    ch(&mut state, '/');
+    let reqs: Vec<_> = "cache"
+        .chars()
+        .flat_map(|c| requests(&ch(&mut state, c)))
+        .collect();
+    assert_eq!(state.selected, Some(sid(2)));
+    assert!(
+        reqs.iter().any(|(c, _)| *c == wants_transcript(2)),
+        "{reqs:?}"
+    );
+}
+
+#[test]
+#[ignore = "known bug: a first session that arrives as an event is selected but never loaded"]
+fn the_first_session_arriving_as_an_event_is_loaded() {
+    let mut state = state_with(Notify::default());
+    let up = event(
+        &mut state,
+        Event::SessionUpdated {
+            session: session(1, Status::Idle, APP, "a"),
+        },
+    );
+    assert_eq!(state.selected, Some(sid(1)));
+    assert_eq!(only_request(&up), wants_transcript(1));
 }
 
 #[test]
@@ -486,7 +483,7 @@ fn needs_me_first_puts_waiting_and_failed_sessions_on_top() {
     assert_eq!(
         state.groups[0],
         PathBuf::from(LIB),
-        "the group with a question first"
+        "the group with a question"
     );
     assert_eq!(order(&state), [sid(5), sid(4), sid(3), sid(1), sid(2)]);
     ch(&mut state, 'S');
@@ -514,10 +511,8 @@ fn help_quit_suspend_and_key_releases() {
         let up = update(&mut state, Msg::Key(release));
         assert!(up.effects.is_empty() && !up.redraw, "{c}");
     }
-    assert_eq!(
-        (state.selected, state.tab, state.help),
-        (Some(sid(1)), Tab::Messages, false)
-    );
+    let seen = (state.selected, state.tab, state.help);
+    assert_eq!(seen, (Some(sid(1)), Tab::Messages, false));
 }
 
 #[test]
@@ -528,52 +523,49 @@ fn the_prompt_box_edits_sends_and_recalls_history() {
     press(&mut state, KeyCode::Enter, KeyModifiers::ALT);
     typed(&mut state, "two");
     assert_eq!(state.prompt.lines(), ["one", "two"]);
-    let send = only_request(&key(&mut state, KeyCode::Enter));
     assert_eq!(
-        send,
-        Command::Send {
-            id: sid(1).to_string(),
-            text: "one\ntwo".into()
-        }
+        only_request(&key(&mut state, KeyCode::Enter)),
+        send("one\ntwo")
     );
     assert_eq!(state.prompt.lines(), [""]);
     typed(&mut state, "three");
     key(&mut state, KeyCode::Enter);
-    key(&mut state, KeyCode::Up);
-    assert_eq!(state.prompt.lines(), ["three"]);
-    key(&mut state, KeyCode::Up);
-    assert_eq!(state.prompt.lines(), ["one", "two"]);
-    key(&mut state, KeyCode::Down);
+    let mut after = |code| {
+        key(&mut state, code);
+        state.prompt.lines().join("|")
+    };
+    assert_eq!(after(KeyCode::Up), "three");
+    assert_eq!(after(KeyCode::Up), "one|two");
     assert_eq!(
-        state.prompt.lines(),
-        ["three"],
+        after(KeyCode::Down),
+        "three",
         "down on the last line goes forward"
     );
-    key(&mut state, KeyCode::Down);
-    assert_eq!(state.prompt.lines(), [""]);
+    assert_eq!(after(KeyCode::Down), "");
     key(&mut state, KeyCode::Esc);
     assert!(!state.prompting);
 }
 
-fn delta(session: SessionId, part: &str, offset: usize, text: &str) -> Msg {
-    Msg::Daemon(Event::PartDelta {
+fn delta(session: u128, part: &str, offset: usize, text: &str) -> Event {
+    let (session, message_id) = (sid(session), "m1".to_string());
+    let (part_id, text) = (part.to_string(), text.to_string());
+    Event::PartDelta {
         session,
-        message_id: "m1".into(),
-        part_id: part.into(),
+        message_id,
+        part_id,
         offset,
-        text: text.into(),
-    })
+        text,
+    }
 }
 
 #[test]
 fn deltas_append_by_offset_and_skip_what_is_already_there() {
     let mut state = one(Status::Active);
-    let msg = message("m1", Role::Assistant, vec![text("p1", "m1", "hello ")]);
-    transcript(&mut state, sid(1), vec![msg]);
-    assert!(update(&mut state, delta(sid(1), "p1", 3, "lo world")).redraw);
-    assert_eq!(part_text(&state, sid(1), "p1"), "hello world");
-    assert!(!update(&mut state, delta(sid(1), "p1", 0, "hello")).redraw);
-    assert_eq!(part_text(&state, sid(1), "p1"), "hello world");
+    transcript(&mut state, 1, vec![("p1", text("hello "))]);
+    assert!(event(&mut state, delta(1, "p1", 3, "lo world")).redraw);
+    assert_eq!(part_text(&state, 1, "p1"), "hello world");
+    assert!(!event(&mut state, delta(1, "p1", 0, "hello")).redraw);
+    assert_eq!(part_text(&state, 1, "p1"), "hello world");
 }
 
 #[test]
@@ -581,45 +573,43 @@ fn events_during_a_transcript_load_are_replayed_once() {
     let mut state = state_with(Notify::default());
     load(&mut state, vec![session(1, Status::Active, APP, "a")]);
     assert!(state.loading.contains_key(&sid(1)));
-    let added = message("m1", Role::Assistant, vec![text("p1", "m1", "")]);
-    update(
+    let added = message(vec![("p1", text(""))]);
+    event(
         &mut state,
-        Msg::Daemon(Event::MessageAdded {
+        Event::MessageAdded {
             session: sid(1),
             message: added,
-        }),
+        },
     );
-    update(&mut state, delta(sid(1), "p1", 0, "hello "));
-    update(&mut state, delta(sid(1), "p1", 6, "world"));
-    let p2 = text("p2", "m1", "!");
-    update(
+    event(&mut state, delta(1, "p1", 0, "hello "));
+    event(&mut state, delta(1, "p1", 6, "world"));
+    event(
         &mut state,
-        Msg::Daemon(Event::PartUpdated {
+        Event::PartUpdated {
             session: sid(1),
-            part: p2,
-        }),
+            part: part("p2", text("!")),
+        },
     );
     // The reply was taken after the first delta.
-    let loaded = message("m1", Role::Assistant, vec![text("p1", "m1", "hello ")]);
-    transcript(&mut state, sid(1), vec![loaded]);
+    transcript(&mut state, 1, vec![("p1", text("hello "))]);
     assert!(state.loading.is_empty());
     let t = &state.transcripts[&sid(1)];
-    assert_eq!(t.messages.len(), 1);
-    assert_eq!(t.messages[0].parts.len(), 2);
-    assert_eq!(part_text(&state, sid(1), "p1"), "hello world");
+    assert_eq!((t.messages.len(), t.messages[0].parts.len()), (1, 2));
+    assert_eq!(part_text(&state, 1, "p1"), "hello world");
+    assert_eq!(part_text(&state, 1, "p2"), "!");
     assert!(!t.stale);
 }
 
 #[test]
 fn output_of_another_session_marks_it_unread() {
     let mut state = three_sessions();
-    assert!(update(&mut state, delta(sid(2), "p1", 0, "x")).redraw);
+    assert!(event(&mut state, delta(2, "p1", 0, "x")).redraw);
     assert_eq!(state.marks.get(&sid(2)), Some(&Mark::Unread));
-    update(&mut state, delta(sid(1), "p1", 0, "x"));
+    event(&mut state, delta(1, "p1", 0, "x"));
     assert_eq!(
         state.marks.get(&sid(1)),
         None,
-        "the selected session is on screen"
+        "the selected one is on screen"
     );
     ch(&mut state, 'j');
     assert_eq!(
@@ -636,23 +626,26 @@ fn sessions_that_need_attention_are_marked_and_notified() {
         (Status::Active, Status::WaitingInput, "needs your answer"),
         (Status::Idle, Status::Error, "failed"),
     ];
+    // The configuration's default notifies with OSC 9 and leaves the bell off.
     for bell in [false, true] {
         for (before, after, news) in cases {
             let mut state = state_with(Notify { bell, osc9: true });
-            let sessions = vec![
-                session(1, Status::Idle, APP, "a"),
-                session(2, before, APP, "b"),
-            ];
-            load(&mut state, sessions);
-            let event = Event::SessionUpdated {
-                session: session(2, after, APP, "b"),
-            };
-            let up = update(&mut state, Msg::Daemon(event));
+            load(
+                &mut state,
+                vec![
+                    session(1, Status::Idle, APP, "a"),
+                    session(2, before, APP, "b"),
+                ],
+            );
+            let up = event(
+                &mut state,
+                Event::SessionUpdated {
+                    session: session(2, after, APP, "b"),
+                },
+            );
             assert_eq!(state.marks.get(&sid(2)), Some(&Mark::Attention), "{after}");
             let mut want = vec![Effect::Notify(format!("flotilla: b {news}"))];
-            if bell {
-                want.push(Effect::Bell);
-            }
+            want.extend(bell.then_some(Effect::Bell));
             assert_eq!(up.effects, want, "{before} -> {after}, bell {bell}");
         }
     }
@@ -661,10 +654,12 @@ fn sessions_that_need_attention_are_marked_and_notified() {
         osc9: true,
     });
     load(&mut state, vec![session(1, Status::Active, APP, "a")]);
-    let event = Event::SessionUpdated {
-        session: session(1, Status::Idle, APP, "a"),
-    };
-    let up = update(&mut state, Msg::Daemon(event));
+    let up = event(
+        &mut state,
+        Event::SessionUpdated {
+            session: session(1, Status::Idle, APP, "a"),
+        },
+    );
     assert!(
         up.effects.is_empty() && state.marks.is_empty(),
         "not for the one on screen"
@@ -674,28 +669,19 @@ fn sessions_that_need_attention_are_marked_and_notified() {
 #[test]
 fn the_tool_cursor_moves_and_folds_tool_calls() {
     let mut state = one(Status::Idle);
-    let parts = vec![
-        tool("t1", "m1"),
-        text("p1", "m1", "between"),
-        tool("t2", "m1"),
-    ];
     transcript(
         &mut state,
-        sid(1),
-        vec![message("m1", Role::Assistant, parts)],
+        1,
+        vec![("t1", tool()), ("p1", text("between")), ("t2", tool())],
     );
-    ch(&mut state, 't');
-    assert_eq!(state.tool_cursor.as_deref(), Some("t1"));
-    ch(&mut state, 't');
-    assert_eq!(state.tool_cursor.as_deref(), Some("t2"));
-    ch(&mut state, 't');
-    assert_eq!(
-        state.tool_cursor.as_deref(),
-        Some("t2"),
-        "stays on the last"
-    );
-    ch(&mut state, 'T');
-    assert_eq!(state.tool_cursor.as_deref(), Some("t1"));
+    let mut cursor_after = |c| {
+        ch(&mut state, c);
+        state.tool_cursor.clone().unwrap_or_default()
+    };
+    assert_eq!(cursor_after('t'), "t1");
+    assert_eq!(cursor_after('t'), "t2");
+    assert_eq!(cursor_after('t'), "t2", "stays on the last");
+    assert_eq!(cursor_after('T'), "t1");
     key(&mut state, KeyCode::Enter);
     assert!(state.transcripts[&sid(1)].expanded.contains("t1"));
     key(&mut state, KeyCode::Enter);
@@ -714,25 +700,18 @@ fn the_new_session_dialog_checks_submits_and_shows_daemon_errors() {
     let mut state = state_with(Notify::default());
     ch(&mut state, 'n');
     assert!(matches!(state.dialog, Some(Dialog::NewSession(_))));
-    let up = key(&mut state, KeyCode::Enter);
-    assert!(up.effects.is_empty());
+    assert!(key(&mut state, KeyCode::Enter).effects.is_empty());
     assert!(form_error(&state, Field::Directory).is_some());
     typed(&mut state, "/home/dev/src/a");
     assert_eq!(
         form_error(&state, Field::Directory),
         None,
-        "typing clears the error"
+        "typing clears it"
     );
     let up = key(&mut state, KeyCode::Tab);
     assert_eq!(up.effects, [Effect::Complete("/home/dev/src/a".into())]);
-    let options = vec!["api".into(), "app".into()];
-    update(
-        &mut state,
-        Msg::Completed {
-            completed: "/home/dev/src/ap".into(),
-            options,
-        },
-    );
+    let (completed, options) = ("/home/dev/src/ap".into(), vec!["api".into(), "app".into()]);
+    update(&mut state, Msg::Completed { completed, options });
     typed(&mut state, "p");
     for _ in 0..4 {
         key(&mut state, KeyCode::Down);
@@ -748,68 +727,49 @@ fn the_new_session_dialog_checks_submits_and_shows_daemon_errors() {
     };
     assert_eq!(requests(&up), [(Command::New(spec), Tag::NewSession)]);
     let refusal = Err("branch 'flotilla/fix-login' already exists".to_string());
-    update(
-        &mut state,
-        Msg::Reply {
-            tag: Tag::NewSession,
-            result: refusal,
-        },
-    );
-    assert!(
-        form_error(&state, Field::Branch)
-            .unwrap()
-            .contains("already exists")
-    );
+    reply(&mut state, Tag::NewSession, refusal);
+    let error = form_error(&state, Field::Branch).unwrap_or_default();
+    assert!(error.contains("already exists"), "{error}");
     match &state.dialog {
         Some(Dialog::NewSession(form)) => assert!(form.focus == Field::Branch && !form.submitting),
         _ => panic!("the dialog stays open"),
     }
-    let created = session(7, Status::Starting, APP, "Fix login");
-    let result = Ok(Reply::Session {
-        session: created,
-        note: None,
-    });
-    let up = update(
+    let session = session(7, Status::Starting, APP, "Fix login");
+    let up = reply(
         &mut state,
-        Msg::Reply {
-            tag: Tag::NewSession,
-            result,
-        },
+        Tag::NewSession,
+        Ok(Reply::Session {
+            session,
+            note: None,
+        }),
     );
     assert!(state.dialog.is_none());
     assert_eq!(state.selected, Some(sid(7)));
-    assert!(
-        requests(&up)
-            .iter()
-            .any(|(c, _)| matches!(c, Command::Transcript { .. }))
-    );
+    assert!(requests(&up).iter().any(|(c, _)| *c == wants_transcript(7)));
 }
 
 #[test]
 fn the_permission_card_answers_once_always_or_deny() {
-    for (c, reply) in [
+    let answers = [
         ('y', PermissionReply::Once),
         ('Y', PermissionReply::Always),
         ('d', PermissionReply::Deny),
-    ] {
+    ];
+    for (c, answer) in answers {
         let mut state = one(Status::WaitingInput);
-        let kind = PartKind::Permission {
+        let ask = PartKind::Permission {
             request_id: "req-1".into(),
             tool: "edit".into(),
             detail: "edit src/main.rs".into(),
             diff: None,
             reply: None,
         };
-        let parts = vec![part("perm", "m1", kind)];
-        transcript(
-            &mut state,
-            sid(1),
-            vec![message("m1", Role::Assistant, parts)],
-        );
+        transcript(&mut state, 1, vec![("perm", ask)]);
+        let request_id = "req-1".to_string();
         let want = Command::Permission {
-            id: sid(1).to_string(),
-            request_id: "req-1".into(),
-            reply,
+            id: id1(),
+            request_id,
+            reply: answer,
         };
         assert_eq!(only_request(&ch(&mut state, c)), want, "{c}");
     }

@@ -51,6 +51,9 @@ pub enum AgentEvent {
     },
     /// The agent named its own conversation id (for resume).
     AgentSessionId(String),
+    /// A backend that does not start ready (see [`Backend::starts_ready`]) can now take
+    /// prompts.
+    Ready,
     /// The agent cannot run at all: the session goes to `error`.
     Failed(String),
     /// The agent's process or server went away: the session goes to `disconnected`.
@@ -106,6 +109,12 @@ pub enum AgentError {
 pub trait Backend: Send + Sync {
     /// Starts driving a session. Fails only when the agent cannot be used at all.
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError>;
+
+    /// Whether a freshly opened session takes prompts at once. A backend that must start
+    /// a server or a process first says no, and sends [`AgentEvent::Ready`] when it can.
+    fn starts_ready(&self) -> bool {
+        true
+    }
 }
 
 /// A fresh id for messages and parts that flotilla names itself.

@@ -48,6 +48,13 @@ impl State {
                 }
                 self.publish(id);
             }
+            AgentEvent::Ready => {
+                if self.sessions.get(&id).is_some_and(|s| s.status == Status::Starting) {
+                    self.set_status(id, Status::Idle, None);
+                    self.publish(id);
+                    self.pump_queue(id);
+                }
+            }
             AgentEvent::Failed(reason) => self.lose(id, Status::Error, reason),
             AgentEvent::Lost(reason) => self.lose(id, Status::Disconnected, reason),
         }
@@ -69,14 +76,16 @@ impl State {
             created_at: Self::now(),
             parts: Vec::new(),
         };
-        if let Err(e) = self.store.insert_message(id, &message) {
-            tracing::error!("recording a message of {id}: {e}");
+        if let Some(live) = self.live.get_mut(&id) {
+            live.message = Some(message_id);
+        }
+        match self.store.insert_message(id, &message) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => tracing::error!("recording a message of {id}: {e}"),
         }
         if let Some(s) = self.sessions.get_mut(&id) {
             s.message_count += 1;
-        }
-        if let Some(live) = self.live.get_mut(&id) {
-            live.message = Some(message_id);
         }
         self.touch(id);
         self.broadcast(Event::MessageAdded {

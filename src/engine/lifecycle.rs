@@ -55,6 +55,10 @@ impl State {
             agent_session_id: session.agent_session_id.clone(),
             model: session.model.clone(),
         };
+        let starts_ready = self
+            .backends
+            .get(&session.agent)
+            .is_none_or(|b| b.starts_ready());
         let opened = match self.backends.get(&session.agent) {
             Some(backend) => backend
                 .open(launch, self.agent_tx.clone())
@@ -75,7 +79,9 @@ impl State {
                         abort_waiters: Vec::new(),
                     },
                 );
-                self.set_status(id, Status::Idle, None);
+                // Backends that must start something first report `Ready` when done.
+                let status = if starts_ready { Status::Idle } else { Status::Starting };
+                self.set_status(id, status, None);
             }
             Err(reason) => self.set_status(id, Status::Error, Some(reason)),
         }
@@ -110,7 +116,7 @@ impl State {
         let stored = self
             .store
             .insert_message(id, &message)
-            .and_then(|()| self.store.upsert_part(&part))
+            .and_then(|_| self.store.upsert_part(&part))
             .and_then(|()| self.store.index_text(id, &text));
         if let Err(e) = stored {
             tracing::error!("recording prompt for {id}: {e}");

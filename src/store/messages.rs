@@ -22,15 +22,16 @@ fn split_part(kind: &PartKind) -> Result<(String, Option<String>)> {
 }
 
 impl Store {
-    /// Records a new message, without its parts. (The engine keeps the session's count.)
-    pub fn insert_message(&self, session: SessionId, message: &Message) -> Result<()> {
+    /// Records a new message, without its parts; returns false if it was already there
+    /// (an agent re-sending its history). The engine keeps the session's count.
+    pub fn insert_message(&self, session: SessionId, message: &Message) -> Result<bool> {
         let sid = session.to_string();
-        self.conn.execute(
-            "INSERT INTO messages (id, session_id, seq, role, created_at)
+        let inserted = self.conn.execute(
+            "INSERT OR IGNORE INTO messages (id, session_id, seq, role, created_at)
              VALUES (?1, ?2, (SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE session_id = ?2), ?3, ?4)",
             params![message.id, sid, role_str(message.role), millis(message.created_at)],
         )?;
-        Ok(())
+        Ok(inserted == 1)
     }
 
     /// Creates the part, or replaces it whole (text included) if it exists.

@@ -1,0 +1,364 @@
+//! The dashboard in a real terminal: the real `flotilla` binary runs full-screen in a
+//! detached tmux server of its own, keys are sent to it and the screen is read back, as a
+//! user would type and look. The daemon it spawns lives under a temporary FLOTILLA_HOME.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::Repo;
+use support::cli::Flotilla;
+
+/// How long any one thing may take to show on screen.
+const WAIT: Duration = Duration::from_secs(10);
+/// How often the screen is read while waiting.
+const POLL: Duration = Duration::from_millis(50);
+const SESSION: &str = "flt";
+
+/// A tmux server on a socket of its own, killed (with whatever runs in it) on drop.
+struct Tmux {
+    socket: PathBuf,
+    /// The window keys go to and the screen is read from.
+    window: String,
+}
+
+impl Tmux {
+    /// Starts a server with one `width` x `height` window that runs the dashboard in `dir`.
+    fn start(f: &Flotilla, dir: &Path, width: u16, height: u16) -> Tmux {
+        let config = f.path("tmux.conf");
+        // A dead pane stays, so what the dashboard left behind can be read; no status bar,
+        // so the dashboard gets every row; Escape goes through at once.
+        std::fs::write(
+            &config,
+            "set -g remain-on-exit on\nset -g status off\nset -g escape-time 0\n",
+        )
+        .expect("write the tmux config");
+        let tmux = Tmux {
+            socket: f.path("tmux.sock"),
+            window: format!("{SESSION}:first"),
+        };
+        let (width, height) = (width.to_string(), height.to_string());
+        let mut args = vec![
+            "-f",
+            config.to_str().expect("utf-8 path"),
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-n",
+            "first",
+            "-x",
+            &width,
+            "-y",
+            &height,
+        ];
+        let dashboard = pane_command(f, dir);
+        args.extend(dashboard.iter().map(String::as_str));
+        tmux.run(&args);
+        tmux
+    }
+
+    /// Opens another window running the dashboard; keys and reads go to it from now on.
+    fn new_window(&mut self, f: &Flotilla, dir: &Path, name: &str) {
+        let target = format!("{SESSION}:");
+        let mut args = vec!["new-window", "-t", &target, "-n", name];
+        let dashboard = pane_command(f, dir);
+        args.extend(dashboard.iter().map(String::as_str));
+        self.run(&args);
+        self.window = format!("{SESSION}:{name}");
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run tmux ({e}): run scripts/setup to install it"));
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Sends named keys: "n", "Down", "Enter", "Escape".
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.window];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    /// Types `text` as it is, character by character.
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", &self.window, "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", &self.window])
+    }
+
+    /// A format of the window's pane, e.g. `#{pane_dead}`.
+    fn pane(&self, format: &str) -> String {
+        self.run(&["list-panes", "-t", &self.window, "-F", format])
+            .trim()
+            .to_string()
+    }
+
+    /// Polls the screen until `done` holds; panics with the last screen after `WAIT`.
+    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            if start.elapsed() > WAIT {
+                panic!(
+                    "timed out after {:?} waiting for {what}; the screen:\n{screen}",
+                    WAIT
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// Waits for `text` in the top line: the tabs, the selected session's status and title.
+    fn wait_header(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?} in the header"), |s| {
+            s.lines().next().is_some_and(|l| l.contains(text))
+        })
+    }
+
+    /// Waits for `text` in the bottom line: the keys that apply, or the last flash.
+    fn wait_status_line(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?} in the status line"), |s| {
+            status_line(s).contains(text)
+        })
+    }
+
+    /// Waits until the dashboard has exited, and returns its exit status.
+    fn wait_exit(&self) -> String {
+        let start = Instant::now();
+        loop {
+            let dead = self.pane("#{pane_dead} #{pane_dead_status}");
+            if let Some(status) = dead.strip_prefix("1 ") {
+                return status.to_string();
+            }
+            if start.elapsed() > WAIT {
+                panic!(
+                    "the dashboard did not exit within {WAIT:?}; the screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Where a pane starts and what it runs: `env` execs the dashboard, so the pane's process is the
+/// dashboard itself, with this test's home and a common terminal type.
+fn pane_command(f: &Flotilla, dir: &Path) -> Vec<String> {
+    vec![
+        "-c".into(),
+        dir.to_string_lossy().into_owned(),
+        "env".into(),
+        "-u".into(),
+        "FLOTILLA_LOG".into(),
+        "-u".into(),
+        "NO_COLOR".into(),
+        format!("FLOTILLA_HOME={}", f.home.path().display()),
+        "TERM=xterm-256color".into(),
+        Flotilla::bin().into(),
+    ]
+}
+
+fn status_line(screen: &str) -> &str {
+    screen.lines().last().unwrap_or("")
+}
+
+/// Whether some box on screen holds a line that is exactly `text` (not merely a line that
+/// contains it, such as the prompt that printed it).
+fn has_cell(screen: &str, text: &str) -> bool {
+    screen
+        .lines()
+        .any(|line| line.split('│').any(|cell| cell.trim() == text))
+}
+
+fn git_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("README", "hello\n");
+    repo.commit_all("first");
+    repo
+}
+
+/// Opens the new-session dialog, fills in the title and the first prompt, creates it and
+/// waits for it in the sidebar.
+fn create_session(tmux: &Tmux, title: &str, prompt: &str, sessions_after: usize) {
+    tmux.keys(&["n"]);
+    tmux.wait_for("›Directory");
+    tmux.keys(&["Down", "Down", "Down", "Down"]);
+    tmux.wait_for("›Title");
+    tmux.type_text(title);
+    tmux.wait_for(title);
+    tmux.keys(&["Down", "Down"]);
+    tmux.wait_for("›First prompt");
+    tmux.type_text(prompt);
+    tmux.wait_for(prompt);
+    tmux.keys(&["Enter"]);
+    let count = format!("sessions {sessions_after}");
+    tmux.wait_until(&format!("{title:?} in the sidebar"), |s| {
+        s.contains(&count)
+            && s.lines()
+                .any(|l| l.starts_with('│') && l.contains(title) && !l.contains('›'))
+            && !s.contains("›First prompt")
+    });
+}
+
+#[test]
+fn a_session_from_the_dashboard_through_abort_terminate_and_restart() {
+    let f = Flotilla::new();
+    let repo = git_repo();
+    let mut tmux = Tmux::start(&f, repo.path(), 120, 40);
+    let screen = tmux.wait_for("no sessions yet");
+    assert_eq!(screen.lines().count(), 40, "the dashboard fills the pane");
+    assert_eq!(tmux.pane("#{alternate_on}"), "1", "drawn on the alternate screen");
+
+    // 1. A session with a first prompt that writes a file.
+    let title = "dashboard test";
+    create_session(
+        &tmux,
+        title,
+        "printf 'a\\nb\\n' > made.txt && echo wrote-it",
+        1,
+    );
+
+    // 2. Its output in the Messages tab, its file in the Diffs tab.
+    tmux.wait_until("wrote-it on a line of its own", |s| has_cell(s, "wrote-it"));
+    tmux.wait_header("○ idle");
+    tmux.keys(&["2"]);
+    let diffs = tmux.wait_for("made.txt");
+    tmux.wait_until("the hunk of made.txt", |s| {
+        s.contains("@@ -0,0 +1,2 @@") && has_cell(s, "+a") && has_cell(s, "+b")
+    });
+    assert!(diffs.contains("+2 -0"), "{diffs}");
+
+    // 3. A long turn from the prompt box, then abort.
+    tmux.keys(&["1"]);
+    tmux.wait_until("the Messages tab", |s| has_cell(s, "wrote-it"));
+    tmux.keys(&["i"]);
+    tmux.wait_status_line("enter send");
+    tmux.type_text("sleep 600");
+    tmux.wait_for("sleep 600");
+    tmux.keys(&["Enter"]);
+    tmux.wait_header("● active");
+    tmux.keys(&["Escape"]);
+    tmux.wait_status_line("a abort");
+    tmux.keys(&["a"]);
+    tmux.wait_header("○ idle");
+    tmux.wait_status_line("aborted");
+
+    // 4. Terminate: an idle session goes without a question; answer one if it is asked.
+    tmux.keys(&["x"]);
+    let screen = tmux.wait_until("stopped, or a question", |s| {
+        s.lines().next().is_some_and(|l| l.contains("■ stopped")) || s.contains("Terminate '")
+    });
+    if screen.contains("Terminate '") {
+        tmux.keys(&["y"]);
+    }
+    tmux.wait_header("■ stopped");
+    tmux.wait_until("the stopped glyph in the sidebar", |s| {
+        s.contains(&format!("■ {title}"))
+    });
+
+    // 5. Quit: the dashboard exits cleanly and gives the screen back.
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), "0", "exit status");
+    assert_eq!(tmux.pane("#{alternate_on}"), "0", "left the alternate screen");
+    let after = tmux.screen();
+    assert!(
+        !after.contains("sessions 1") && !after.contains(title),
+        "the dashboard is gone from the screen:\n{after}"
+    );
+
+    // The sessions outlive the dashboard: a new one shows it, still stopped.
+    tmux.new_window(&f, repo.path(), "second");
+    tmux.wait_until("the session after a restart", |s| {
+        s.contains("sessions 1") && s.contains(&format!("■ {title}"))
+    });
+    tmux.wait_header("■ stopped");
+    tmux.wait_until("the transcript after a restart", |s| {
+        has_cell(s, "wrote-it") && has_cell(s, "sleep 600")
+    });
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), "0", "exit status of the second dashboard");
+
+    // The CLI sees the same.
+    let listed = f.json(&["ls"]);
+    let all = listed.as_array().expect("an array");
+    assert_eq!(all.len(), 1, "{listed}");
+    let s: &Value = &all[0];
+    assert_eq!(s["title"], title);
+    assert_eq!(s["status"], "stopped");
+    assert_eq!(s["strategy"], "worktree");
+    assert_eq!(s["branch"], "flotilla/dashboard-test");
+    assert_eq!(s["message_count"], 4, "two prompts and two answers: {s}");
+    let workspace = PathBuf::from(s["workspace"].as_str().expect("workspace"));
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("made.txt")).expect("made.txt"),
+        "a\nb\n"
+    );
+
+    f.ok(&["daemon", "stop"]);
+    drop(tmux);
+}
+
+#[test]
+fn usable_at_80_by_24() {
+    let f = Flotilla::new();
+    let repo = git_repo();
+    let tmux = Tmux::start(&f, repo.path(), 80, 24);
+    let screen = tmux.wait_for("no sessions yet");
+    assert_eq!(screen.lines().count(), 24, "the dashboard fills the pane");
+
+    tmux.keys(&["n"]);
+    let dialog = tmux.wait_for("›Directory");
+    for label in ["Strategy", "Agent", "Title", "Branch", "First prompt", "enter create"] {
+        assert!(dialog.contains(label), "{label} missing:\n{dialog}");
+    }
+    tmux.keys(&["Escape"]);
+    tmux.wait_until("the dialog to close", |s| !s.contains("›Directory"));
+
+    create_session(&tmux, "small", "echo small-screen-ok", 1);
+    let screen = tmux.wait_until("the output", |s| has_cell(s, "small-screen-ok"));
+    assert!(
+        status_line(&screen).contains("i prompt") || status_line(&screen).contains("created"),
+        "the status line says what to do:\n{screen}"
+    );
+    tmux.wait_header("○ idle");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), "0", "exit status");
+    f.ok(&["daemon", "stop"]);
+}
