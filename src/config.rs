@@ -8,13 +8,33 @@ use std::path::Path;
 /// The agent every session gets when none is named: runs each prompt with `sh -c`.
 pub const DEFAULT_AGENT: &str = "shell";
 
+/// How flotilla talks to an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    /// Any CLI, run once per prompt from an argv template.
+    #[default]
+    Command,
+    /// `opencode serve` over HTTP and server-sent events.
+    Opencode,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
-    /// argv with `{prompt}`, `{session}` and `{workspace}` placeholders.
+    #[serde(default)]
+    pub kind: AgentKind,
+    /// For `command`: argv with `{prompt}`, `{session}` and `{workspace}` placeholders.
+    /// For the others: the binary (and nothing else), found on PATH if not a path.
     pub command: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// OpenCode: tools that must ask before they run, e.g. ["edit", "bash"].
+    #[serde(default)]
+    pub ask: Vec<String>,
+    /// OpenCode: the agent prompts go to ("build", "plan").
+    #[serde(default)]
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -101,6 +121,12 @@ impl Config {
             if agent.command.is_empty() {
                 return Err(format!("agent '{name}' has an empty command"));
             }
+            if agent.kind != AgentKind::Command && agent.command.len() > 1 {
+                return Err(format!(
+                    "agent '{name}': command names only the binary for kind {:?}",
+                    agent.kind
+                ));
+            }
         }
         let config = config.with_builtins();
         if !config.agents.contains_key(&config.default_agent) {
@@ -113,12 +139,19 @@ impl Config {
     }
 
     fn with_builtins(mut self) -> Self {
+        let builtin = |kind, command: &[&str]| AgentConfig {
+            kind,
+            command: command.iter().map(|s| s.to_string()).collect(),
+            env: BTreeMap::new(),
+            ask: Vec::new(),
+            agent: None,
+        };
         self.agents
             .entry(DEFAULT_AGENT.to_string())
-            .or_insert_with(|| AgentConfig {
-                command: vec!["sh".into(), "-c".into(), "{prompt}".into()],
-                env: BTreeMap::new(),
-            });
+            .or_insert_with(|| builtin(AgentKind::Command, &["sh", "-c", "{prompt}"]));
+        self.agents
+            .entry("opencode".to_string())
+            .or_insert_with(|| builtin(AgentKind::Opencode, &["opencode"]));
         self
     }
 }

@@ -192,6 +192,7 @@ fn every_status() -> State {
     state.marks.insert(sid(3), Mark::Attention);
     state.marks.insert(sid(5), Mark::Attention);
     state.marks.insert(sid(2), Mark::Unread);
+    state.marks.insert(sid(6), Mark::Unread);
     state
 }
 
@@ -396,9 +397,21 @@ fn help_overlay() {
 
 #[test]
 fn hostile_agent_output_never_reaches_the_terminal() {
-    let mut state = with_sessions(vec![session(1, Status::Active, APP, "fix login", 5)]);
+    let title = "fix \u{1b}]0;retitled\u{7}login";
+    let mut state = with_sessions(vec![session(1, Status::Active, APP, title, 5)]);
     let hostile = "alpha \u{1b}[2Jbravo \u{1b}]52;c;aGVsbG8=\u{7}charlie \u{1b}[10;20Hdelta";
-    let parts = vec![("p1", text(hostile))];
+    let input = serde_json::json!({ "command": "printf '\u{1b}[?25l'" });
+    let output = "golf\u{1b}[31m hotel\u{1b}]52;c;aGVsbG8=\u{1b}\\ india\r\u{8}";
+    let parts = vec![
+        ("p1", text(hostile)),
+        ("t1", tool("bash", input, ToolStatus::Completed, output)),
+        (
+            "e1",
+            PartKind::Error {
+                message: "juliet\u{1b}[10;20H kilo".into(),
+            },
+        ),
+    ];
     give_transcript(
         &mut state,
         sid(1),
@@ -412,11 +425,12 @@ fn hostile_agent_output_never_reaches_the_terminal() {
         text: " echo\u{1b}]0;pwned\u{7}foxtrot".into(),
     };
     update(&mut state, Msg::Daemon(event));
+    press(&mut state, KeyCode::Enter);
+    assert!(state.transcripts[&sid(1)].expanded.contains("t1"));
     for (w, h) in [(80, 24), (120, 40)] {
         let terminal = render(&mut state, w, h);
-        let buffer = terminal.backend().buffer();
         let mut screen = String::new();
-        for cell in buffer.content() {
+        for cell in terminal.backend().buffer().content() {
             let symbol = cell.symbol();
             assert!(
                 !symbol.chars().any(char::is_control),
@@ -424,10 +438,18 @@ fn hostile_agent_output_never_reaches_the_terminal() {
             );
             screen.push_str(symbol);
         }
-        for word in ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"] {
+        let words = [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+        ];
+        for word in words
+            .into_iter()
+            .chain(["india", "juliet", "kilo", "login"])
+        {
             assert!(screen.contains(word), "{word} is not drawn");
         }
-        for payload in ["52;c", "[2J", "aGVsbG8", "10;20H", "pwned"] {
+        for payload in [
+            "52;c", "[2J", "aGVsbG8", "10;20H", "pwned", "retitled", "[31m",
+        ] {
             assert!(!screen.contains(payload), "{payload} is drawn");
         }
     }

@@ -12,7 +12,7 @@ use support::Repo;
 use support::cli::Flotilla;
 
 /// How long any one thing may take to show on screen.
-const WAIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(60);
 /// How often the screen is read while waiting.
 const POLL: Duration = Duration::from_millis(50);
 const SESSION: &str = "flt";
@@ -149,14 +149,32 @@ impl Tmux {
     /// Waits until the dashboard has exited, and returns its exit status.
     fn wait_exit(&self) -> String {
         let start = Instant::now();
+        let pid = self.pane("#{pane_pid}");
+        let mut last = String::new();
         loop {
+            let st = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    s.rsplit(") ")
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .next()
+                        .unwrap_or('?')
+                })
+                .unwrap_or('-')
+                .to_string();
+            if st != last {
+                eprintln!("DBG {pid} {:?} state {st}", start.elapsed());
+                last = st;
+            }
             let dead = self.pane("#{pane_dead} #{pane_dead_status}");
             if let Some(status) = dead.strip_prefix("1 ") {
                 return status.to_string();
             }
             if start.elapsed() > WAIT {
                 panic!(
-                    "the dashboard did not exit within {WAIT:?}; the screen:\n{}",
+                    "the dashboard did not exit within {WAIT:?} ({}); the screen:\n{}",
+                    threads(&self.pane("#{pane_pid}")),
                     self.screen()
                 );
             }
@@ -193,6 +211,51 @@ fn pane_command(f: &Flotilla, dir: &Path) -> Vec<String> {
         "TERM=xterm-256color".into(),
         Flotilla::bin().into(),
     ]
+}
+
+/// What each thread of a process is doing: its name, state and where it waits.
+fn threads(pid: &str) -> String {
+    let read = |path: String| {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return format!("process {pid} is gone");
+    };
+    let mut all: Vec<String> = tasks
+        .filter_map(Result::ok)
+        .map(|t| {
+            let tid = t.file_name().to_string_lossy().into_owned();
+            let stat = read(format!("/proc/{pid}/task/{tid}/stat"));
+            let state = stat.rsplit(") ").next().unwrap_or("").chars().next();
+            let comm = read(format!("/proc/{pid}/task/{tid}/comm"));
+            let wchan = read(format!("/proc/{pid}/task/{tid}/wchan"));
+            format!("{comm} {} {wchan}", state.unwrap_or('?'))
+        })
+        .collect();
+    all.sort();
+    let status = read(format!("/proc/{pid}/status"));
+    let ppid = status
+        .lines()
+        .find(|l| l.starts_with("PPid"))
+        .unwrap_or("")
+        .to_string();
+    let parent = ppid.split_whitespace().nth(1).unwrap_or("0").to_string();
+    let pstatus = read(format!("/proc/{parent}/status"));
+    let sig: Vec<&str> = pstatus
+        .lines()
+        .filter(|l| {
+            l.starts_with("Sig")
+                || l.starts_with("Shd")
+                || l.starts_with("Name")
+                || l.starts_with("State")
+        })
+        .collect();
+    format!(
+        "process {pid} {ppid}, threads: {}; parent {sig:?}",
+        all.join(", ")
+    )
 }
 
 fn status_line(screen: &str) -> &str {
@@ -244,7 +307,11 @@ fn a_session_from_the_dashboard_through_abort_terminate_and_restart() {
     let mut tmux = Tmux::start(&f, repo.path(), 120, 40);
     let screen = tmux.wait_for("no sessions yet");
     assert_eq!(screen.lines().count(), 40, "the dashboard fills the pane");
-    assert_eq!(tmux.pane("#{alternate_on}"), "1", "drawn on the alternate screen");
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "1",
+        "drawn on the alternate screen"
+    );
 
     // 1. A session with a first prompt that writes a file.
     let title = "dashboard test";
@@ -259,11 +326,13 @@ fn a_session_from_the_dashboard_through_abort_terminate_and_restart() {
     tmux.wait_until("wrote-it on a line of its own", |s| has_cell(s, "wrote-it"));
     tmux.wait_header("○ idle");
     tmux.keys(&["2"]);
-    let diffs = tmux.wait_for("made.txt");
-    tmux.wait_until("the hunk of made.txt", |s| {
-        s.contains("@@ -0,0 +1,2 @@") && has_cell(s, "+a") && has_cell(s, "+b")
+    tmux.wait_until("made.txt and its hunk in the Diffs tab", |s| {
+        s.contains("A made.txt")
+            && s.contains("+2 -0")
+            && s.contains("@@ -0,0 +1,2 @@")
+            && has_cell(s, "+a")
+            && has_cell(s, "+b")
     });
-    assert!(diffs.contains("+2 -0"), "{diffs}");
 
     // 3. A long turn from the prompt box, then abort.
     tmux.keys(&["1"]);
@@ -296,7 +365,11 @@ fn a_session_from_the_dashboard_through_abort_terminate_and_restart() {
     // 5. Quit: the dashboard exits cleanly and gives the screen back.
     tmux.keys(&["q"]);
     assert_eq!(tmux.wait_exit(), "0", "exit status");
-    assert_eq!(tmux.pane("#{alternate_on}"), "0", "left the alternate screen");
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "0",
+        "left the alternate screen"
+    );
     let after = tmux.screen();
     assert!(
         !after.contains("sessions 1") && !after.contains(title),
@@ -345,7 +418,14 @@ fn usable_at_80_by_24() {
 
     tmux.keys(&["n"]);
     let dialog = tmux.wait_for("›Directory");
-    for label in ["Strategy", "Agent", "Title", "Branch", "First prompt", "enter create"] {
+    for label in [
+        "Strategy",
+        "Agent",
+        "Title",
+        "Branch",
+        "First prompt",
+        "enter create",
+    ] {
         assert!(dialog.contains(label), "{label} missing:\n{dialog}");
     }
     tmux.keys(&["Escape"]);

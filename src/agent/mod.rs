@@ -72,6 +72,8 @@ pub enum DriverCmd {
     },
     /// End the running turn, if any, and let go of the agent.
     Stop,
+    /// The daemon is going away: let go, but leave servers running to be found again.
+    Detach,
 }
 
 /// The engine's handle on one live session. Dropping it stops the session's driver.
@@ -93,7 +95,16 @@ impl Driver {
 
     /// Ends the running turn and lets go of the agent; resolves once that is done.
     pub fn stop(self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let _ = self.tx.send(DriverCmd::Stop);
+        self.finish(DriverCmd::Stop)
+    }
+
+    /// Lets go for a daemon shutdown: servers keep running, to be reattached.
+    pub fn detach(self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.finish(DriverCmd::Detach)
+    }
+
+    fn finish(self, cmd: DriverCmd) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let _ = self.tx.send(cmd);
         async move {
             let _ = self.task.await;
         }
@@ -115,6 +126,23 @@ pub trait Backend: Send + Sync {
     fn starts_ready(&self) -> bool {
         true
     }
+}
+
+/// The executable `program` names: a path as it is, or a name looked up on PATH.
+pub fn find_binary(program: &std::path::Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 {
+        return executable(program).then(|| program.to_path_buf());
+    }
+    std::env::var_os("PATH")?
+        .to_string_lossy()
+        .split(':')
+        .map(|dir| std::path::Path::new(dir).join(program))
+        .find(|p| executable(p))
 }
 
 /// A fresh id for messages and parts that flotilla names itself.

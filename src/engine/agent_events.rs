@@ -49,7 +49,11 @@ impl State {
                 self.publish(id);
             }
             AgentEvent::Ready => {
-                if self.sessions.get(&id).is_some_and(|s| s.status == Status::Starting) {
+                if self
+                    .sessions
+                    .get(&id)
+                    .is_some_and(|s| s.status == Status::Starting)
+                {
                     self.set_status(id, Status::Idle, None);
                     self.publish(id);
                     self.pump_queue(id);

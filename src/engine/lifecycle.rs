@@ -80,7 +80,11 @@ impl State {
                     },
                 );
                 // Backends that must start something first report `Ready` when done.
-                let status = if starts_ready { Status::Idle } else { Status::Starting };
+                let status = if starts_ready {
+                    Status::Idle
+                } else {
+                    Status::Starting
+                };
                 self.set_status(id, status, None);
             }
             Err(reason) => self.set_status(id, Status::Error, Some(reason)),
@@ -363,7 +367,7 @@ impl State {
         self.flush();
         let mut stopping = Vec::new();
         for (id, live) in std::mem::take(&mut self.live) {
-            stopping.push(live.driver.stop());
+            stopping.push(live.driver.detach());
             if self.sessions.get(&id).is_some_and(|s| s.status.is_busy()) {
                 self.set_status(
                     id,

@@ -10,8 +10,9 @@ mod commands;
 mod lifecycle;
 mod subscription;
 
+use crate::agent::opencode::{self, OpenCodeBackend};
 use crate::agent::{AgentEvent, Backend, Driver, command::CommandBackend};
-use crate::config::Config;
+use crate::config::{AgentKind, Config};
 use crate::core::{Session, SessionId};
 use crate::paths::Paths;
 use crate::protocol::{Command, Event, Reply};
@@ -74,7 +75,7 @@ impl Engine {
         let (tx, rx) = mpsc::unbounded_channel();
         let (agent_tx, agent_rx) = mpsc::channel(AGENT_BUFFER);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let backends = backends_from(&config);
+        let backends = backends_from(&config, &paths);
         let mut state = State {
             store,
             paths,
@@ -113,19 +114,69 @@ impl Engine {
     }
 }
 
-fn backends_from(config: &Config) -> HashMap<String, Arc<dyn Backend>> {
+fn backends_from(config: &Config, paths: &Paths) -> HashMap<String, Arc<dyn Backend>> {
     config
         .agents
         .iter()
         .map(|(name, agent)| {
-            let backend: Arc<dyn Backend> = Arc::new(CommandBackend {
-                name: name.clone(),
-                argv: agent.command.clone(),
-                env: agent.env.clone(),
-            });
+            let backend: Arc<dyn Backend> = match agent.kind {
+                AgentKind::Command => Arc::new(CommandBackend {
+                    name: name.clone(),
+                    argv: agent.command.clone(),
+                    env: agent.env.clone(),
+                }),
+                AgentKind::Opencode => Arc::new(OpenCodeBackend::new(
+                    agent
+                        .command
+                        .first()
+                        .map(Into::into)
+                        .unwrap_or_else(|| "opencode".into()),
+                    agent_env(&agent.env),
+                    paths.data_dir.join("opencode").join(name),
+                    opencode::Settings {
+                        ask: agent.ask.clone(),
+                        agent: agent.agent.clone(),
+                    },
+                )),
+            };
             (name.clone(), backend)
         })
         .collect()
+}
+
+/// The environment an agent server gets: what a program needs to run and to reach its
+/// model provider, and the agent's own settings; none of the daemon's other variables.
+fn agent_env(extra: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    const NAMES: &[&str] = &[
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "TERM",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "NODE_EXTRA_CA_CERTS",
+    ];
+    let wanted = |name: &str| {
+        NAMES.contains(&name)
+            || ["LC_", "XDG_", "OPENCODE_"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            || ["_API_KEY", "_BASE_URL"].iter().any(|s| name.ends_with(s))
+    };
+    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| wanted(k)).collect();
+    env.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env
 }
 
 /// What the engine keeps for a session whose agent is running.

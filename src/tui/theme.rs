@@ -96,7 +96,7 @@ pub fn glyph(status: Status) -> &'static str {
         Status::Idle => "○",
         Status::Stopped => "■",
         Status::Completed => "✓",
-        Status::Disconnected => "⚡",
+        Status::Disconnected => "⊘",
         Status::Error => "✗",
         Status::Archived => "▪",
     }

@@ -1,8 +1,11 @@
 //! Shared test support: real git repositories in temporary folders, and a harness
 //! that drives the real `flotilla` binary against its own daemon.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod cli;
+pub mod fake_llm;
+pub mod isolation;
+pub mod offline;
 
 use std::fs;
 use std::path::Path;

@@ -94,7 +94,7 @@ async fn drive(
                 }
             }
             DriverCmd::Permission { .. } => {}
-            DriverCmd::Stop => {
+            DriverCmd::Stop | DriverCmd::Detach => {
                 if let Some(running) = current.take() {
                     running.interrupt();
                     running.wait().await;

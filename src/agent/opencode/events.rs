@@ -184,8 +184,10 @@ impl Mapper {
                     text: delta,
                 }]
             }
+            // Only `session.idle` ends a turn: the server also reports `session.status`
+            // idle for the same moment, and a second end arriving after the next prompt
+            // was sent would end that turn too early.
             OcEvent::SessionIdle { .. } => self.end_turn(),
-            OcEvent::SessionStatus { status, .. } if status == "idle" => self.end_turn(),
             OcEvent::SessionStatus { status, .. } if status == "busy" => {
                 self.busy = true;
                 Vec::new()

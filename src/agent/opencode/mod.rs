@@ -1,7 +1,111 @@
 //! The `opencode` backend: one `opencode serve` per workspace directory, driven over HTTP
 //! with its events read from the server-sent event stream.
 
+mod driver;
 pub mod events;
+mod instance;
+
+use super::{AgentError, Backend, Driver, EventTx, Launch};
+use instance::{Instance, Launcher};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc};
+
+/// What the configuration says about OpenCode sessions.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Tools that ask before they run ("edit", "bash"); empty follows OpenCode's defaults.
+    pub ask: Vec<String>,
+    /// The OpenCode agent prompts go to ("build", "plan"); none uses OpenCode's default.
+    pub agent: Option<String>,
+}
+
+/// The running instances, one per directory, shared by every session there.
+pub struct Pool {
+    launcher: Launcher,
+    settings: Arc<Settings>,
+    instances: Mutex<HashMap<PathBuf, (Arc<Instance>, usize)>>,
+}
+
+impl Pool {
+    async fn acquire(&self, dir: &Path) -> Result<Arc<Instance>, String> {
+        let mut instances = self.instances.lock().await;
+        if let Some((instance, users)) = instances.get_mut(dir)
+            && !instance.is_dead()
+        {
+            *users += 1;
+            return Ok(instance.clone());
+        }
+        let instance = match self.launcher.reattach(dir).await {
+            Some(instance) => instance,
+            None => self.launcher.start(dir).await?,
+        };
+        instances.insert(dir.to_path_buf(), (instance.clone(), 1));
+        Ok(instance)
+    }
+
+    /// A session leaves. The last one out stops the server, unless the daemon is only
+    /// going away (`detach`), when it keeps running to be reattached.
+    async fn release(&self, dir: &Path, detach: bool) {
+        let mut instances = self.instances.lock().await;
+        let Some((instance, users)) = instances.get_mut(dir) else {
+            return;
+        };
+        *users = users.saturating_sub(1);
+        if *users == 0 {
+            let instance = instance.clone();
+            instances.remove(dir);
+            if !detach {
+                instance.stop();
+            }
+        }
+    }
+}
+
+pub struct OpenCodeBackend {
+    pool: Arc<Pool>,
+}
+
+impl OpenCodeBackend {
+    pub fn new(
+        binary: PathBuf,
+        env: Vec<(String, String)>,
+        state_dir: PathBuf,
+        settings: Settings,
+    ) -> Self {
+        OpenCodeBackend {
+            pool: Arc::new(Pool {
+                launcher: Launcher {
+                    binary,
+                    env,
+                    state_dir,
+                },
+                settings: Arc::new(settings),
+                instances: Mutex::default(),
+            }),
+        }
+    }
+}
+
+impl Backend for OpenCodeBackend {
+    fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
+        let binary = &self.pool.launcher.binary;
+        if super::find_binary(binary).is_none() {
+            return Err(AgentError::Unavailable(format!(
+                "cannot find {}: install OpenCode with `npm install -g opencode-ai` or set agents.opencode.command in config.toml",
+                binary.display()
+            )));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(driver::drive(self.pool.clone(), launch, events, rx));
+        Ok(Driver::new(tx, task))
+    }
+
+    fn starts_ready(&self) -> bool {
+        false
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -275,3 +275,20 @@ fn bad_and_unknown_input_is_ignored_or_an_error_never_a_panic() {
     }
     assert!(m.busy, "nothing above ended the turn");
 }
+
+#[test]
+fn a_status_idle_does_not_end_the_next_turn() {
+    let mut m = Mapper::default();
+    m.start_turn();
+    assert_eq!(feed(&mut m, &[idle()]).len(), 1);
+    m.start_turn();
+    let late = frame(
+        "session.status",
+        serde_json::json!({"sessionID": S, "status": {"type": "idle"}}),
+    );
+    assert!(
+        feed(&mut m, &[late]).is_empty(),
+        "the previous turn's status must not end this one"
+    );
+    assert!(m.busy);
+}

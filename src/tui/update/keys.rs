@@ -70,13 +70,14 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             let form = NewSessionForm::new(&state.default_dir, state.agents.clone());
             state.dialog = Some(Dialog::NewSession(Box::new(form)));
         }
-        Action::Prompt => {
-            if state.selected.is_some() {
-                state.prompting = true;
-            } else {
-                flash(state, "no session: press n to create one", Level::Error);
-            }
-        }
+        Action::Prompt => match state
+            .selected_session()
+            .map(|s| check(s.status, Allowed::Prompt))
+        {
+            Some(Ok(_)) => state.prompting = true,
+            Some(Err(refused)) => flash(state, refused.to_string(), Level::Error),
+            None => flash(state, "no session: press n to create one", Level::Error),
+        },
         Action::Abort => session_action(state, Allowed::Abort, effects),
         Action::Resume => session_action(state, Allowed::Resume, effects),
         Action::Terminate => terminate(state, false, effects),

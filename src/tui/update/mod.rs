@@ -87,6 +87,13 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),
         Msg::Offline(why) => state.offline = Some(why),
     }
+    // However the selection moved (a key, the filter, a session arriving or leaving),
+    // the selected session's transcript is on its way.
+    if let Some(id) = state.selected
+        && !state.transcripts.contains_key(&id)
+    {
+        load_transcript(state, id, &mut up.effects);
+    }
     up
 }
 
@@ -316,7 +323,9 @@ fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &m
             }
         }
         (Tag::Transcript(id), Err(e)) => {
+            // An empty transcript, so the failure is not retried on every message.
             state.loading.remove(&id);
+            state.transcripts.insert(id, Transcript::default());
             flash(state, e, Level::Error);
         }
         (Tag::Diff { session, seq }, result) => {

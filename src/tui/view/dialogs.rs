@@ -258,7 +258,7 @@ fn help(state: &State, frame: &mut Frame, screen: Rect) {
         (Context::Dialog, "new-session dialog"),
         (Context::Confirm, "confirmations"),
     ];
-    let area = centered(screen, screen.width, screen.height);
+    let area = screen;
     frame.render_widget(Clear, area);
     let block = boxed(state, " keys · any key closes ");
     let inner = block.inner(area);
@@ -296,7 +296,8 @@ fn help(state: &State, frame: &mut Frame, screen: Rect) {
                 ),
                 Some(keys) => {
                     let keys = clip(keys, 9);
-                    let rest = col_w.saturating_sub(keys.chars().count() + 3);
+                    // One space, the keys padded to nine columns, one space.
+                    let rest = col_w.saturating_sub(11 + 1);
                     Line::from(vec![
                         Span::styled(format!(" {keys:<9} "), theme.style(Meaning::Key)),
                         Span::raw(clip(desc, rest)),

@@ -9,6 +9,16 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
+/// Keeps the end of a path (its file name) when it must be cut.
+fn clip_path(path: &str, max: usize) -> String {
+    let count = path.chars().count();
+    if count <= max {
+        return path.to_string();
+    }
+    let tail: String = path.chars().skip(count + 1 - max.max(1)).collect();
+    format!("…{tail}")
+}
+
 /// Past this many lines in all, the file list opens with a summary line.
 const LARGE: usize = 5_000;
 
@@ -67,7 +77,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(vec![
             Span::styled(format!("{mark} "), theme.style(meaning)),
-            Span::styled(fit(&sanitize(&f.path), room), path_style),
+            Span::styled(fit(&clip_path(&sanitize(&f.path), room), room), path_style),
             Span::styled(counts, theme.style(Meaning::Dim)),
         ]));
     }
@@ -104,6 +114,18 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
     let height = usize::from(hunks.height);
     let mut shown = Vec::with_capacity(height);
+    shown.push(Line::styled(
+        clip(
+            &format!(
+                "{} +{} -{}",
+                sanitize(&file.path),
+                file.additions,
+                file.deletions
+            ),
+            width,
+        ),
+        theme.style(Meaning::Title),
+    ));
     let mut skip = diff.scroll;
     'hunks: for h in &file.hunks {
         if skip > h.lines.len() {

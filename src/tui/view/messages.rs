@@ -15,7 +15,7 @@ use ratatui::widgets::Paragraph;
 pub fn empty(state: &State, frame: &mut Frame, area: Rect) {
     let keys = |a| state.keymap.keys_of(a);
     let text = format!(
-        "No session selected.\n\nPress {} to start a session: pick a repository, a strategy\n(worktree, clone or the directory as it is) and an agent.\nThe built-in `shell` agent runs each prompt with sh -c.\n\n{} shows every key.",
+        "No session selected.\n\nPress {} to start a session: pick a repository, a strategy (worktree, clone or the directory as it is) and an agent. The built-in `shell` agent runs each prompt with sh -c.\n\n{} shows every key.",
         keys(crate::tui::keymap::Action::New),
         keys(crate::tui::keymap::Action::Help)
     );

@@ -54,9 +54,14 @@ fn render_main(state: &State, frame: &mut Frame, area: Rect) {
             status.clone(),
             theme.style(Meaning::Status(s.status)),
         ));
-        let room = usize::from(area.width).saturating_sub(36 + status.chars().count());
+        let used: usize = tabs
+            .iter()
+            .map(|t| t.content.chars().count())
+            .sum::<usize>()
+            + 2;
+        let room = usize::from(area.width).saturating_sub(used + 2);
         tabs.push(Span::styled(
-            text::clip(&crate::core::sanitize(&s.title), room),
+            format!("{} ", text::clip(&crate::core::sanitize(&s.title), room)),
             theme.style(Meaning::Title),
         ));
     }

@@ -13,11 +13,20 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 pub fn prompt(state: &State, frame: &mut Frame, area: Rect) {
     let theme = &state.theme;
     let title = match state.selected_session() {
-        Some(s) if s.status.is_busy() => format!(
-            " prompt → {} (busy: it will be queued) ",
-            sanitize(&s.title)
-        ),
-        Some(s) => format!(" prompt → {} ", sanitize(&s.title)),
+        Some(s) => match check(s.status, Allowed::Prompt) {
+            Ok(crate::core::Verdict::Queue) => {
+                format!(
+                    " prompt → {} (busy: it will be queued) ",
+                    sanitize(&s.title)
+                )
+            }
+            Ok(_) => format!(" prompt → {} ", sanitize(&s.title)),
+            Err(_) => format!(
+                " prompt → {} ({}: cannot take prompts) ",
+                sanitize(&s.title),
+                s.status
+            ),
+        },
         None => " prompt ".to_string(),
     };
     let border = if state.prompting {
@@ -52,13 +61,14 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         };
         Line::styled(sanitize(text), theme.style(meaning))
     } else {
-        keys_line(state)
+        keys_line(state, usize::from(area.width))
     };
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// The keys that do something now, for the selected session's status.
-fn keys_line(state: &State) -> Line<'static> {
+/// The keys that do something now, for the selected session's status: as many as fit,
+/// whole, with help always last.
+fn keys_line(state: &State, width: usize) -> Line<'static> {
     let theme = &state.theme;
     let mut actions: Vec<Action> = Vec::new();
     if state.filtering {
@@ -96,25 +106,42 @@ fn keys_line(state: &State) -> Line<'static> {
         }
         actions.extend([Action::New, Action::Help, Action::Quit]);
     }
-    let mut spans = Vec::new();
-    for action in actions {
-        let Some(binding) = state.keymap.binding(action) else {
-            continue;
-        };
+    let item = |action: Action| {
+        let binding = state.keymap.binding(action)?;
         let desc = binding
             .desc
             .split(" (")
             .next()
             .unwrap_or(&binding.desc)
             .to_string();
-        spans.push(Span::styled(
-            state.keymap.keys_of(action),
-            theme.style(Meaning::Key),
-        ));
-        spans.push(Span::styled(
-            format!(" {desc}  "),
-            theme.style(Meaning::Dim),
-        ));
+        Some((state.keymap.keys_of(action), format!(" {desc}  ")))
+    };
+    let help = if state.prompting {
+        None
+    } else {
+        item(Action::Help)
+    };
+    let reserved = help
+        .as_ref()
+        .map_or(0, |(k, d)| k.chars().count() + d.chars().count());
+    let mut used = 0;
+    let mut spans = Vec::new();
+    for (keys, desc) in actions
+        .into_iter()
+        .filter(|a| *a != Action::Help)
+        .filter_map(item)
+    {
+        let cost = keys.chars().count() + desc.chars().count();
+        if used + cost + reserved > width {
+            break;
+        }
+        used += cost;
+        spans.push(Span::styled(keys, theme.style(Meaning::Key)));
+        spans.push(Span::styled(desc, theme.style(Meaning::Dim)));
+    }
+    if let Some((keys, desc)) = help {
+        spans.push(Span::styled(keys, theme.style(Meaning::Key)));
+        spans.push(Span::styled(desc, theme.style(Meaning::Dim)));
     }
     Line::from(spans)
 }

@@ -1,0 +1,190 @@
+//! OpenCode figures: time from creating a session with a prompt to its first streamed
+//! token (cold: no server yet; warm: a server already runs for the directory), and the
+//! engine's memory with 10 OpenCode sessions. Runs only in a loopback-only network
+//! namespace with the agents installed (scripts/bench arranges both).
+
+#[path = "../tests/support/fake_llm/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod fake_llm;
+#[path = "../tests/support/offline.rs"]
+#[allow(dead_code)]
+mod offline;
+
+use fake_llm::{OpenAiChat, Reply as Llm};
+use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::core::{SessionId, Strategy};
+use flotilla::daemon::Client;
+use flotilla::engine::Engine;
+use flotilla::paths::Paths;
+use flotilla::protocol::{Command, Event, NewSession, Reply};
+use std::path::Path;
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+const SESSIONS: usize = 10;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/opencode");
+    let isolated = std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|d| {
+        d.lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .eq(["lo"])
+    });
+    if !bin.exists() || !isolated {
+        println!(
+            "opencode bench skipped: needs scripts/install-agents and a loopback-only namespace (scripts/bench)"
+        );
+        return;
+    }
+    let fake = OpenAiChat::start().await.expect("fake");
+    let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
+    let env = offline::opencode_env(agent_home.path(), fake.url()).expect("env");
+    let mut config = Config::default();
+    config.agents.insert(
+        "opencode".into(),
+        AgentConfig {
+            kind: AgentKind::Opencode,
+            command: vec![bin.to_string_lossy().into_owned()],
+            env: env.into_iter().collect(),
+            ask: Vec::new(),
+            agent: None,
+        },
+    );
+    let home = tempfile::Builder::new()
+        .prefix("flb")
+        .tempdir_in("/tmp")
+        .expect("home");
+    let paths = Paths::with_home(home.path()).expect("paths");
+    let mut client =
+        Client::in_process(Engine::start(paths.clone(), config, None).expect("engine"));
+    let mut events = client.take_events().expect("events");
+    client.request(Command::Subscribe).await.expect("subscribe");
+    let repo = tempfile::tempdir().expect("repo");
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &[
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@b",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+    ] {
+        Process::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(args)
+            .status()
+            .expect("git");
+    }
+
+    let mut first_token = Vec::new();
+    for n in 0..SESSIONS {
+        fake.push(Llm::text("first token and then some more"));
+        let start = Instant::now();
+        let reply = client
+            .request(Command::New(NewSession {
+                dir: repo.path().to_path_buf(),
+                strategy: Some(Strategy::Existing),
+                agent: Some("opencode".into()),
+                prompt: Some(format!("prompt {n}")),
+                ..NewSession::default()
+            }))
+            .await
+            .expect("new");
+        let Reply::Session { session, .. } = reply else {
+            panic!("{reply:?}")
+        };
+        let took = until_first_delta(&mut events, session.id, start).await;
+        first_token.push(took);
+    }
+    let rss_kib = rss_kib(std::process::id());
+    let servers: u64 = opencode_pids().iter().map(|p| rss_kib_of(*p)).sum();
+
+    let warm: Vec<Duration> = first_token[1..].to_vec();
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!(
+        "| first token, cold (server started) | {:.0} ms |",
+        ms(first_token[0])
+    );
+    println!(
+        "| first token, warm (median of {}) | {:.0} ms |",
+        warm.len(),
+        ms(median(warm))
+    );
+    println!(
+        "| engine (daemon) RSS with {SESSIONS} OpenCode sessions | {:.1} MiB |",
+        rss_kib as f64 / 1024.0
+    );
+    println!(
+        "| OpenCode server RSS (one, shared) | {:.1} MiB |",
+        servers as f64 / 1024.0
+    );
+    let _ = client.request(Command::List).await;
+    for pid in opencode_pids() {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+}
+
+async fn until_first_delta(
+    events: &mut flotilla::daemon::Events,
+    id: SessionId,
+    start: Instant,
+) -> Duration {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), events.recv()).await {
+            Ok(Some(Event::PartDelta { session, .. })) if session == id => return start.elapsed(),
+            Ok(Some(_)) => {}
+            other => panic!("no token: {other:?}"),
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    rss_kib_of(pid as i32)
+}
+
+fn rss_kib_of(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn opencode_pids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.windows(8).any(|w| w == b"opencode") && c.windows(5).any(|w| w == b"serve")
+            })
+        })
+        .collect()
+}

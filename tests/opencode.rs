@@ -1,0 +1,399 @@
+//! The `opencode` agent end to end: the real `opencode serve` driven through flotilla's
+//! engine against a fake OpenAI-compatible server on 127.0.0.1.
+
+mod support;
+
+use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::core::{PartKind, PermissionReply, Session, Status, Strategy};
+use flotilla::daemon::Client;
+use flotilla::engine::Engine;
+use flotilla::paths::Paths;
+use flotilla::protocol::{Command, NewSession, Reply};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use support::fake_llm::{FakeServer, OpenAiChat, Reply as Llm};
+use support::{Repo, isolation, offline};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+struct World {
+    client: Client,
+    fake: FakeServer,
+    repo: Repo,
+    home: tempfile::TempDir,
+    paths: Paths,
+    config: Config,
+    _agent_home: tempfile::TempDir,
+}
+
+async fn world() -> Option<World> {
+    let binary = isolation::agent_binary("opencode")?;
+    let fake = OpenAiChat::start().await.expect("fake server");
+    let agent_home = isolation::agent_home();
+    let env = offline::opencode_env(agent_home.path(), fake.url()).expect("offline env");
+    let agent = |ask: &[&str]| AgentConfig {
+        kind: AgentKind::Opencode,
+        command: vec![binary.to_string_lossy().into_owned()],
+        env: env.iter().cloned().collect(),
+        ask: ask.iter().map(|s| s.to_string()).collect(),
+        agent: None,
+    };
+    let mut config = Config::default();
+    config.agents.insert("opencode".into(), agent(&[]));
+    config
+        .agents
+        .insert("opencode-ask".into(), agent(&["edit"]));
+    let home = tempfile::Builder::new()
+        .prefix("flo")
+        .tempdir_in("/tmp")
+        .expect("home");
+    let paths = Paths::with_home(home.path()).expect("paths");
+    let engine = Engine::start(paths.clone(), config.clone(), None).expect("engine");
+    let repo = Repo::new();
+    repo.write("README", "hello\n");
+    repo.commit_all("first");
+    Some(World {
+        client: Client::in_process(engine),
+        fake,
+        repo,
+        home,
+        paths,
+        config,
+        _agent_home: agent_home,
+    })
+}
+
+impl World {
+    async fn new_session(&self, agent: &str) -> Session {
+        let reply = self
+            .client
+            .request(Command::New(NewSession {
+                dir: self.repo.path().to_path_buf(),
+                strategy: Some(Strategy::Existing),
+                agent: Some(agent.into()),
+                ..NewSession::default()
+            }))
+            .await
+            .expect("new");
+        let Reply::Session { session, .. } = reply else {
+            panic!("{reply:?}")
+        };
+        self.wait_for(&session, |s| s.status == Status::Idle).await
+    }
+
+    async fn get(&self, s: &Session) -> Session {
+        match self
+            .client
+            .request(Command::Get {
+                id: s.id.to_string(),
+            })
+            .await
+        {
+            Ok(Reply::Session { session, .. }) => session,
+            other => panic!("get: {other:?}"),
+        }
+    }
+
+    async fn wait_for(&self, s: &Session, done: impl Fn(&Session) -> bool) -> Session {
+        let start = Instant::now();
+        loop {
+            let now = self.get(s).await;
+            if done(&now) {
+                return now;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "session is {} ({:?})",
+                now.status,
+                now.status_reason
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn send(&self, s: &Session, text: &str) {
+        let command = Command::Send {
+            id: s.id.to_string(),
+            text: text.into(),
+        };
+        self.client.request(command).await.expect("send");
+    }
+
+    async fn turn(&self, s: &Session, text: &str) -> Session {
+        self.send(s, text).await;
+        self.wait_for(s, |s| {
+            s.status == Status::Active || s.status == Status::WaitingInput
+        })
+        .await;
+        self.wait_for(s, |s| s.status == Status::Idle).await
+    }
+
+    async fn transcript(&self, s: &Session) -> Vec<flotilla::core::Message> {
+        match self
+            .client
+            .request(Command::Transcript {
+                id: s.id.to_string(),
+                follow: false,
+            })
+            .await
+        {
+            Ok(Reply::Transcript { messages, .. }) => messages,
+            other => panic!("transcript: {other:?}"),
+        }
+    }
+
+    async fn text(&self, s: &Session) -> String {
+        serde_json::to_string(&self.transcript(s).await).expect("json")
+    }
+
+    /// Waits for the permission card and answers it.
+    async fn answer(&self, s: &Session, reply: PermissionReply) {
+        let s = self.wait_for(s, |s| s.status == Status::WaitingInput).await;
+        let transcript = self.transcript(&s).await;
+        let request_id = transcript
+            .iter()
+            .flat_map(|m| &m.parts)
+            .find_map(|p| match &p.kind {
+                PartKind::Permission {
+                    request_id,
+                    reply: None,
+                    ..
+                } => Some(request_id.clone()),
+                _ => None,
+            })
+            .expect("a pending permission part");
+        let command = Command::Permission {
+            id: s.id.to_string(),
+            request_id,
+            reply,
+        };
+        self.client.request(command).await.expect("answer");
+    }
+
+    /// The pids of the OpenCode servers flotilla has records of.
+    fn instance_pids(&self) -> Vec<i64> {
+        let dir = self.paths.data_dir.join("opencode");
+        walk(&dir)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .filter_map(|v| v["pid"].as_i64())
+            .collect()
+    }
+
+    /// A new engine on the same home, as after a daemon restart.
+    async fn restart(&mut self) {
+        let _ = self.client.request(Command::Shutdown).await;
+        let engine = Engine::start(self.paths.clone(), self.config.clone(), None).expect("engine");
+        self.client = Client::in_process(engine);
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .flat_map(|e| {
+            if e.path().is_dir() {
+                walk(&e.path())
+            } else {
+                vec![e.path()]
+            }
+        })
+        .collect()
+}
+
+fn model_requests(fake: &FakeServer) -> Vec<serde_json::Value> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| !OpenAiChat::is_title_request(r))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_streams_tools_write_files_and_a_second_session_shares_the_server() {
+    let Some(w) = world().await else { return };
+    let s = w.new_session("opencode").await;
+    assert!(
+        s.agent_session_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("ses")),
+        "{s:?}"
+    );
+
+    // 1. A text reply streams into the transcript.
+    w.fake
+        .push(Llm::text("Hello from the fake model, streamed in pieces."));
+    w.turn(&s, "say hello").await;
+    let text = w.text(&s).await;
+    assert!(
+        text.contains("Hello from the fake model, streamed in pieces."),
+        "{text}"
+    );
+    assert_eq!(
+        OpenAiChat::last_user_text(model_requests(&w.fake).last().expect("request")).as_deref(),
+        Some("say hello")
+    );
+
+    // 2. A write tool call creates a file, and the diff shows it.
+    let target = w.repo.path().join("made.txt");
+    w.fake.push(Llm::tool_call(
+        "write",
+        &json!({"filePath": target, "content": "made by opencode\n"}),
+    ));
+    w.fake.push(Llm::text("I wrote the file."));
+    let after = w.turn(&s, "write the file").await;
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("written"),
+        "made by opencode\n"
+    );
+    let transcript = w.transcript(&s).await;
+    assert!(
+        transcript.iter().flat_map(|m| &m.parts).any(|p| matches!(&p.kind,
+            PartKind::Tool { name, status: flotilla::core::ToolStatus::Completed, .. } if name == "write")),
+        "a completed write tool part: {transcript:?}"
+    );
+    match w
+        .client
+        .request(Command::Diff {
+            id: s.id.to_string(),
+            stat: true,
+        })
+        .await
+    {
+        Ok(Reply::Diff { files, .. }) => {
+            assert!(
+                files
+                    .iter()
+                    .any(|f| f.path == "made.txt" && f.additions == 1),
+                "{files:?}"
+            )
+        }
+        other => panic!("diff: {other:?}"),
+    }
+    assert!(
+        after.tokens_in.is_some() || after.cost_usd.is_some(),
+        "usage from the assistant messages: {after:?}"
+    );
+
+    // 7. A second session in the same directory reuses the server.
+    let pids = w.instance_pids();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let second = w.new_session("opencode").await;
+    assert_ne!(second.agent_session_id, s.agent_session_id);
+    assert_eq!(
+        w.instance_pids(),
+        pids,
+        "the same server serves both sessions"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_are_asked_allowed_and_denied() {
+    let Some(w) = world().await else { return };
+    let s = w.new_session("opencode-ask").await;
+
+    let allowed = w.repo.path().join("allowed.txt");
+    w.fake.push(Llm::tool_call(
+        "write",
+        &json!({"filePath": allowed, "content": "yes\n"}),
+    ));
+    w.fake.push(Llm::text("written"));
+    w.send(&s, "write allowed.txt").await;
+    w.answer(&s, PermissionReply::Once).await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert!(allowed.exists(), "allowed once: the file is written");
+
+    let denied = w.repo.path().join("denied.txt");
+    w.fake.push(Llm::tool_call(
+        "write",
+        &json!({"filePath": denied, "content": "no\n"}),
+    ));
+    w.send(&s, "write denied.txt").await;
+    w.answer(&s, PermissionReply::Deny).await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert!(!denied.exists(), "denied: nothing written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session("opencode").await;
+
+    // 4. Abort during a slow stream: idle again, and the next prompt works.
+    w.fake.push(Llm::SlowText {
+        chunks: 200,
+        delay_ms: 50,
+    });
+    w.send(&s, "talk slowly").await;
+    w.wait_for(&s, |s| s.status == Status::Active).await;
+    let start = Instant::now();
+    while !w.text(&s).await.contains("chunk 3") {
+        assert!(start.elapsed() < WAIT, "no streamed chunks");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    match w
+        .client
+        .request(Command::Abort {
+            id: s.id.to_string(),
+        })
+        .await
+    {
+        Ok(Reply::Session { session, .. }) => assert_eq!(session.status, Status::Idle),
+        other => panic!("abort: {other:?}"),
+    }
+    w.fake.push(Llm::text("after the abort"));
+    w.turn(&s, "are you there").await;
+    let text = w.text(&s).await;
+    assert!(text.contains("after the abort"), "{text}");
+
+    // 6. A daemon restart reattaches to the running server; nothing is lost or doubled.
+    let before = w.transcript(&s).await;
+    let pids = w.instance_pids();
+    w.restart().await;
+    let again = w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_eq!(w.instance_pids(), pids, "the same server, reattached");
+    let after = w.transcript(&s).await;
+    let ids = |t: &[flotilla::core::Message]| t.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&after), ids(&before), "no message lost or doubled");
+    assert_eq!(again.message_count, before.len() as u64);
+
+    // 5. Killing the server disconnects the session; resume brings the conversation back.
+    let pid = pids[0];
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill");
+    let killed = Instant::now();
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(2),
+        "disconnected after {:?}",
+        killed.elapsed()
+    );
+    match w
+        .client
+        .request(Command::Resume {
+            id: s.id.to_string(),
+        })
+        .await
+    {
+        Ok(Reply::Session { .. }) => {}
+        other => panic!("resume: {other:?}"),
+    }
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    w.fake.push(Llm::text("I remember"));
+    w.turn(&s, "what did I say first").await;
+    let last = model_requests(&w.fake).pop().expect("a request");
+    let history = last.to_string();
+    assert!(
+        history.contains("talk slowly") && history.contains("are you there"),
+        "the earlier conversation: {history}"
+    );
+    drop(w.home);
+}
