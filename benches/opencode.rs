@@ -106,7 +106,16 @@ async fn main() {
         first_token.push(took);
     }
     let rss_kib = rss_kib(std::process::id());
-    let servers: u64 = opencode_pids().iter().map(|p| rss_kib_of(*p)).sum();
+    let pids = opencode_pids();
+    let servers: u64 = pids.iter().map(|p| rss_kib_of(*p)).sum();
+    for pid in &pids {
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        eprintln!(
+            "server pid {pid}: {} KiB: {}",
+            rss_kib_of(*pid),
+            String::from_utf8_lossy(&cmd).replace('\0', " ")
+        );
+    }
 
     let warm: Vec<Duration> = first_token[1..].to_vec();
     println!("| figure | value |");
@@ -124,8 +133,9 @@ async fn main() {
         "| engine (daemon) RSS with {SESSIONS} OpenCode sessions | {:.1} MiB |",
         rss_kib as f64 / 1024.0
     );
+    println!("| OpenCode servers running | {} |", pids.len());
     println!(
-        "| OpenCode server RSS (one, shared) | {:.1} MiB |",
+        "| OpenCode server RSS (all of them) | {:.1} MiB |",
         servers as f64 / 1024.0
     );
     let _ = client.request(Command::List).await;

@@ -280,6 +280,40 @@ async fn text_streams_tools_write_files_and_a_second_session_shares_the_server()
         "usage from the assistant messages: {after:?}"
     );
 
+    // The server's password stays in its private record: not in the database, not in
+    // what clients are told.
+    let record = walk(&w.paths.data_dir.join("opencode"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("an instance record");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&record)
+            .expect("record")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let password = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(&record).expect("record"),
+    )
+    .expect("json")["password"]
+        .as_str()
+        .expect("password")
+        .to_string();
+    for file in ["flotilla.db", "flotilla.db-wal"] {
+        let bytes = std::fs::read(w.paths.data_dir.join(file)).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(password.len())
+                .any(|b| b == password.as_bytes()),
+            "the password is in {file}"
+        );
+    }
+    let told = format!("{:?}", w.client.request(Command::List).await.expect("list"));
+    assert!(!told.contains(&password), "the password reached a client");
+
     // 7. A second session in the same directory reuses the server.
     let pids = w.instance_pids();
     assert_eq!(pids.len(), 1, "{pids:?}");
