@@ -169,7 +169,7 @@ impl Launcher {
 
     /// Starts `opencode serve` for `dir` and waits until it is ready.
     pub async fn start(&self, dir: &Path) -> Result<Arc<Instance>, String> {
-        create_private_dir(&self.state_dir)?;
+        crate::paths::create_private_dir(&self.state_dir).map_err(|e| e.to_string())?;
         let record_path = self.record_path(dir);
         let log_path = record_path.with_extension("log");
         let log = std::fs::OpenOptions::new()
@@ -341,15 +341,6 @@ fn is_opencode(pid: i32) -> bool {
         && std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
             cmd.windows(8).any(|w| w == b"opencode") && cmd.windows(5).any(|w| w == b"serve")
         })
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
