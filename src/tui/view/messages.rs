@@ -29,21 +29,22 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         return frame.render_widget(text, area);
     };
     let height = usize::from(area.height);
-    let mut rows = rows_from_bottom(
+    let width = usize::from(area.width);
+    let cursor = state.tool_cursor.as_deref();
+    let (mut rows, total) = window(
         transcript,
-        usize::from(area.width),
-        height + state.scroll,
+        width,
+        state.scroll,
+        height,
         &state.theme,
-        state.tool_cursor.as_deref(),
+        cursor,
     );
-    let scroll = state.scroll.min(rows.len().saturating_sub(height));
-    let shown: Vec<Line> = rows
-        .drain(scroll..)
-        .take(height)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    // Scrolled past the top: show the top screenful instead.
+    let scroll = state.scroll.min(total.saturating_sub(height));
+    if scroll != state.scroll {
+        rows = window(transcript, width, scroll, height, &state.theme, cursor).0;
+    }
+    let shown: Vec<Line> = rows.into_iter().rev().collect();
     frame.render_widget(Paragraph::new(shown), area);
     if scroll > 0 {
         let note = format!(" ↑ {scroll} lines up · end to follow ");
@@ -63,37 +64,89 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
 }
 
-/// Up to `need` rows, the last row first.
-pub fn rows_from_bottom(
+/// The rows `skip` to `skip + height` counted from the bottom, the lowest first, and how
+/// many rows were counted in all (every row, if the window reached the top). Parts below
+/// the window are only measured, never built, so scrolling far up stays cheap.
+pub fn window(
     t: &Transcript,
     width: usize,
-    need: usize,
+    skip: usize,
+    height: usize,
     theme: &Theme,
     cursor: Option<&str>,
-) -> Vec<Line<'static>> {
+) -> (Vec<Line<'static>>, usize) {
     let mut rows: Vec<Line<'static>> = Vec::new();
+    let mut skip = skip;
+    let mut counted = 0;
     for message in t.messages.iter().rev() {
         for part in message.parts.iter().rev() {
             let expanded = t.expanded.contains(&part.id);
+            if skip > 0
+                && !expanded
+                && let Some(h) = part_height(&part.kind, width)
+                && h <= skip
+            {
+                skip -= h;
+                counted += h;
+                continue;
+            }
+            let mut built = Vec::new();
             part_rows(
                 part,
                 width,
-                need - rows.len().min(need),
+                skip + height - rows.len(),
                 theme,
                 expanded,
                 cursor == Some(part.id.as_str()),
-                &mut rows,
+                &mut built,
             );
-            if rows.len() >= need {
-                return rows;
+            counted += built.len();
+            let dropped = skip.min(built.len());
+            skip -= dropped;
+            rows.extend(built.into_iter().skip(dropped));
+            if rows.len() >= height {
+                rows.truncate(height);
+                return (rows, usize::MAX);
             }
         }
-        rows.push(header(message, theme));
-        if rows.len() >= need {
-            return rows;
+        counted += 1;
+        if skip > 0 {
+            skip -= 1;
+        } else {
+            rows.push(header(message, theme));
+            if rows.len() >= height {
+                return (rows, usize::MAX);
+            }
         }
     }
-    rows
+    (rows, counted)
+}
+
+/// How many rows a part takes (tool calls folded), measured without building them; `None`
+/// where measuring would cost as much as building.
+fn part_height(kind: &PartKind, width: usize) -> Option<usize> {
+    let text_height = |text: &str, indent: usize| {
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        body.split('\n')
+            .map(|line| wrapped_rows(line, width.saturating_sub(indent)))
+            .sum()
+    };
+    Some(match kind {
+        PartKind::Text { text } => text_height(text, 0),
+        PartKind::Reasoning { text } => text_height(text, 2),
+        PartKind::Error { message } => text_height(&format!("✗ {message}"), 0),
+        // The caller measures only folded tool calls: one row each.
+        PartKind::Tool { .. } => 1,
+        PartKind::Permission { .. } => return None,
+    })
+}
+
+fn wrapped_rows(line: &str, max: usize) -> usize {
+    if crate::core::is_clean(line) {
+        super::text::rows(line, max)
+    } else {
+        super::text::rows(&sanitize(line), max)
+    }
 }
 
 fn header(m: &Message, theme: &Theme) -> Line<'static> {
@@ -247,5 +300,87 @@ fn input_summary(input: &serde_json::Value) -> String {
         String::new()
     } else {
         input.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Message;
+
+    fn transcript() -> Transcript {
+        let part = |i: usize, kind| Part {
+            id: format!("p{i}"),
+            message_id: format!("m{}", i / 3),
+            kind,
+        };
+        let messages = (0..20)
+            .map(|m| Message {
+                id: format!("m{m}"),
+                role: if m % 2 == 0 {
+                    Role::User
+                } else {
+                    Role::Assistant
+                },
+                created_at: chrono::DateTime::default(),
+                parts: vec![
+                    part(
+                        m * 3,
+                        PartKind::Text {
+                            text: format!(
+                                "a line that is long enough to wrap at twenty columns {m}\nshort\n"
+                            ),
+                        },
+                    ),
+                    part(
+                        m * 3 + 1,
+                        PartKind::Tool {
+                            name: "bash".into(),
+                            input: serde_json::json!({"command": "ls"}),
+                            status: ToolStatus::Completed,
+                            output: Some("x\ny".into()),
+                        },
+                    ),
+                    part(
+                        m * 3 + 2,
+                        PartKind::Reasoning {
+                            text: "thinking about\u{1b}[2J it".into(),
+                        },
+                    ),
+                ],
+            })
+            .collect();
+        let mut t = Transcript::new(messages);
+        t.expanded.insert("p4".into());
+        t
+    }
+
+    fn text(rows: &[Line]) -> Vec<String> {
+        rows.iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn every_window_matches_building_everything() {
+        let t = transcript();
+        let theme = Theme { color: true };
+        let (all, total) = window(&t, 20, 0, 10_000, &theme, None);
+        assert_eq!(
+            total,
+            all.len(),
+            "the whole transcript fits, so it was all counted"
+        );
+        for skip in [0, 1, 5, 17, 40, all.len() - 10] {
+            let (rows, _) = window(&t, 20, skip, 10, &theme, None);
+            assert_eq!(text(&rows), text(&all[skip..skip + 10]), "skip {skip}");
+        }
+        let (past, counted) = window(&t, 20, all.len() + 50, 10, &theme, None);
+        assert!(past.is_empty());
+        assert_eq!(
+            counted,
+            all.len(),
+            "scrolled past the top: everything was counted"
+        );
     }
 }

@@ -47,6 +47,22 @@ pub fn wrap(line: &str, max: usize) -> Vec<String> {
     rows
 }
 
+/// How many rows `wrap` would make of `line`, without making them.
+pub fn rows(line: &str, max: usize) -> usize {
+    let max = max.max(1);
+    let mut rows = 1;
+    let mut used = 0;
+    for c in line.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max {
+            rows += 1;
+            used = 0;
+        }
+        used += w;
+    }
+    rows
+}
+
 /// Pads or clips to exactly `cols` columns.
 pub fn fit(text: &str, cols: usize) -> String {
     let clipped = clip(text, cols);
@@ -64,5 +80,14 @@ mod tests {
         assert_eq!(wrap("日本語", 4), ["日本", "語"]);
         assert_eq!(clip("abcdef", 4), "abc…");
         assert_eq!(fit("ab", 4), "ab  ");
+        for (line, max) in [
+            ("abcdef", 4),
+            ("日本語", 4),
+            ("", 3),
+            ("abc", 3),
+            ("abcd", 1),
+        ] {
+            assert_eq!(rows(line, max), wrap(line, max).len(), "{line} {max}");
+        }
     }
 }
