@@ -152,6 +152,10 @@ async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
             .expect("abort"),
     );
     assert_eq!(aborted.status, Status::Idle);
+    assert!(
+        h.text(&s).await.contains("the turn was aborted"),
+        "the transcript says so"
+    );
     // The group got SIGKILL at last: a new prompt runs.
     h.send(&s, "echo alive").await;
     h.wait_idle(&s).await;

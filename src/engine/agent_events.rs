@@ -39,9 +39,13 @@ impl State {
             }
             AgentEvent::TurnEnded {
                 error,
-                aborted: _,
+                aborted,
                 usage,
-            } => self.end_turn(id, error, usage),
+            } => {
+                // An aborted turn says so in the transcript, where its output stops.
+                let error = error.or_else(|| aborted.then(|| "the turn was aborted".to_string()));
+                self.end_turn(id, error, usage)
+            }
             AgentEvent::AgentSessionId(agent_id) => {
                 if let Some(s) = self.sessions.get_mut(&id) {
                     s.agent_session_id = Some(agent_id);

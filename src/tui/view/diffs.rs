@@ -50,8 +50,9 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
     let mut lines = vec![Line::styled(
         format!(
-            "{} files +{adds} -{dels}{}",
+            "{} file{} +{adds} -{dels}{}",
             diff.files.len(),
+            if diff.files.len() == 1 { "" } else { "s" },
             if diff.loading { " ⟳" } else { "" }
         ),
         theme.style(if adds + dels > LARGE as u64 {
