@@ -51,6 +51,9 @@ async fn main() {
             env: env.into_iter().collect(),
             ask: Vec::new(),
             agent: None,
+            permission_mode: None,
+            sandbox: None,
+            approval: None,
         },
     );
     let home = tempfile::Builder::new()

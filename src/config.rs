@@ -17,6 +17,8 @@ pub enum AgentKind {
     Command,
     /// `opencode serve` over HTTP and server-sent events.
     Opencode,
+    /// `codex exec --json`, one process per turn.
+    Codex,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -35,6 +37,15 @@ pub struct AgentConfig {
     /// OpenCode: the agent prompts go to ("build", "plan").
     #[serde(default)]
     pub agent: Option<String>,
+    /// Claude Code: the permission mode ("default", "acceptEdits", "plan").
+    #[serde(default)]
+    pub permission_mode: Option<String>,
+    /// Codex: the sandbox ("read-only", "workspace-write", "danger-full-access").
+    #[serde(default)]
+    pub sandbox: Option<String>,
+    /// Codex: when to ask for approval ("never", "on-request", ...).
+    #[serde(default)]
+    pub approval: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -145,6 +156,9 @@ impl Config {
             env: BTreeMap::new(),
             ask: Vec::new(),
             agent: None,
+            permission_mode: None,
+            sandbox: None,
+            approval: None,
         };
         self.agents
             .entry(DEFAULT_AGENT.to_string())
@@ -152,6 +166,9 @@ impl Config {
         self.agents
             .entry("opencode".to_string())
             .or_insert_with(|| builtin(AgentKind::Opencode, &["opencode"]));
+        self.agents
+            .entry("codex".to_string())
+            .or_insert_with(|| builtin(AgentKind::Codex, &["codex"]));
         self
     }
 }

@@ -67,6 +67,8 @@ pub enum Command {
     /// Every event from now on, with a snapshot of the sessions taken at the same moment.
     Subscribe,
     DaemonStatus,
+    /// The configured agents, whether each is installed, and its version.
+    Agents,
     Shutdown,
 }
 
@@ -136,7 +138,23 @@ pub enum Reply {
         sessions: Vec<Session>,
     },
     DaemonStatus(DaemonStatus),
+    Agents {
+        agents: Vec<AgentInfo>,
+    },
     Ok,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub name: String,
+    pub kind: String,
+    pub default: bool,
+    /// The program it runs, as configured.
+    pub command: String,
+    /// Where that program was found, if it was.
+    pub found: Option<PathBuf>,
+    /// What `--version` printed (agents with a protocol of their own only).
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

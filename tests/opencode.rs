@@ -38,6 +38,9 @@ async fn world() -> Option<World> {
         env: env.iter().cloned().collect(),
         ask: ask.iter().map(|s| s.to_string()).collect(),
         agent: None,
+        permission_mode: None,
+        sandbox: None,
+        approval: None,
     };
     let mut config = Config::default();
     config.agents.insert("opencode".into(), agent(&[]));

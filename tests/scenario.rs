@@ -146,3 +146,36 @@ fn errors_are_one_line_and_say_what_to_do() {
     let line = f.fails(&["frobnicate"]);
     assert!(line.contains("--help"), "{line}");
 }
+
+#[test]
+fn agents_lists_what_is_configured_and_what_is_missing() {
+    let f = Flotilla::new();
+    std::fs::write(
+        f.path("config.toml"),
+        "[agents.ghost]\ncommand = [\"no-such-agent-binary\", \"{prompt}\"]\n",
+    )
+    .expect("config");
+    let agents = f.json(&["agents"]);
+    let agents = agents.as_array().expect("array");
+    let by_name = |name: &str| {
+        agents
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {agents:?}"))
+    };
+    assert_eq!(agents[0]["name"], "shell", "the default comes first");
+    assert_eq!(by_name("shell")["default"], true);
+    assert!(by_name("shell")["found"].is_string());
+    assert!(
+        by_name("ghost")["found"].is_null(),
+        "a missing binary is said to be missing"
+    );
+    for builtin in ["opencode", "codex"] {
+        by_name(builtin);
+    }
+    let text = f.ok(&["agents"]);
+    assert!(
+        text.contains("missing: no-such-agent-binary not found"),
+        "{text}"
+    );
+}

@@ -4,8 +4,10 @@
 //! the backend reports back with [`AgentEvent`]s on a channel. The engine never waits on
 //! a backend, and a backend never touches the store.
 
+pub mod codex;
 pub mod command;
 pub mod opencode;
+mod process;
 mod utf8;
 
 use crate::core::{Part, PermissionReply, Role, SessionId};

@@ -106,6 +106,8 @@ pub enum Cmd {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
+    /// The configured agents: installed or not, and their versions.
+    Agents,
     /// Run the daemon in the foreground, or manage the background one.
     Daemon {
         #[command(subcommand)]

@@ -170,6 +170,35 @@ pub fn diff(files: &[FileDiff]) -> String {
     out
 }
 
+pub fn agents(agents: &[crate::protocol::AgentInfo]) -> String {
+    let mut out = format!(
+        "{:<12}  {:<9}  {:<40}  {}\n",
+        "AGENT", "KIND", "FOUND", "VERSION"
+    );
+    for a in agents {
+        let name = if a.default {
+            format!("{} *", a.name)
+        } else {
+            a.name.clone()
+        };
+        let found = match &a.found {
+            Some(path) => path.display().to_string(),
+            None => format!("missing: {} not found", a.command),
+        };
+        let version = a.version.clone().unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{:<12}  {:<9}  {:<40}  {}",
+            name,
+            a.kind,
+            clip(&found, 40),
+            sanitize(&version)
+        );
+    }
+    out.push_str("* the default agent\n");
+    out
+}
+
 pub fn daemon_status(s: &DaemonStatus, now: DateTime<Utc>) -> String {
     let mut out = format!(
         "daemon running: pid {}, version {}, protocol {}, up {}\nsocket   {}\ndatabase {}\nsessions {} ({} live)\n",

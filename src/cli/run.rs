@@ -147,6 +147,14 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                 other => unexpected(other),
             }
         }
+        Cmd::Agents => match client.request(Command::Agents).await? {
+            Reply::Agents { agents } if json => print_json(&agents),
+            Reply::Agents { agents } => {
+                print!("{}", render::agents(&agents));
+                Ok(())
+            }
+            other => unexpected(other),
+        },
         Cmd::Daemon { .. } => {
             Err("`flotilla daemon` runs in the foreground: start it on its own".into())
         }

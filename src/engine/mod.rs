@@ -10,6 +10,7 @@ mod commands;
 mod lifecycle;
 mod subscription;
 
+use crate::agent::codex::{self, CodexBackend};
 use crate::agent::opencode::{self, OpenCodeBackend};
 use crate::agent::{AgentEvent, Backend, Driver, command::CommandBackend};
 use crate::config::{AgentKind, Config};
@@ -138,10 +139,25 @@ fn backends_from(config: &Config, paths: &Paths) -> HashMap<String, Arc<dyn Back
                         agent: agent.agent.clone(),
                     },
                 )),
+                AgentKind::Codex => Arc::new(CodexBackend::new(
+                    binary(&agent.command, "codex"),
+                    agent_env(&agent.env),
+                    codex::Settings {
+                        sandbox: agent.sandbox.clone(),
+                        approval: agent.approval.clone(),
+                    },
+                )),
             };
             (name.clone(), backend)
         })
         .collect()
+}
+
+fn binary(command: &[String], default: &str) -> std::path::PathBuf {
+    command
+        .first()
+        .map(Into::into)
+        .unwrap_or_else(|| default.into())
 }
 
 /// The environment an agent server gets: what a program needs to run and to reach its
@@ -166,12 +182,22 @@ fn agent_env(extra: &std::collections::BTreeMap<String, String>) -> Vec<(String,
         "SSL_CERT_FILE",
         "SSL_CERT_DIR",
         "NODE_EXTRA_CA_CERTS",
+        "IS_SANDBOX",
     ];
     let wanted = |name: &str| {
         NAMES.contains(&name)
-            || ["LC_", "XDG_", "OPENCODE_"]
-                .iter()
-                .any(|p| name.starts_with(p))
+            || [
+                "LC_",
+                "XDG_",
+                "OPENCODE_",
+                "CLAUDE_",
+                "ANTHROPIC_",
+                "CODEX_",
+                "OPENAI_",
+                "DISABLE_",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p))
             || ["_API_KEY", "_BASE_URL"].iter().any(|s| name.ends_with(s))
     };
     let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| wanted(k)).collect();

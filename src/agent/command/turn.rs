@@ -1,19 +1,14 @@
 //! One run of a command: spawn, stream its output, report how it ended, interrupt it.
 
+use crate::agent::process;
+pub use crate::agent::process::Running;
 use crate::agent::{AgentEvent, EventTx, Launch, Utf8Decoder, new_id};
 use crate::core::{Part, PartKind, Role};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-/// How long each signal of an interrupt gets before the next, harder one.
-const GRACE: Duration = Duration::from_millis(500);
 /// After the process exits, how long to wait for output still in the pipe.
 const DRAIN: Duration = Duration::from_millis(100);
 /// Output arriving within this window of the first byte goes out as one delta: a program
@@ -22,44 +17,6 @@ const DRAIN: Duration = Duration::from_millis(100);
 const COALESCE: Duration = Duration::from_millis(10);
 const BURST: usize = 32 * 1024;
 
-pub struct Running {
-    pgid: Option<Pid>,
-    interrupted: Arc<AtomicBool>,
-    finished: watch::Receiver<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Running {
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
-
-    /// SIGINT to the whole process group, then SIGTERM, then SIGKILL, each after a grace
-    /// period, stopping as soon as the turn has ended.
-    pub fn interrupt(&self) {
-        let Some(pgid) = self.pgid else { return };
-        if self.interrupted.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let mut finished = self.finished.clone();
-        tokio::spawn(async move {
-            for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGKILL] {
-                if *finished.borrow() || killpg(pgid, signal).is_err() {
-                    return;
-                }
-                let ended = tokio::time::timeout(GRACE, finished.wait_for(|f| *f)).await;
-                if ended.is_ok() {
-                    return;
-                }
-            }
-        });
-    }
-
-    pub async fn wait(self) {
-        let _ = self.task.await;
-    }
-}
-
 pub fn start(
     argv: Vec<String>,
     env: &BTreeMap<String, String>,
@@ -67,16 +24,9 @@ pub fn start(
     events: EventTx,
 ) -> Running {
     let session = launch.session;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let (done_tx, done_rx) = watch::channel(false);
     let spawned = spawn(&argv, env, launch);
-    let pgid = spawned
-        .as_ref()
-        .ok()
-        .and_then(|(child, _)| child.id())
-        .map(|id| Pid::from_raw(id as i32));
-    let flag = interrupted.clone();
-    let task = tokio::spawn(async move {
+    let leader = spawned.as_ref().ok().and_then(|(child, _)| child.id());
+    Running::start(leader, move |flag| async move {
         let send = |event| events.send((session, event));
         let ended = match spawned {
             Ok((child, output)) => stream(child, output, &flag, &send).await,
@@ -92,14 +42,7 @@ pub fn start(
             }
         };
         let _ = send(ended).await;
-        let _ = done_tx.send(true);
-    });
-    Running {
-        pgid,
-        interrupted,
-        finished: done_rx,
-        task,
-    }
+    })
 }
 
 fn spawn(
@@ -116,11 +59,9 @@ fn spawn(
         .current_dir(&launch.workspace)
         .envs(env)
         .env("FLOTILLA_SESSION", launch.session.to_string())
-        .stdin(std::process::Stdio::null())
         .stdout(writer.try_clone()?)
-        .stderr(writer)
-        .process_group(0);
-    let child = cmd.spawn()?;
+        .stderr(writer);
+    let child = process::in_own_group(&mut cmd).spawn()?;
     // `cmd` still holds the pipe's write end; the reader sees EOF only once it is gone.
     drop(cmd);
     let reader = tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into())?;

@@ -1,0 +1,253 @@
+//! Codex figures, side by side: the CLI alone (`codex exec --json`, spawn to its first
+//! item line) against the same through flotilla's engine (`Command::Send` to the first
+//! part of the turn), for a new thread and for a resumed one. Runs only in a
+//! loopback-only network namespace with the agents installed (scripts/bench arranges both).
+
+#[path = "../tests/support/fake_llm/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod fake_llm;
+#[path = "../tests/support/offline.rs"]
+#[allow(dead_code)]
+mod offline;
+
+use fake_llm::{OpenAiResponses, Reply as Llm};
+use flotilla::agent::codex::{CodexBackend, Settings};
+use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::core::{Role, Session, SessionId, Status, Strategy};
+use flotilla::daemon::{Client, Events};
+use flotilla::engine::Engine;
+use flotilla::paths::Paths;
+use flotilla::protocol::{Command, Event, NewSession, Reply};
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncBufReadExt;
+
+const PROMPTS: usize = 5;
+const REPLY: &str = "first words and then some more";
+/// A pause before each timed prompt: a turn ends at Codex's `turn.completed` line, while
+/// its process may still be exiting, and the next resume waits for that.
+const PAUSE: Duration = Duration::from_millis(300);
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/codex");
+    let isolated = std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|d| {
+        d.lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .eq(["lo"])
+    });
+    if !bin.exists() || !isolated {
+        println!(
+            "codex bench skipped: needs scripts/install-agents and a loopback-only namespace (scripts/bench)"
+        );
+        return;
+    }
+    let fake = OpenAiResponses::start().await.expect("fake");
+    let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
+    let env = offline::codex_env(agent_home.path(), fake.url()).expect("env");
+    let repo = tempfile::tempdir().expect("repo");
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &[
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@b",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+    ] {
+        Process::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(args)
+            .status()
+            .expect("git");
+    }
+
+    // (b) runs through an engine of its own; (a) and (b) take turns, so drift in the
+    // machine's load falls on both alike.
+    let mut config = Config::default();
+    config.agents.insert(
+        "codex".into(),
+        AgentConfig {
+            kind: AgentKind::Codex,
+            command: vec![bin.to_string_lossy().into_owned()],
+            env: env.iter().cloned().collect(),
+            ask: Vec::new(),
+            agent: None,
+            permission_mode: None,
+            sandbox: None,
+            approval: None,
+        },
+    );
+    let home = tempfile::Builder::new()
+        .prefix("flb")
+        .tempdir_in("/tmp")
+        .expect("home");
+    let paths = Paths::with_home(home.path()).expect("paths");
+    let mut client = Client::in_process(Engine::start(paths, config, None).expect("engine"));
+    let mut events = client.take_events().expect("events");
+    client.request(Command::Subscribe).await.expect("subscribe");
+    let new_session = async || {
+        let reply = client
+            .request(Command::New(NewSession {
+                dir: repo.path().to_path_buf(),
+                strategy: Some(Strategy::Existing),
+                agent: Some("codex".into()),
+                ..NewSession::default()
+            }))
+            .await
+            .expect("new");
+        let Reply::Session { session, .. } = reply else {
+            panic!("{reply:?}")
+        };
+        session
+    };
+
+    // (a) The CLI alone, as from a shell: this environment plus the offline settings,
+    // and the arguments flotilla passes. (An environment without the certificate
+    // variables flotilla passes on, SSL_CERT_FILE and NODE_EXTRA_CA_CERTS, starts Codex
+    // some 30 ms sooner: that is Codex loading certificates, not flotilla.)
+    let backend = CodexBackend::new(bin.clone(), Vec::new(), Settings::default());
+    let cli = async |prompt: String, thread: Option<&str>| {
+        tokio::time::sleep(PAUSE).await;
+        fake.push(Llm::text(REPLY));
+        let mut cmd = tokio::process::Command::new(&bin);
+        cmd.args(backend.args(&prompt, thread, None))
+            .current_dir(repo.path())
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        first_item(cmd).await
+    };
+
+    let (mut cli_new, mut engine_new) = (Vec::new(), Vec::new());
+    let mut thread = String::new();
+    let mut session = None;
+    for n in 0..PROMPTS {
+        let (took, id) = cli(format!("prompt {n}"), None).await;
+        cli_new.push(took);
+        thread = id;
+        let s = new_session().await;
+        engine_new.push(engine_turn(&client, &mut events, &fake, &s, n).await);
+        session = Some(s);
+    }
+    let session = session.expect("a session");
+    let (mut cli_resume, mut engine_resume) = (Vec::new(), Vec::new());
+    for n in 0..PROMPTS {
+        let (took, _) = cli(format!("again {n}"), Some(&thread)).await;
+        cli_resume.push(took);
+        engine_resume.push(engine_turn(&client, &mut events, &fake, &session, n).await);
+    }
+
+    println!(
+        "| first item of a turn (median of {PROMPTS}) | CLI alone (a) | through flotilla (b) | overhead (b - a) |"
+    );
+    println!("|---|---|---|---|");
+    for (what, a, b) in [
+        ("new thread", cli_new, engine_new),
+        ("resumed thread", cli_resume, engine_resume),
+    ] {
+        let (a, b) = (ms(median(a)), ms(median(b)));
+        println!("| {what} | {a:.0} ms | {b:.0} ms | {:+.0} ms |", b - a);
+    }
+}
+
+/// Runs the CLI to its end; the time to its first `item.*` line, and the thread id.
+async fn first_item(mut cmd: tokio::process::Command) -> (Duration, String) {
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("codex");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut first, mut thread) = (None, String::new());
+    while let Ok(Some(line)) = lines.next_line().await {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        let kind = v["type"].as_str().unwrap_or("");
+        if kind == "thread.started" {
+            thread = v["thread_id"].as_str().unwrap_or("").to_string();
+        }
+        if kind.starts_with("item.") && first.is_none() {
+            first = Some(start.elapsed());
+        }
+    }
+    let _ = child.wait().await;
+    (first.expect("an item line"), thread)
+}
+
+/// Sends a prompt and times it to the first part of the assistant's reply; waits for
+/// the turn to end.
+async fn engine_turn(
+    client: &Client,
+    events: &mut Events,
+    fake: &fake_llm::FakeServer,
+    session: &Session,
+    n: usize,
+) -> Duration {
+    let id = session.id;
+    wait_idle(client, id).await;
+    tokio::time::sleep(PAUSE).await;
+    fake.push(Llm::text(REPLY));
+    let start = Instant::now();
+    let send = Command::Send {
+        id: id.to_string(),
+        text: format!("prompt {n}"),
+    };
+    client.request(send).await.expect("send");
+    let mut assistant = None;
+    let took = loop {
+        let event = tokio::time::timeout(Duration::from_secs(60), events.recv()).await;
+        match event {
+            Ok(Some(Event::MessageAdded { session, message }))
+                if session == id && message.role == Role::Assistant =>
+            {
+                assistant = Some(message.id)
+            }
+            Ok(Some(Event::PartUpdated { session, part }))
+                if session == id && assistant.as_ref() == Some(&part.message_id) =>
+            {
+                break start.elapsed();
+            }
+            Ok(Some(Event::PartDelta {
+                session,
+                message_id,
+                ..
+            })) if session == id && assistant.as_ref() == Some(&message_id) => {
+                break start.elapsed();
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no reply: {other:?}"),
+        }
+    };
+    wait_idle(client, id).await;
+    took
+}
+
+async fn wait_idle(client: &Client, id: SessionId) {
+    let start = Instant::now();
+    loop {
+        let get = Command::Get { id: id.to_string() };
+        if let Ok(Reply::Session { session, .. }) = client.request(get).await
+            && session.status == Status::Idle
+        {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "never idle");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}

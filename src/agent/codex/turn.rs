@@ -1,0 +1,190 @@
+//! One `codex exec --json` run: spawn it, map its stdout lines, end the turn when it
+//! says so or exits, and keep what the next turn needs (the thread and its totals).
+
+use super::events::{Lines, Mapper};
+use super::{INSTALL, Thread};
+use crate::agent::process::{self, Running};
+use crate::agent::{AgentEvent, EventTx};
+use crate::core::SessionId;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, ChildStderr};
+
+/// After the process exits, how long to wait for output still in its pipes.
+const DRAIN: Duration = Duration::from_millis(100);
+/// The most of a stderr line an error message quotes.
+const STDERR_QUOTE: usize = 400;
+
+/// What one run needs.
+pub struct Spec {
+    /// The program, then its arguments.
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub workspace: PathBuf,
+    pub session: SessionId,
+    pub mapper: Mapper,
+}
+
+pub fn start(spec: Spec, events: EventTx, thread: Arc<Mutex<Thread>>) -> Running {
+    let spawned = spawn(&spec);
+    let leader = spawned.as_ref().ok().and_then(Child::id);
+    let Spec {
+        argv,
+        session,
+        mut mapper,
+        ..
+    } = spec;
+    Running::start(leader, move |flag| async move {
+        let send = |event| events.send((session, event));
+        match spawned {
+            Ok(child) => {
+                run(child, &mut mapper, &flag, &send).await;
+                if let Ok(mut thread) = thread.lock() {
+                    thread.id = mapper.thread_id().map(str::to_string).or(thread.id.take());
+                    thread.total = mapper.total();
+                }
+            }
+            Err(e) => {
+                let program = argv.first().map(String::as_str).unwrap_or("codex");
+                let error = format!("cannot run `{program}`: {e}; {INSTALL}");
+                let _ = send(AgentEvent::TurnEnded {
+                    error: Some(error),
+                    aborted: false,
+                    usage: None,
+                })
+                .await;
+            }
+        }
+    })
+}
+
+fn spawn(spec: &Spec) -> std::io::Result<Child> {
+    let (program, args) = spec
+        .argv
+        .split_first()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir(&spec.workspace)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    process::in_own_group(&mut cmd).spawn()
+}
+
+async fn run<F, Fut>(mut child: Child, mapper: &mut Mapper, interrupted: &AtomicBool, send: &F)
+where
+    F: Fn(AgentEvent) -> Fut,
+    Fut: std::future::Future,
+{
+    let stderr = child.stderr.take().map(|s| tokio::spawn(last_line(s)));
+    let mut stdout = child.stdout.take();
+    let mut lines = Lines::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    let emit = async |mapper: &mut Mapper, batch: Vec<String>| {
+        for line in batch {
+            for event in mapper.line(&line) {
+                send(event).await;
+            }
+        }
+    };
+    let status = loop {
+        let Some(out) = stdout.as_mut() else {
+            break child.wait().await;
+        };
+        tokio::select! {
+            read = out.read(&mut buf) => match read {
+                Ok(0) | Err(_) => stdout = None,
+                Ok(n) => emit(mapper, lines.push(&buf[..n])).await,
+            },
+            status = child.wait() => break status,
+        }
+    };
+    // Lines written just before exit may still be in the pipe. Something the agent left
+    // behind may hold it open, so drain only briefly.
+    while let Some(out) = stdout.as_mut() {
+        match tokio::time::timeout(DRAIN, out.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => emit(mapper, lines.push(&buf[..n])).await,
+            _ => stdout = None,
+        }
+    }
+    emit(mapper, lines.finish().into_iter().collect()).await;
+
+    let aborted = interrupted.load(Ordering::SeqCst);
+    let failure = match status {
+        Ok(s) if s.success() => None,
+        Ok(s) => {
+            let how = match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+                (Some(code), _) => format!("codex exited with status {code}"),
+                (None, Some(sig)) => format!("codex was killed by signal {sig}"),
+                _ => "codex failed".to_string(),
+            };
+            let last = match stderr {
+                Some(task) => tokio::time::timeout(DRAIN, task)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten(),
+                None => None,
+            };
+            Some(match last {
+                Some(line) => format!("{how}: {line}"),
+                None => how,
+            })
+        }
+        Err(e) => Some(format!("lost track of codex: {e}")),
+    };
+    for event in mapper.finish(aborted, failure) {
+        send(event).await;
+    }
+}
+
+/// Reads stderr to its end; what it last said (see [`Tail`]).
+async fn last_line(mut stderr: ChildStderr) -> Option<String> {
+    let mut lines = Lines::with_limit(64 * 1024);
+    let mut tail = Tail::default();
+    let mut buf = vec![0u8; 8 * 1024];
+    loop {
+        match stderr.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => lines.push(&buf[..n]).iter().for_each(|l| tail.push(l)),
+        }
+    }
+    lines.finish().iter().for_each(|l| tail.push(l));
+    tail.message()
+}
+
+/// What to quote of stderr: Codex's last `Error...` line with the few lines that follow
+/// it (a config error names the setting on the next line), else the last line.
+#[derive(Debug, Default)]
+pub struct Tail {
+    error: Vec<String>,
+    last: Option<String>,
+}
+
+impl Tail {
+    pub fn push(&mut self, line: &str) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        if line.starts_with("Error") {
+            self.error = vec![line.to_string()];
+        } else if !self.error.is_empty() && self.error.len() < 4 {
+            self.error.push(line.to_string());
+        }
+        self.last = Some(line.to_string());
+    }
+
+    pub fn message(&self) -> Option<String> {
+        let text = match &self.error[..] {
+            [] => self.last.clone()?,
+            lines => lines.join(" "),
+        };
+        Some(text.chars().take(STDERR_QUOTE).collect())
+    }
+}
