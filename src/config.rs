@@ -17,6 +17,8 @@ pub enum AgentKind {
     Command,
     /// `opencode serve` over HTTP and server-sent events.
     Opencode,
+    /// Claude Code's stream-json protocol over stdio, one process per session.
+    Claude,
     /// `codex exec --json`, one process per turn.
     Codex,
 }
@@ -166,6 +168,9 @@ impl Config {
         self.agents
             .entry("opencode".to_string())
             .or_insert_with(|| builtin(AgentKind::Opencode, &["opencode"]));
+        self.agents
+            .entry("claude".to_string())
+            .or_insert_with(|| builtin(AgentKind::Claude, &["claude"]));
         self.agents
             .entry("codex".to_string())
             .or_insert_with(|| builtin(AgentKind::Codex, &["codex"]));

@@ -170,7 +170,7 @@ fn agents_lists_what_is_configured_and_what_is_missing() {
         by_name("ghost")["found"].is_null(),
         "a missing binary is said to be missing"
     );
-    for builtin in ["opencode", "codex"] {
+    for builtin in ["opencode", "claude", "codex"] {
         by_name(builtin);
     }
     let text = f.ok(&["agents"]);

@@ -4,6 +4,7 @@
 //! the backend reports back with [`AgentEvent`]s on a channel. The engine never waits on
 //! a backend, and a backend never touches the store.
 
+pub mod claude;
 pub mod codex;
 pub mod command;
 pub mod opencode;

@@ -10,6 +10,7 @@ mod commands;
 mod lifecycle;
 mod subscription;
 
+use crate::agent::claude::{self, ClaudeBackend};
 use crate::agent::codex::{self, CodexBackend};
 use crate::agent::opencode::{self, OpenCodeBackend};
 use crate::agent::{AgentEvent, Backend, Driver, command::CommandBackend};
@@ -137,6 +138,13 @@ fn backends_from(config: &Config, paths: &Paths) -> HashMap<String, Arc<dyn Back
                     opencode::Settings {
                         ask: agent.ask.clone(),
                         agent: agent.agent.clone(),
+                    },
+                )),
+                AgentKind::Claude => Arc::new(ClaudeBackend::new(
+                    binary(&agent.command, "claude"),
+                    agent_env(&agent.env),
+                    claude::Settings {
+                        permission_mode: agent.permission_mode.clone(),
                     },
                 )),
                 AgentKind::Codex => Arc::new(CodexBackend::new(

@@ -1,0 +1,275 @@
+//! Claude Code figures, side by side in one run against the same fake Anthropic server:
+//! (a) the CLI alone, driven over stream-json: time from writing a prompt line to the
+//! first text delta line (cold: the process spawned with the prompt; warm: a running
+//! process); (b) through flotilla's engine: time from `Command::Send` to the first
+//! `Event::PartDelta`, on a session whose process already runs and has had a first turn.
+//! The daemon's overhead is (b) minus warm (a). Runs only in a loopback-only network namespace with the agents
+//! installed (scripts/bench arranges both).
+
+#[path = "../tests/support/fake_llm/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod fake_llm;
+#[path = "../tests/support/offline.rs"]
+#[allow(dead_code)]
+mod offline;
+
+use fake_llm::{Anthropic, Reply as Llm};
+use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::core::{SessionId, Status, Strategy};
+use flotilla::daemon::{Client, Events};
+use flotilla::engine::Engine;
+use flotilla::paths::Paths;
+use flotilla::protocol::{Command, Event, NewSession, Reply};
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const PROMPTS: usize = 5;
+const WAIT: Duration = Duration::from_secs(60);
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/claude");
+    let isolated = std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|d| {
+        d.lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next())
+            .map(str::trim)
+            .eq(["lo"])
+    });
+    if !bin.exists() || !isolated {
+        println!(
+            "claude bench skipped: needs scripts/install-agents and a loopback-only namespace (scripts/bench)"
+        );
+        return;
+    }
+    let fake = Anthropic::start().await.expect("fake");
+    let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
+    let env = offline::claude_env(agent_home.path(), fake.url()).expect("env");
+    let repo = tempfile::tempdir().expect("repo");
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &[
+            "-c",
+            "user.name=b",
+            "-c",
+            "user.email=b@b",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+    ] {
+        Process::new("git")
+            .arg("-C")
+            .arg(repo.path())
+            .args(args)
+            .status()
+            .expect("git");
+    }
+
+    // (a) The CLI alone.
+    let mut cli = Cli::spawn(&bin, &env, repo.path());
+    fake.push(Llm::text("first token and then some more"));
+    let start = Instant::now();
+    cli.prompt("prompt cold").await;
+    let cold = cli.until_first_delta(start).await;
+    cli.until_result().await;
+    let mut direct = Vec::new();
+    for n in 0..PROMPTS {
+        fake.push(Llm::text("first token and then some more"));
+        let start = Instant::now();
+        cli.prompt(&format!("prompt {n}")).await;
+        direct.push(cli.until_first_delta(start).await);
+        cli.until_result().await;
+    }
+    drop(cli);
+
+    // (b) Through the engine.
+    let mut config = Config::default();
+    config.agents.insert(
+        "claude".into(),
+        AgentConfig {
+            kind: AgentKind::Claude,
+            command: vec![bin.to_string_lossy().into_owned()],
+            env: env.iter().cloned().collect(),
+            ask: Vec::new(),
+            agent: None,
+            permission_mode: None,
+            sandbox: None,
+            approval: None,
+        },
+    );
+    let home = tempfile::Builder::new()
+        .prefix("flb")
+        .tempdir_in("/tmp")
+        .expect("home");
+    let paths = Paths::with_home(home.path()).expect("paths");
+    let mut client = Client::in_process(Engine::start(paths, config, None).expect("engine"));
+    let mut events = client.take_events().expect("events");
+    client.request(Command::Subscribe).await.expect("subscribe");
+    let reply = client
+        .request(Command::New(NewSession {
+            dir: repo.path().to_path_buf(),
+            strategy: Some(Strategy::Existing),
+            agent: Some("claude".into()),
+            ..NewSession::default()
+        }))
+        .await
+        .expect("new");
+    let Reply::Session { session, .. } = reply else {
+        panic!("{reply:?}")
+    };
+    until_idle(&mut events, session.id).await;
+    // A first turn, not counted, as the CLI's cold one above.
+    let mut engine = Vec::new();
+    for n in 0..=PROMPTS {
+        fake.push(Llm::text("first token and then some more"));
+        let start = Instant::now();
+        client
+            .request(Command::Send {
+                id: session.id.to_string(),
+                text: format!("prompt {n}"),
+            })
+            .await
+            .expect("send");
+        let took = until_first_delta(&mut events, session.id, start).await;
+        if n > 0 {
+            engine.push(took);
+        }
+        until_idle(&mut events, session.id).await;
+    }
+    let _ = client.request(Command::Shutdown).await;
+
+    let (direct, engine) = (median(direct), median(engine));
+    println!("| figure (median of {PROMPTS} prompts) | value |");
+    println!("|---|---|");
+    println!(
+        "| (a) CLI alone, cold: spawn + prompt to first text delta (1 run) | {:.1} ms |",
+        ms(cold)
+    );
+    println!(
+        "| (a) CLI alone, warm: prompt line to first text delta | {:.1} ms |",
+        ms(direct)
+    );
+    println!(
+        "| (b) engine, warm: Command::Send to first Event::PartDelta | {:.1} ms |",
+        ms(engine)
+    );
+    println!(
+        "| daemon overhead (b - warm a) | {:.1} ms |",
+        ms(engine) - ms(direct)
+    );
+}
+
+/// Claude Code run by hand the way the backend runs it.
+struct Cli {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Cli {
+    fn spawn(bin: &Path, env: &[(String, String)], dir: &Path) -> Cli {
+        let mut child = tokio::process::Command::new(bin)
+            .args([
+                "-p",
+                "--input-format",
+                "stream-json",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--permission-prompt-tool",
+                "stdio",
+                "--include-partial-messages",
+                "--session-id",
+            ])
+            .arg(uuid::Uuid::new_v4().to_string())
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("claude");
+        let stdin = child.stdin.take().expect("stdin");
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        Cli {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    async fn prompt(&mut self, text: &str) {
+        let line = serde_json::json!({
+            "type": "user",
+            "message": {"role": "user", "content": text},
+            "parent_tool_use_id": null,
+            "session_id": "",
+        });
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("write");
+        self.stdin.flush().await.expect("flush");
+    }
+
+    async fn next_line(&mut self) -> String {
+        match tokio::time::timeout(WAIT, self.lines.next_line()).await {
+            Ok(Ok(Some(line))) => line,
+            other => panic!("claude stopped talking: {other:?} ({:?})", self.child.id()),
+        }
+    }
+
+    async fn until_first_delta(&mut self, start: Instant) -> Duration {
+        loop {
+            let line = self.next_line().await;
+            if line.contains("\"stream_event\"") && line.contains("\"text_delta\"") {
+                return start.elapsed();
+            }
+        }
+    }
+
+    async fn until_result(&mut self) {
+        while !self.next_line().await.starts_with("{\"type\":\"result\"") {}
+    }
+}
+
+async fn until_first_delta(events: &mut Events, id: SessionId, start: Instant) -> Duration {
+    loop {
+        match tokio::time::timeout(WAIT, events.recv()).await {
+            Ok(Some(Event::PartDelta { session, .. })) if session == id => return start.elapsed(),
+            Ok(Some(_)) => {}
+            other => panic!("no token: {other:?}"),
+        }
+    }
+}
+
+async fn until_idle(events: &mut Events, id: SessionId) {
+    loop {
+        match tokio::time::timeout(WAIT, events.recv()).await {
+            Ok(Some(Event::SessionUpdated { session }))
+                if session.id == id && session.status == Status::Idle =>
+            {
+                return;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("never idle: {other:?}"),
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}

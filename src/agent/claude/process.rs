@@ -1,0 +1,181 @@
+//! One running `claude` process: spawned in a process group of its own, its stdin fed from
+//! a queue, its stdout split into lines and its stderr kept, both reported on a channel
+//! that ends with how the process exited.
+
+use super::lines::{Line, LineSplitter};
+use crate::agent::Launch;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// The longest stdout line kept; a longer one is dropped whole.
+pub const MAX_LINE: usize = 64 * 1024 * 1024;
+/// The longest stderr line kept.
+const MAX_STDERR_LINE: usize = 64 * 1024;
+/// After the process exits, how long output still in the pipes is waited for. A child it
+/// left behind may hold them open.
+const DRAIN: Duration = Duration::from_millis(200);
+
+#[derive(Debug)]
+pub enum Output {
+    Line(String),
+    TooLong(usize),
+    Stderr(String),
+    /// The last message: how the process ended.
+    Exited(Option<ExitStatus>),
+}
+
+pub struct Proc {
+    pub pid: Pid,
+    input: Option<mpsc::UnboundedSender<String>>,
+    output: mpsc::UnboundedReceiver<Output>,
+}
+
+impl Proc {
+    pub fn spawn(
+        binary: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        launch: &Launch,
+    ) -> std::io::Result<Proc> {
+        let mut child = tokio::process::Command::new(binary)
+            .args(args)
+            .current_dir(&launch.workspace)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("FLOTILLA_SESSION", launch.session.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()?;
+        let pid = child
+            .id()
+            .map(|id| Pid::from_raw(id as i32))
+            .ok_or_else(|| std::io::Error::other("the process exited at once"))?;
+        let (Some(mut stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(std::io::Error::other("the process has no pipes"));
+        };
+        let (input_tx, mut input_rx) = mpsc::unbounded_channel::<String>();
+        tokio::spawn(async move {
+            while let Some(line) = input_rx.recv().await {
+                let written = async {
+                    stdin.write_all(line.as_bytes()).await?;
+                    stdin.write_all(b"\n").await?;
+                    stdin.flush().await
+                };
+                if written.await.is_err() {
+                    break;
+                }
+            }
+            // Dropping stdin closes it: the process ends once it has nothing more to do.
+        });
+        let (output_tx, output) = mpsc::unbounded_channel();
+        tokio::spawn(pump(child, stdout, stderr, output_tx));
+        Ok(Proc {
+            pid,
+            input: Some(input_tx),
+            output,
+        })
+    }
+
+    /// Queues a line for stdin. A process that is gone just does not get it.
+    pub fn write(&self, line: String) {
+        if let Some(input) = &self.input {
+            let _ = input.send(line);
+        }
+    }
+
+    /// Closes stdin once what is queued is written.
+    pub fn close_input(&mut self) {
+        self.input = None;
+    }
+
+    /// Signals the whole process group.
+    pub fn signal(&self, signal: Signal) {
+        let _ = killpg(self.pid, signal);
+    }
+
+    /// The next output; after `Exited`, nothing more ever comes.
+    pub async fn next(&mut self) -> Output {
+        self.output.recv().await.unwrap_or(Output::Exited(None))
+    }
+}
+
+async fn read_some<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut [u8],
+    open: bool,
+) -> std::io::Result<usize> {
+    if !open {
+        return std::future::pending().await;
+    }
+    reader.read(buf).await
+}
+
+async fn pump(
+    mut child: tokio::process::Child,
+    mut stdout: tokio::process::ChildStdout,
+    mut stderr: tokio::process::ChildStderr,
+    tx: mpsc::UnboundedSender<Output>,
+) {
+    let mut lines = LineSplitter::new(MAX_LINE);
+    let mut errors = LineSplitter::new(MAX_STDERR_LINE);
+    let mut out_buf = vec![0u8; 64 * 1024];
+    let mut err_buf = vec![0u8; 8 * 1024];
+    let (mut out_open, mut err_open) = (true, true);
+    let mut status = None;
+    let mut drain_until = None;
+    let send_lines = |found: Vec<Line>, stderr: bool| {
+        for line in found {
+            let _ = tx.send(match (line, stderr) {
+                (Line::Text(l), false) => Output::Line(l),
+                (Line::Text(l), true) => Output::Stderr(l),
+                (Line::TooLong(n), false) => Output::TooLong(n),
+                (Line::TooLong(n), true) => Output::Stderr(format!("({n} bytes)")),
+            });
+        }
+    };
+    while out_open || err_open {
+        tokio::select! {
+            read = read_some(&mut stdout, &mut out_buf, out_open) => match read {
+                Ok(n) if n > 0 => send_lines(lines.push(&out_buf[..n]), false),
+                _ => {
+                    out_open = false;
+                    send_lines(lines.finish().into_iter().collect(), false);
+                }
+            },
+            read = read_some(&mut stderr, &mut err_buf, err_open) => match read {
+                Ok(n) if n > 0 => send_lines(errors.push(&err_buf[..n]), true),
+                _ => {
+                    err_open = false;
+                    send_lines(errors.finish().into_iter().collect(), true);
+                }
+            },
+            exited = child.wait(), if status.is_none() => {
+                status = Some(exited.ok());
+                drain_until = Some(tokio::time::Instant::now() + DRAIN);
+            },
+            _ = sleep_until(drain_until) => break,
+        }
+    }
+    let status = match status {
+        Some(status) => status,
+        None => child.wait().await.ok(),
+    };
+    let _ = tx.send(Output::Exited(status));
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

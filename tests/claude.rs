@@ -1,0 +1,435 @@
+//! The `claude` agent end to end: the real Claude Code CLI driven through flotilla's
+//! engine against a fake Anthropic server on 127.0.0.1.
+
+mod support;
+
+use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::core::{Part, PartKind, PermissionReply, Session, Status, Strategy, ToolStatus};
+use flotilla::daemon::{Client, Events};
+use flotilla::engine::Engine;
+use flotilla::paths::Paths;
+use flotilla::protocol::{Command, Event, NewSession, Reply};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use support::fake_llm::{Anthropic, FakeServer, Reply as Llm};
+use support::{Repo, isolation, offline};
+
+const WAIT: Duration = Duration::from_secs(60);
+const GONE: &str = "the Claude conversation ID no longer exists: start a new session";
+
+struct World {
+    client: Client,
+    fake: FakeServer,
+    repo: Repo,
+    paths: Paths,
+    config: Config,
+    agent_home: tempfile::TempDir,
+    _home: tempfile::TempDir,
+}
+
+async fn world() -> Option<World> {
+    let binary = isolation::agent_binary("claude")?;
+    let fake = Anthropic::start().await.expect("fake server");
+    let agent_home = isolation::agent_home();
+    let env = offline::claude_env(agent_home.path(), fake.url()).expect("offline env");
+    let mut config = Config::default();
+    config.agents.insert(
+        "claude".into(),
+        AgentConfig {
+            kind: AgentKind::Claude,
+            command: vec![binary.to_string_lossy().into_owned()],
+            env: env.into_iter().collect(),
+            ask: vec![],
+            agent: None,
+            permission_mode: Some("default".into()),
+            sandbox: None,
+            approval: None,
+        },
+    );
+    let home = tempfile::Builder::new().prefix("flo").tempdir_in("/tmp");
+    let home = home.expect("home");
+    let paths = Paths::with_home(home.path()).expect("paths");
+    let engine = Engine::start(paths.clone(), config.clone(), None).expect("engine");
+    let repo = Repo::new();
+    repo.write("README", "hello\n");
+    repo.commit_all("first");
+    let client = Client::in_process(engine);
+    Some(World {
+        client,
+        fake,
+        repo,
+        paths,
+        config,
+        agent_home,
+        _home: home,
+    })
+}
+
+impl World {
+    async fn request(&self, command: Command) -> Reply {
+        let what = format!("{command:?}");
+        let reply = self.client.request(command).await;
+        reply.unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    async fn new_session(&self) -> Session {
+        let reply = self
+            .request(Command::New(NewSession {
+                dir: self.repo.path().to_path_buf(),
+                strategy: Some(Strategy::Existing),
+                agent: Some("claude".into()),
+                ..NewSession::default()
+            }))
+            .await;
+        let Reply::Session { session, .. } = reply else {
+            panic!("{reply:?}")
+        };
+        self.wait_for(&session, |s| s.status == Status::Idle).await
+    }
+
+    async fn get(&self, s: &Session) -> Session {
+        let id = s.id.to_string();
+        let Reply::Session { session, .. } = self.request(Command::Get { id }).await else {
+            panic!("get")
+        };
+        session
+    }
+
+    async fn wait_for(&self, s: &Session, done: impl Fn(&Session) -> bool) -> Session {
+        let start = Instant::now();
+        loop {
+            let now = self.get(s).await;
+            if done(&now) {
+                return now;
+            }
+            let (status, why) = (now.status, now.status_reason);
+            assert!(start.elapsed() < WAIT, "session is {status} ({why:?})");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn send(&self, s: &Session, text: &str) {
+        let (id, text) = (s.id.to_string(), text.to_string());
+        self.request(Command::Send { id, text }).await;
+    }
+
+    /// Sends a prompt and waits for the turn to end: idle, with the prompt and a reply.
+    async fn turn(&self, s: &Session, text: &str) -> Session {
+        let before = self.get(s).await.message_count;
+        self.send(s, text).await;
+        let ended = |s: &Session| s.status == Status::Idle && s.message_count >= before + 2;
+        self.wait_for(s, ended).await
+    }
+
+    async fn parts(&self, s: &Session) -> Vec<Part> {
+        let id = s.id.to_string();
+        let follow = false;
+        let reply = self.request(Command::Transcript { id, follow }).await;
+        let Reply::Transcript { messages, .. } = reply else {
+            panic!("transcript: {reply:?}")
+        };
+        messages.into_iter().flat_map(|m| m.parts).collect()
+    }
+
+    async fn text(&self, s: &Session) -> String {
+        serde_json::to_string(&self.parts(s).await).expect("json")
+    }
+
+    async fn until_text(&self, s: &Session, text: &str) {
+        let start = Instant::now();
+        while !self.text(s).await.contains(text) {
+            assert!(start.elapsed() < WAIT, "{text:?} never arrived");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the permission card and answers it.
+    async fn answer(&self, s: &Session, reply: PermissionReply) {
+        let s = self.wait_for(s, |s| s.status == Status::WaitingInput).await;
+        let parts = self.parts(&s).await.into_iter().map(|p| json!(p));
+        let mut cards = parts.filter(|p| p["type"] == "permission" && p["reply"].is_null());
+        let card = cards.next_back().expect("a pending permission part");
+        let (id, request_id) = (s.id.to_string(), card["request_id"].to_string());
+        let request_id = request_id.trim_matches('"').to_string();
+        self.request(Command::Permission {
+            id,
+            request_id,
+            reply,
+        })
+        .await;
+    }
+
+    /// Aborts the turn; returns the session as the abort left it and how long it took.
+    async fn abort(&self, s: &Session) -> (Session, Duration) {
+        let (asked, id) = (Instant::now(), s.id.to_string());
+        let Reply::Session { session, .. } = self.request(Command::Abort { id }).await else {
+            panic!("abort")
+        };
+        (session, asked.elapsed())
+    }
+
+    async fn resume(&self, s: &Session) {
+        let id = s.id.to_string();
+        self.request(Command::Resume { id }).await;
+    }
+
+    /// Waits until Claude's own transcript holds `text`. Claude writes it a few
+    /// milliseconds after a turn: a kill sooner than that loses the turn on Claude's
+    /// side, whatever flotilla does.
+    async fn persisted(&self, text: &str) {
+        let start = Instant::now();
+        let dir = self.agent_home.path().join("projects");
+        while !jsonl_files(&dir)
+            .iter()
+            .any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains(text)))
+        {
+            assert!(start.elapsed() < WAIT, "not in Claude's transcript");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A new engine on the same home, as after a daemon restart.
+    async fn restart(&mut self) {
+        let _ = self.client.request(Command::Shutdown).await;
+        let engine = Engine::start(self.paths.clone(), self.config.clone(), None).expect("engine");
+        self.client = Client::in_process(engine);
+    }
+
+    /// The last model request's whole text.
+    fn history(&self) -> String {
+        let requests = self.fake.requests().into_iter();
+        let mut model = requests.filter(|r| r.get("messages").is_some());
+        model.next_back().expect("a model request").to_string()
+    }
+}
+
+fn jsonl_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    let files = entries.flat_map(|e| match e.path() {
+        p if p.is_dir() => jsonl_files(&p),
+        p if p.extension().is_some_and(|x| x == "jsonl") => vec![p],
+        _ => Vec::new(),
+    });
+    files.collect()
+}
+
+/// The pid of the session's `claude` process, found by its command line.
+fn claude_pid(s: &Session) -> Option<Pid> {
+    let id = s.id.to_string();
+    let pids = std::fs::read_dir("/proc").ok()?.filter_map(Result::ok);
+    let pids = pids.filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    pids.map(Pid::from_raw).find(|pid| {
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd);
+        cmd.contains("claude") && cmd.contains(&id)
+    })
+}
+
+/// A reply slow enough to be interrupted: 20 s of chunks.
+fn slow() -> Llm {
+    Llm::SlowText {
+        chunks: 400,
+        delay_ms: 50,
+    }
+}
+
+/// Text deltas of the session's parts seen on the event stream until the turn ends.
+async fn deltas_until_idle(events: &mut Events, s: &Session) -> Vec<String> {
+    let (mut seen, mut busy) = (Vec::new(), false);
+    loop {
+        match tokio::time::timeout(WAIT, events.recv()).await {
+            Ok(Some(Event::PartDelta { session, text, .. })) if session == s.id => seen.push(text),
+            Ok(Some(Event::SessionUpdated { session })) if session.id == s.id => {
+                busy |= session.status == Status::Active;
+                if busy && session.status == Status::Idle {
+                    return seen;
+                }
+            }
+            Ok(Some(_)) => {}
+            other => panic!("the turn did not end: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_streams_tools_ask_and_errors_end_the_turn() {
+    let Some(mut w) = world().await else { return };
+    let mut events = w.client.take_events().expect("events");
+    w.request(Command::Subscribe).await;
+    let s = w.new_session().await;
+
+    // 1. A text reply streams into one part; the conversation is named after the session.
+    let hello = "Hello from the fake model, streamed in pieces.";
+    w.fake.push(Llm::text(hello));
+    w.send(&s, "say hello").await;
+    let deltas = deltas_until_idle(&mut events, &s).await;
+    assert!(deltas.len() > 1, "streamed in pieces: {deltas:?}");
+    assert_eq!(deltas.concat(), hello);
+    let text = w.text(&s).await;
+    assert_eq!(text.matches(hello).count(), 1, "one part, not two: {text}");
+    let after = w.get(&s).await;
+    assert_eq!(after.agent_session_id, Some(s.id.to_string()));
+    assert!(after.tokens_in.is_some() && after.cost_usd.is_some());
+    let request: serde_json::Value = serde_json::from_str(&w.history()).expect("json");
+    assert_eq!(
+        Anthropic::last_user_text(&request).as_deref(),
+        Some("say hello")
+    );
+
+    // 2. A Write asks; allowed, the file is written and the diff shows it.
+    let target = w.repo.path().join("made.txt");
+    let input = json!({"file_path": target, "content": "made by claude\n"});
+    w.fake.push(Llm::tool_call("Write", &input));
+    w.fake.push(Llm::text("I wrote the file."));
+    w.send(&s, "write the file").await;
+    w.answer(&s, PermissionReply::Once).await;
+    w.until_text(&s, "I wrote the file.").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("written"),
+        "made by claude\n"
+    );
+    let parts = w.parts(&s).await;
+    assert!(
+        parts.iter().any(|p| matches!(&p.kind,
+            PartKind::Tool { name, status: ToolStatus::Completed, .. } if name == "Write")),
+        "a completed Write part: {parts:?}"
+    );
+    assert!(parts.iter().any(|p| matches!(&p.kind,
+        PartKind::Permission { tool, detail, reply: Some(PermissionReply::Once), .. }
+            if tool == "Write" && detail.ends_with("made.txt"))));
+    let (id, stat) = (s.id.to_string(), true);
+    let Reply::Diff { files, .. } = w.request(Command::Diff { id, stat }).await else {
+        panic!("diff")
+    };
+    let made = files.iter().find(|f| f.path == "made.txt");
+    assert_eq!(made.map(|f| f.additions), Some(1), "{files:?}");
+
+    // 3. A second Write, denied: nothing is written and the turn goes on to its end.
+    let denied = w.repo.path().join("denied.txt");
+    let input = json!({"file_path": denied, "content": "no\n"});
+    w.fake.push(Llm::tool_call("Write", &input));
+    w.fake.push(Llm::text("Understood, I did not write it."));
+    w.send(&s, "write denied.txt").await;
+    w.answer(&s, PermissionReply::Deny).await;
+    w.until_text(&s, "Understood, I did not write it.").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert!(!denied.exists(), "denied: nothing written");
+
+    // 6. An API error is an error turn; the session takes prompts again.
+    w.fake.push(Llm::error(400, "the fake model refuses this"));
+    let after = w.turn(&s, "fail please").await;
+    assert_eq!(after.status, Status::Idle);
+    let errors = w.parts(&s).await.into_iter().filter_map(|p| match p.kind {
+        PartKind::Error { message } => Some(message),
+        _ => None,
+    });
+    let errors: Vec<String> = errors.collect();
+    assert!(
+        errors.len() == 1 && errors[0].contains("the fake model refuses this"),
+        "{errors:?}"
+    );
+    w.fake.push(Llm::text("fine again"));
+    w.turn(&s, "and now?").await;
+    assert!(w.text(&s).await.contains("fine again"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_keeps_the_process_and_a_killed_one_resumes_until_the_conversation_is_gone() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session().await;
+
+    // 4. Abort during a slow stream: idle again, the same process takes the next prompt.
+    w.fake.push(slow());
+    w.send(&s, "talk slowly").await;
+    w.until_text(&s, "chunk 3").await;
+    let pid = claude_pid(&s).expect("the session's claude process");
+    let (after, took) = w.abort(&s).await;
+    assert_eq!(after.status, Status::Idle);
+    assert!(
+        took < Duration::from_millis(1500),
+        "answered, not escalated: {took:?}"
+    );
+    w.fake.push(Llm::text("after the abort"));
+    w.turn(&s, "are you there").await;
+    assert!(w.text(&s).await.contains("after the abort"));
+    assert_eq!(claude_pid(&s), Some(pid), "the same process");
+
+    // 5. A killed process disconnects the session; resume continues the conversation.
+    w.persisted("after the abort").await;
+    kill(pid, Signal::SIGKILL).expect("kill");
+    let killed = Instant::now();
+    let lost = w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    assert!(killed.elapsed() < Duration::from_secs(3), "{lost:?}");
+    w.resume(&s).await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    w.fake.push(Llm::text("I remember"));
+    w.turn(&s, "what did I say first").await;
+    let history = w.history();
+    assert!(
+        history.contains("talk slowly") && history.contains("are you there"),
+        "the earlier conversation: {history}"
+    );
+    assert!(w.text(&s).await.contains("I remember"));
+
+    // After a daemon restart the idle session gets its process back, resumed.
+    let messages = w.get(&s).await.message_count;
+    w.restart().await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    w.fake.push(Llm::text("still here"));
+    let after = w.turn(&s, "after the restart").await;
+    assert!(w.history().contains("what did I say first"));
+    assert_eq!(
+        after.message_count,
+        messages + 2,
+        "the prompt and the reply"
+    );
+    assert!(w.text(&s).await.contains("still here"));
+
+    // A conversation Claude no longer has cannot be resumed, and says so.
+    w.persisted("still here").await;
+    kill(claude_pid(&s).expect("claude"), Signal::SIGKILL).expect("kill");
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    std::fs::remove_dir_all(w.agent_home.path().join("projects")).expect("transcripts");
+    w.resume(&s).await;
+    let failed = w.wait_for(&s, |s| s.status == Status::Error).await;
+    assert_eq!(failed.status_reason.as_deref(), Some(GONE));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unanswered_interrupt_escalates_and_the_next_prompt_starts_claude_again() {
+    let Some(w) = world().await else { return };
+    let s = w.new_session().await;
+    w.fake.push(slow());
+    w.send(&s, "talk slowly").await;
+    w.until_text(&s, "chunk 3").await;
+    w.persisted("talk slowly").await;
+    // A frozen process answers nothing: the interrupt goes unanswered, then signals.
+    let pid = claude_pid(&s).expect("the session's claude process");
+    kill(pid, Signal::SIGSTOP).expect("stop");
+    let (after, took) = w.abort(&s).await;
+    assert_eq!(after.status, Status::Idle);
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+    assert!(
+        stat.is_err() || stat.is_ok_and(|s| s.contains(") Z")),
+        "the process is gone"
+    );
+    w.fake.push(Llm::text("back again"));
+    w.turn(&s, "hello again").await;
+    assert!(w.text(&s).await.contains("back again"));
+    let again = claude_pid(&s).expect("a new claude process");
+    assert_ne!(again, pid);
+    let cmdline = std::fs::read(format!("/proc/{again}/cmdline")).expect("cmdline");
+    let resumed = format!("--resume={}", s.id);
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains(&resumed),
+        "resumed, not new"
+    );
+    assert!(w.history().contains("talk slowly"));
+}
