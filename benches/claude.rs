@@ -6,23 +6,19 @@
 //! The daemon's overhead is (b) minus warm (a). Runs only in a loopback-only network namespace with the agents
 //! installed (scripts/bench arranges both).
 
-#[path = "../tests/support/fake_llm/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod fake_llm;
-#[path = "../tests/support/offline.rs"]
-#[allow(dead_code)]
-mod offline;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use fake_llm::{Anthropic, Reply as Llm};
-use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::config::{AgentKind, Config};
 use flotilla::core::{SessionId, Status, Strategy};
-use flotilla::daemon::{Client, Events};
-use flotilla::engine::Engine;
-use flotilla::paths::Paths;
+use flotilla::daemon::Events;
 use flotilla::protocol::{Command, Event, NewSession, Reply};
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::engine::{self, AgentWorld};
+use support::fake_llm::{Anthropic, Reply as Llm};
+use support::offline;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const PROMPTS: usize = 5;
@@ -47,28 +43,12 @@ async fn main() {
     let fake = Anthropic::start().await.expect("fake");
     let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
     let env = offline::claude_env(agent_home.path(), fake.url()).expect("env");
-    let repo = tempfile::tempdir().expect("repo");
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &[
-            "-c",
-            "user.name=b",
-            "-c",
-            "user.email=b@b",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-    ] {
-        Process::new("git")
-            .arg("-C")
-            .arg(repo.path())
-            .args(args)
-            .status()
-            .expect("git");
-    }
+    // The engine runs for (b) below; it has no sessions while (a) runs.
+    let mut config = Config::default();
+    let agent = engine::agent(AgentKind::Claude, &bin, env.clone());
+    config.agents.insert("claude".into(), agent);
+    let mut world = AgentWorld::start(config).await;
+    let repo = &world.repo;
 
     // (a) The CLI alone.
     let mut cli = Cli::spawn(&bin, &env, repo.path());
@@ -88,27 +68,8 @@ async fn main() {
     drop(cli);
 
     // (b) Through the engine.
-    let mut config = Config::default();
-    config.agents.insert(
-        "claude".into(),
-        AgentConfig {
-            kind: AgentKind::Claude,
-            command: vec![bin.to_string_lossy().into_owned()],
-            env: env.iter().cloned().collect(),
-            ask: Vec::new(),
-            agent: None,
-            permission_mode: None,
-            sandbox: None,
-            approval: None,
-        },
-    );
-    let home = tempfile::Builder::new()
-        .prefix("flb")
-        .tempdir_in("/tmp")
-        .expect("home");
-    let paths = Paths::with_home(home.path()).expect("paths");
-    let mut client = Client::in_process(Engine::start(paths, config, None).expect("engine"));
-    let mut events = client.take_events().expect("events");
+    let mut events = world.client.take_events().expect("events");
+    let client = &world.client;
     client.request(Command::Subscribe).await.expect("subscribe");
     let reply = client
         .request(Command::New(NewSession {

@@ -3,24 +3,20 @@
 //! part of the turn), for a new thread and for a resumed one. Runs only in a
 //! loopback-only network namespace with the agents installed (scripts/bench arranges both).
 
-#[path = "../tests/support/fake_llm/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod fake_llm;
-#[path = "../tests/support/offline.rs"]
-#[allow(dead_code)]
-mod offline;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use fake_llm::{OpenAiResponses, Reply as Llm};
 use flotilla::agent::codex::{CodexBackend, Settings};
-use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::config::{AgentKind, Config};
 use flotilla::core::{Role, Session, SessionId, Status, Strategy};
 use flotilla::daemon::{Client, Events};
-use flotilla::engine::Engine;
-use flotilla::paths::Paths;
 use flotilla::protocol::{Command, Event, NewSession, Reply};
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::engine::{self, AgentWorld};
+use support::fake_llm::{FakeServer, OpenAiResponses, Reply as Llm};
+use support::offline;
 use tokio::io::AsyncBufReadExt;
 
 const PROMPTS: usize = 5;
@@ -48,52 +44,14 @@ async fn main() {
     let fake = OpenAiResponses::start().await.expect("fake");
     let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
     let env = offline::codex_env(agent_home.path(), fake.url()).expect("env");
-    let repo = tempfile::tempdir().expect("repo");
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &[
-            "-c",
-            "user.name=b",
-            "-c",
-            "user.email=b@b",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-    ] {
-        Process::new("git")
-            .arg("-C")
-            .arg(repo.path())
-            .args(args)
-            .status()
-            .expect("git");
-    }
-
     // (b) runs through an engine of its own; (a) and (b) take turns, so drift in the
     // machine's load falls on both alike.
     let mut config = Config::default();
-    config.agents.insert(
-        "codex".into(),
-        AgentConfig {
-            kind: AgentKind::Codex,
-            command: vec![bin.to_string_lossy().into_owned()],
-            env: env.iter().cloned().collect(),
-            ask: Vec::new(),
-            agent: None,
-            permission_mode: None,
-            sandbox: None,
-            approval: None,
-        },
-    );
-    let home = tempfile::Builder::new()
-        .prefix("flb")
-        .tempdir_in("/tmp")
-        .expect("home");
-    let paths = Paths::with_home(home.path()).expect("paths");
-    let mut client = Client::in_process(Engine::start(paths, config, None).expect("engine"));
-    let mut events = client.take_events().expect("events");
+    let agent = engine::agent(AgentKind::Codex, &bin, env.clone());
+    config.agents.insert("codex".into(), agent);
+    let mut world = AgentWorld::start(config).await;
+    let mut events = world.client.take_events().expect("events");
+    let (client, repo) = (&world.client, &world.repo);
     client.request(Command::Subscribe).await.expect("subscribe");
     let new_session = async || {
         let reply = client
@@ -137,7 +95,7 @@ async fn main() {
         cli_new.push(took);
         thread = id;
         let s = new_session().await;
-        engine_new.push(engine_turn(&client, &mut events, &fake, &s, n).await);
+        engine_new.push(engine_turn(client, &mut events, &fake, &s, n).await);
         session = Some(s);
     }
     let session = session.expect("a session");
@@ -145,7 +103,7 @@ async fn main() {
     for n in 0..PROMPTS {
         let (took, _) = cli(format!("again {n}"), Some(&thread)).await;
         cli_resume.push(took);
-        engine_resume.push(engine_turn(&client, &mut events, &fake, &session, n).await);
+        engine_resume.push(engine_turn(client, &mut events, &fake, &session, n).await);
     }
 
     println!(
@@ -186,7 +144,7 @@ async fn first_item(mut cmd: tokio::process::Command) -> (Duration, String) {
 async fn engine_turn(
     client: &Client,
     events: &mut Events,
-    fake: &fake_llm::FakeServer,
+    fake: &FakeServer,
     session: &Session,
     n: usize,
 ) -> Duration {

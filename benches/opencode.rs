@@ -3,23 +3,17 @@
 //! engine's memory with 10 OpenCode sessions. Runs only in a loopback-only network
 //! namespace with the agents installed (scripts/bench arranges both).
 
-#[path = "../tests/support/fake_llm/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod fake_llm;
-#[path = "../tests/support/offline.rs"]
-#[allow(dead_code)]
-mod offline;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use fake_llm::{OpenAiChat, Reply as Llm};
-use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::config::{AgentKind, Config};
 use flotilla::core::{SessionId, Strategy};
-use flotilla::daemon::Client;
-use flotilla::engine::Engine;
-use flotilla::paths::Paths;
 use flotilla::protocol::{Command, Event, NewSession, Reply};
 use std::path::Path;
-use std::process::Command as Process;
 use std::time::{Duration, Instant};
+use support::engine::{self, AgentWorld};
+use support::fake_llm::{OpenAiChat, Reply as Llm};
+use support::offline;
 
 const SESSIONS: usize = 10;
 
@@ -43,50 +37,12 @@ async fn main() {
     let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
     let env = offline::opencode_env(agent_home.path(), fake.url()).expect("env");
     let mut config = Config::default();
-    config.agents.insert(
-        "opencode".into(),
-        AgentConfig {
-            kind: AgentKind::Opencode,
-            command: vec![bin.to_string_lossy().into_owned()],
-            env: env.into_iter().collect(),
-            ask: Vec::new(),
-            agent: None,
-            permission_mode: None,
-            sandbox: None,
-            approval: None,
-        },
-    );
-    let home = tempfile::Builder::new()
-        .prefix("flb")
-        .tempdir_in("/tmp")
-        .expect("home");
-    let paths = Paths::with_home(home.path()).expect("paths");
-    let mut client =
-        Client::in_process(Engine::start(paths.clone(), config, None).expect("engine"));
-    let mut events = client.take_events().expect("events");
+    let agent = engine::agent(AgentKind::Opencode, &bin, env);
+    config.agents.insert("opencode".into(), agent);
+    let mut world = AgentWorld::start(config).await;
+    let mut events = world.client.take_events().expect("events");
+    let (client, repo) = (&world.client, &world.repo);
     client.request(Command::Subscribe).await.expect("subscribe");
-    let repo = tempfile::tempdir().expect("repo");
-    for args in [
-        &["init", "-q", "-b", "main"][..],
-        &[
-            "-c",
-            "user.name=b",
-            "-c",
-            "user.email=b@b",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-    ] {
-        Process::new("git")
-            .arg("-C")
-            .arg(repo.path())
-            .args(args)
-            .status()
-            .expect("git");
-    }
 
     let mut first_token = Vec::new();
     for n in 0..SESSIONS {
@@ -109,7 +65,8 @@ async fn main() {
         first_token.push(took);
     }
     let rss_kib = rss_kib(std::process::id());
-    let pids = opencode_pids();
+    // This bench's own servers only, from the records of its engine.
+    let pids = world.opencode_servers();
     let servers: u64 = pids.iter().map(|p| rss_kib_of(*p)).sum();
     for pid in &pids {
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -141,13 +98,7 @@ async fn main() {
         "| OpenCode server RSS (all of them) | {:.1} MiB |",
         servers as f64 / 1024.0
     );
-    let _ = client.request(Command::List).await;
-    for pid in opencode_pids() {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
+    // Dropping the world stops the servers it started.
 }
 
 async fn until_first_delta(
@@ -186,18 +137,4 @@ fn rss_kib_of(pid: i32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn opencode_pids() -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                c.windows(8).any(|w| w == b"opencode") && c.windows(5).any(|w| w == b"serve")
-            })
-        })
-        .collect()
 }

@@ -4,29 +4,37 @@
 mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
-use flotilla::core::{Part, PartKind, PermissionReply, Session, Status, Strategy, ToolStatus};
-use flotilla::daemon::{Client, Events};
-use flotilla::engine::Engine;
-use flotilla::paths::Paths;
-use flotilla::protocol::{Command, Event, NewSession, Reply};
+use flotilla::core::{PartKind, PermissionReply, Session, Status, Strategy, ToolStatus};
+use flotilla::daemon::Events;
+use flotilla::protocol::{Command, Event, Reply};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
+use support::engine::{self, AgentWorld, TurnEnd, WAIT};
 use support::fake_llm::{Anthropic, FakeServer, Reply as Llm};
-use support::{Repo, isolation, offline};
+use support::{isolation, offline};
 
-const WAIT: Duration = Duration::from_secs(60);
 const GONE: &str = "the Claude conversation ID no longer exists: start a new session";
 
 struct World {
-    client: Client,
+    base: AgentWorld,
     fake: FakeServer,
-    repo: Repo,
-    paths: Paths,
-    config: Config,
     agent_home: tempfile::TempDir,
-    _home: tempfile::TempDir,
+}
+
+impl Deref for World {
+    type Target = AgentWorld;
+    fn deref(&self) -> &AgentWorld {
+        &self.base
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut AgentWorld {
+        &mut self.base
+    }
 }
 
 async fn world() -> Option<World> {
@@ -38,113 +46,21 @@ async fn world() -> Option<World> {
     config.agents.insert(
         "claude".into(),
         AgentConfig {
-            kind: AgentKind::Claude,
-            command: vec![binary.to_string_lossy().into_owned()],
-            env: env.into_iter().collect(),
-            ask: vec![],
-            agent: None,
             permission_mode: Some("default".into()),
-            sandbox: None,
-            approval: None,
+            ..engine::agent(AgentKind::Claude, &binary, env)
         },
     );
-    let home = tempfile::Builder::new().prefix("flo").tempdir_in("/tmp");
-    let home = home.expect("home");
-    let paths = Paths::with_home(home.path()).expect("paths");
-    let engine = Engine::start(paths.clone(), config.clone(), None).expect("engine");
-    let repo = Repo::new();
-    repo.write("README", "hello\n");
-    repo.commit_all("first");
-    let client = Client::in_process(engine);
+    let mut base = AgentWorld::start(config).await;
+    // A turn ends idle with the prompt and a reply.
+    base.turn_end = TurnEnd::Replied;
     Some(World {
-        client,
+        base,
         fake,
-        repo,
-        paths,
-        config,
         agent_home,
-        _home: home,
     })
 }
 
 impl World {
-    async fn request(&self, command: Command) -> Reply {
-        let what = format!("{command:?}");
-        let reply = self.client.request(command).await;
-        reply.unwrap_or_else(|e| panic!("{what}: {e}"))
-    }
-
-    async fn new_session(&self) -> Session {
-        let reply = self
-            .request(Command::New(NewSession {
-                dir: self.repo.path().to_path_buf(),
-                strategy: Some(Strategy::Existing),
-                agent: Some("claude".into()),
-                ..NewSession::default()
-            }))
-            .await;
-        let Reply::Session { session, .. } = reply else {
-            panic!("{reply:?}")
-        };
-        self.wait_for(&session, |s| s.status == Status::Idle).await
-    }
-
-    async fn get(&self, s: &Session) -> Session {
-        let id = s.id.to_string();
-        let Reply::Session { session, .. } = self.request(Command::Get { id }).await else {
-            panic!("get")
-        };
-        session
-    }
-
-    async fn wait_for(&self, s: &Session, done: impl Fn(&Session) -> bool) -> Session {
-        let start = Instant::now();
-        loop {
-            let now = self.get(s).await;
-            if done(&now) {
-                return now;
-            }
-            let (status, why) = (now.status, now.status_reason);
-            assert!(start.elapsed() < WAIT, "session is {status} ({why:?})");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn send(&self, s: &Session, text: &str) {
-        let (id, text) = (s.id.to_string(), text.to_string());
-        self.request(Command::Send { id, text }).await;
-    }
-
-    /// Sends a prompt and waits for the turn to end: idle, with the prompt and a reply.
-    async fn turn(&self, s: &Session, text: &str) -> Session {
-        let before = self.get(s).await.message_count;
-        self.send(s, text).await;
-        let ended = |s: &Session| s.status == Status::Idle && s.message_count >= before + 2;
-        self.wait_for(s, ended).await
-    }
-
-    async fn parts(&self, s: &Session) -> Vec<Part> {
-        let id = s.id.to_string();
-        let follow = false;
-        let reply = self.request(Command::Transcript { id, follow }).await;
-        let Reply::Transcript { messages, .. } = reply else {
-            panic!("transcript: {reply:?}")
-        };
-        messages.into_iter().flat_map(|m| m.parts).collect()
-    }
-
-    async fn text(&self, s: &Session) -> String {
-        serde_json::to_string(&self.parts(s).await).expect("json")
-    }
-
-    async fn until_text(&self, s: &Session, text: &str) {
-        let start = Instant::now();
-        while !self.text(s).await.contains(text) {
-            assert!(start.elapsed() < WAIT, "{text:?} never arrived");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// Waits for the permission card and answers it.
     async fn answer(&self, s: &Session, reply: PermissionReply) {
         let s = self.wait_for(s, |s| s.status == Status::WaitingInput).await;
@@ -188,13 +104,6 @@ impl World {
             assert!(start.elapsed() < WAIT, "not in Claude's transcript");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-
-    /// A new engine on the same home, as after a daemon restart.
-    async fn restart(&mut self) {
-        let _ = self.client.request(Command::Shutdown).await;
-        let engine = Engine::start(self.paths.clone(), self.config.clone(), None).expect("engine");
-        self.client = Client::in_process(engine);
     }
 
     /// The last model request's whole text.
@@ -258,7 +167,7 @@ async fn text_streams_tools_ask_and_errors_end_the_turn() {
     let Some(mut w) = world().await else { return };
     let mut events = w.client.take_events().expect("events");
     w.request(Command::Subscribe).await;
-    let s = w.new_session().await;
+    let s = w.new_session("claude", Strategy::Existing).await;
 
     // 1. A text reply streams into one part; the conversation is named after the session.
     let hello = "Hello from the fake model, streamed in pieces.";
@@ -339,7 +248,7 @@ async fn text_streams_tools_ask_and_errors_end_the_turn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_keeps_the_process_and_a_killed_one_resumes_until_the_conversation_is_gone() {
     let Some(mut w) = world().await else { return };
-    let s = w.new_session().await;
+    let s = w.new_session("claude", Strategy::Existing).await;
 
     // 4. Abort during a slow stream: idle again, the same process takes the next prompt.
     w.fake.push(slow());
@@ -401,7 +310,7 @@ async fn abort_keeps_the_process_and_a_killed_one_resumes_until_the_conversation
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_interrupt_escalates_and_the_next_prompt_starts_claude_again() {
     let Some(w) = world().await else { return };
-    let s = w.new_session().await;
+    let s = w.new_session("claude", Strategy::Existing).await;
     w.fake.push(slow());
     w.send(&s, "talk slowly").await;
     w.until_text(&s, "chunk 3").await;

@@ -4,23 +4,26 @@
 mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
-use flotilla::core::{Message, PartKind, Session, Status, Strategy, ToolStatus};
-use flotilla::daemon::Client;
-use flotilla::engine::Engine;
-use flotilla::protocol::{Command, NewSession, Reply};
+use flotilla::core::{PartKind, Session, Status, Strategy, ToolStatus};
+use flotilla::protocol::{Command, Reply};
 use serde_json::json;
+use std::ops::Deref;
 use std::time::{Duration, Instant};
+use support::engine::{self, AgentWorld, TurnEnd, WAIT};
 use support::fake_llm::{FakeServer, OpenAiResponses, Reply as Llm};
-use support::{Repo, isolation, offline};
-
-const WAIT: Duration = Duration::from_secs(60);
+use support::{isolation, offline};
 
 struct World {
-    client: Client,
+    base: AgentWorld,
     fake: FakeServer,
-    repo: Repo,
-    _home: tempfile::TempDir,
     _agent_home: tempfile::TempDir,
+}
+
+impl Deref for World {
+    type Target = AgentWorld;
+    fn deref(&self) -> &AgentWorld {
+        &self.base
+    }
 }
 
 async fn world() -> Option<World> {
@@ -32,127 +35,33 @@ async fn world() -> Option<World> {
     config.agents.insert(
         "codex".into(),
         AgentConfig {
-            kind: AgentKind::Codex,
-            command: vec![binary.to_string_lossy().into_owned()],
-            env: env.into_iter().collect(),
-            ask: vec![],
-            agent: None,
-            permission_mode: None,
             sandbox: Some("workspace-write".into()),
             approval: Some("never".into()),
+            ..engine::agent(AgentKind::Codex, &binary, env)
         },
     );
-    let home = tempfile::Builder::new()
-        .prefix("flo")
-        .tempdir_in("/tmp")
-        .expect("home");
-    let paths = flotilla::paths::Paths::with_home(home.path()).expect("paths");
-    let engine = Engine::start(paths, config, None).expect("engine");
-    let repo = Repo::new();
-    repo.write("README", "hello\n");
-    repo.commit_all("first");
+    let mut base = AgentWorld::start(config).await;
+    base.poll = Duration::from_millis(25);
+    // The user's message lands when the turn starts; idle after that ends it.
+    base.turn_end = TurnEnd::Started;
     Some(World {
-        client: Client::in_process(engine),
+        base,
         fake,
-        repo,
-        _home: home,
         _agent_home: agent_home,
     })
 }
 
 impl World {
-    async fn new_session(&self) -> Session {
-        let reply = self
-            .client
-            .request(Command::New(NewSession {
-                dir: self.repo.path().to_path_buf(),
-                strategy: Some(Strategy::Existing),
-                agent: Some("codex".into()),
-                ..NewSession::default()
-            }))
-            .await
-            .expect("new");
-        let Reply::Session { session, .. } = reply else {
-            panic!("{reply:?}")
-        };
-        self.wait_for(&session, |s| s.status == Status::Idle).await
-    }
-
-    async fn get(&self, s: &Session) -> Session {
-        let id = s.id.to_string();
-        match self.client.request(Command::Get { id }).await {
-            Ok(Reply::Session { session, .. }) => session,
-            other => panic!("get: {other:?}"),
-        }
-    }
-
-    async fn wait_for(&self, s: &Session, done: impl Fn(&Session) -> bool) -> Session {
-        let start = Instant::now();
-        loop {
-            let now = self.get(s).await;
-            if done(&now) {
-                return now;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "session is {} ({:?})",
-                now.status,
-                now.status_reason
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    async fn send(&self, s: &Session, text: &str) {
-        let command = Command::Send {
-            id: s.id.to_string(),
-            text: text.into(),
-        };
-        self.client.request(command).await.expect("send");
-    }
-
-    /// Sends a prompt and waits for the turn it starts to end.
-    async fn turn(&self, s: &Session, text: &str) -> Session {
-        let before = self.transcript(s).await.len();
-        self.send(s, text).await;
-        let start = Instant::now();
-        // The user's message lands when the turn starts; idle after that ends it.
-        while self.transcript(s).await.len() <= before {
-            assert!(start.elapsed() < WAIT, "the prompt never started a turn");
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        self.wait_for(s, |s| s.status == Status::Idle).await
-    }
-
-    async fn transcript(&self, s: &Session) -> Vec<Message> {
-        let command = Command::Transcript {
-            id: s.id.to_string(),
-            follow: false,
-        };
-        match self.client.request(command).await {
-            Ok(Reply::Transcript { messages, .. }) => messages,
-            other => panic!("transcript: {other:?}"),
-        }
-    }
-
-    async fn text(&self, s: &Session) -> String {
-        serde_json::to_string(&self.transcript(s).await).expect("json")
-    }
-
     async fn tool(&self, s: &Session, tool: &str) -> Option<(ToolStatus, Option<String>)> {
-        self.transcript(s)
-            .await
-            .into_iter()
-            .flat_map(|m| m.parts)
-            .find_map(|p| match p.kind {
-                PartKind::Tool {
-                    name,
-                    status,
-                    output,
-                    ..
-                } if name == tool => Some((status, output)),
-                _ => None,
-            })
+        self.parts(s).await.into_iter().find_map(|p| match p.kind {
+            PartKind::Tool {
+                name,
+                status,
+                output,
+                ..
+            } if name == tool => Some((status, output)),
+            _ => None,
+        })
     }
 }
 
@@ -163,7 +72,7 @@ fn last_request(fake: &FakeServer) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_and_a_patch_run_and_the_thread_resumes() {
     let Some(w) = world().await else { return };
-    let s = w.new_session().await;
+    let s = w.new_session("codex", Strategy::Existing).await;
 
     // 1. A shell command runs; its output shows in the tool part.
     w.fake.push(Llm::tool_call(
@@ -235,7 +144,7 @@ async fn a_command_and_a_patch_run_and_the_thread_resumes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abort_leaves_the_thread_resumable_and_api_errors_end_the_turn() {
     let Some(w) = world().await else { return };
-    let s = w.new_session().await;
+    let s = w.new_session("codex", Strategy::Existing).await;
 
     // 4. Abort during a slow stream: idle again, and the thread still resumes.
     w.fake.push(Llm::SlowText {
@@ -281,10 +190,9 @@ async fn an_abort_leaves_the_thread_resumable_and_api_errors_end_the_turn() {
     let after = w.turn(&s, "fail please").await;
     assert_eq!(after.status, Status::Idle);
     let errors: Vec<String> = w
-        .transcript(&s)
+        .parts(&s)
         .await
         .into_iter()
-        .flat_map(|m| m.parts)
         .filter_map(|p| match p.kind {
             PartKind::Error { message } => Some(message),
             _ => None,

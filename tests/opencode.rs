@@ -5,26 +5,32 @@ mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
 use flotilla::core::{PartKind, PermissionReply, Session, Status, Strategy};
-use flotilla::daemon::Client;
-use flotilla::engine::Engine;
-use flotilla::paths::Paths;
-use flotilla::protocol::{Command, NewSession, Reply};
+use flotilla::protocol::{Command, Reply};
 use serde_json::json;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use support::engine::{self, AgentWorld};
 use support::fake_llm::{FakeServer, OpenAiChat, Reply as Llm};
-use support::{Repo, isolation, offline};
-
-const WAIT: Duration = Duration::from_secs(60);
+use support::{isolation, offline};
 
 struct World {
-    client: Client,
+    base: AgentWorld,
     fake: FakeServer,
-    repo: Repo,
-    home: tempfile::TempDir,
-    paths: Paths,
-    config: Config,
     _agent_home: tempfile::TempDir,
+}
+
+impl Deref for World {
+    type Target = AgentWorld;
+    fn deref(&self) -> &AgentWorld {
+        &self.base
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut AgentWorld {
+        &mut self.base
+    }
 }
 
 async fn world() -> Option<World> {
@@ -32,131 +38,28 @@ async fn world() -> Option<World> {
     let fake = OpenAiChat::start().await.expect("fake server");
     let agent_home = isolation::agent_home();
     let env = offline::opencode_env(agent_home.path(), fake.url()).expect("offline env");
-    let agent = |ask: &[&str]| AgentConfig {
-        kind: AgentKind::Opencode,
-        command: vec![binary.to_string_lossy().into_owned()],
-        env: env.iter().cloned().collect(),
-        ask: ask.iter().map(|s| s.to_string()).collect(),
-        agent: None,
-        permission_mode: None,
-        sandbox: None,
-        approval: None,
-    };
+    let agent = engine::agent(AgentKind::Opencode, &binary, env);
+    let ask = vec!["edit".to_string()];
     let mut config = Config::default();
-    config.agents.insert("opencode".into(), agent(&[]));
+    config.agents.insert("opencode".into(), agent.clone());
     config
         .agents
-        .insert("opencode-ask".into(), agent(&["edit"]));
-    let home = tempfile::Builder::new()
-        .prefix("flo")
-        .tempdir_in("/tmp")
-        .expect("home");
-    let paths = Paths::with_home(home.path()).expect("paths");
-    let engine = Engine::start(paths.clone(), config.clone(), None).expect("engine");
-    let repo = Repo::new();
-    repo.write("README", "hello\n");
-    repo.commit_all("first");
+        .insert("opencode-ask".into(), AgentConfig { ask, ..agent });
     Some(World {
-        client: Client::in_process(engine),
+        base: AgentWorld::start(config).await,
         fake,
-        repo,
-        home,
-        paths,
-        config,
         _agent_home: agent_home,
     })
 }
 
 impl World {
-    async fn new_session(&self, agent: &str) -> Session {
-        let reply = self
-            .client
-            .request(Command::New(NewSession {
-                dir: self.repo.path().to_path_buf(),
-                strategy: Some(Strategy::Existing),
-                agent: Some(agent.into()),
-                ..NewSession::default()
-            }))
-            .await
-            .expect("new");
-        let Reply::Session { session, .. } = reply else {
-            panic!("{reply:?}")
-        };
-        self.wait_for(&session, |s| s.status == Status::Idle).await
-    }
-
-    async fn get(&self, s: &Session) -> Session {
-        match self
-            .client
-            .request(Command::Get {
-                id: s.id.to_string(),
-            })
-            .await
-        {
-            Ok(Reply::Session { session, .. }) => session,
-            other => panic!("get: {other:?}"),
-        }
-    }
-
-    async fn wait_for(&self, s: &Session, done: impl Fn(&Session) -> bool) -> Session {
-        let start = Instant::now();
-        loop {
-            let now = self.get(s).await;
-            if done(&now) {
-                return now;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "session is {} ({:?})",
-                now.status,
-                now.status_reason
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn send(&self, s: &Session, text: &str) {
-        let command = Command::Send {
-            id: s.id.to_string(),
-            text: text.into(),
-        };
-        self.client.request(command).await.expect("send");
-    }
-
-    async fn turn(&self, s: &Session, text: &str) -> Session {
-        self.send(s, text).await;
-        self.wait_for(s, |s| {
-            s.status == Status::Active || s.status == Status::WaitingInput
-        })
-        .await;
-        self.wait_for(s, |s| s.status == Status::Idle).await
-    }
-
-    async fn transcript(&self, s: &Session) -> Vec<flotilla::core::Message> {
-        match self
-            .client
-            .request(Command::Transcript {
-                id: s.id.to_string(),
-                follow: false,
-            })
-            .await
-        {
-            Ok(Reply::Transcript { messages, .. }) => messages,
-            other => panic!("transcript: {other:?}"),
-        }
-    }
-
-    async fn text(&self, s: &Session) -> String {
-        serde_json::to_string(&self.transcript(s).await).expect("json")
-    }
-
     /// Waits for the permission card and answers it.
     async fn answer(&self, s: &Session, reply: PermissionReply) {
         let s = self.wait_for(s, |s| s.status == Status::WaitingInput).await;
-        let transcript = self.transcript(&s).await;
-        let request_id = transcript
+        let request_id = self
+            .parts(&s)
+            .await
             .iter()
-            .flat_map(|m| &m.parts)
             .find_map(|p| match &p.kind {
                 PartKind::Permission {
                     request_id,
@@ -171,26 +74,12 @@ impl World {
             request_id,
             reply,
         };
-        self.client.request(command).await.expect("answer");
+        self.request(command).await;
     }
 
     /// The pids of the OpenCode servers flotilla has records of.
     fn instance_pids(&self) -> Vec<i64> {
-        let dir = self.paths.data_dir.join("opencode");
-        walk(&dir)
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .filter_map(|p| std::fs::read_to_string(p).ok())
-            .filter_map(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .filter_map(|v| v["pid"].as_i64())
-            .collect()
-    }
-
-    /// A new engine on the same home, as after a daemon restart.
-    async fn restart(&mut self) {
-        let _ = self.client.request(Command::Shutdown).await;
-        let engine = Engine::start(self.paths.clone(), self.config.clone(), None).expect("engine");
-        self.client = Client::in_process(engine);
+        self.opencode_servers().into_iter().map(i64::from).collect()
     }
 }
 
@@ -220,7 +109,7 @@ fn model_requests(fake: &FakeServer) -> Vec<serde_json::Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_streams_tools_write_files_and_a_second_session_shares_the_server() {
     let Some(w) = world().await else { return };
-    let s = w.new_session("opencode").await;
+    let s = w.new_session("opencode", Strategy::Existing).await;
     assert!(
         s.agent_session_id
             .as_deref()
@@ -320,7 +209,7 @@ async fn text_streams_tools_write_files_and_a_second_session_shares_the_server()
     // 7. A second session in the same directory reuses the server.
     let pids = w.instance_pids();
     assert_eq!(pids.len(), 1, "{pids:?}");
-    let second = w.new_session("opencode").await;
+    let second = w.new_session("opencode", Strategy::Existing).await;
     assert_ne!(second.agent_session_id, s.agent_session_id);
     assert_eq!(
         w.instance_pids(),
@@ -332,7 +221,7 @@ async fn text_streams_tools_write_files_and_a_second_session_shares_the_server()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permissions_are_asked_allowed_and_denied() {
     let Some(w) = world().await else { return };
-    let s = w.new_session("opencode-ask").await;
+    let s = w.new_session("opencode-ask", Strategy::Existing).await;
 
     let allowed = w.repo.path().join("allowed.txt");
     w.fake.push(Llm::tool_call(
@@ -359,7 +248,7 @@ async fn permissions_are_asked_allowed_and_denied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
     let Some(mut w) = world().await else { return };
-    let s = w.new_session("opencode").await;
+    let s = w.new_session("opencode", Strategy::Existing).await;
 
     // 4. Abort during a slow stream: idle again, and the next prompt works.
     w.fake.push(Llm::SlowText {
@@ -368,11 +257,7 @@ async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
     });
     w.send(&s, "talk slowly").await;
     w.wait_for(&s, |s| s.status == Status::Active).await;
-    let start = Instant::now();
-    while !w.text(&s).await.contains("chunk 3") {
-        assert!(start.elapsed() < WAIT, "no streamed chunks");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    w.until_text(&s, "chunk 3").await;
     match w
         .client
         .request(Command::Abort {
@@ -432,5 +317,4 @@ async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
         history.contains("talk slowly") && history.contains("are you there"),
         "the earlier conversation: {history}"
     );
-    drop(w.home);
 }

@@ -1,8 +1,10 @@
-//! Shared test support: real git repositories in temporary folders, and a harness
-//! that drives the real `flotilla` binary against its own daemon.
+//! Shared test support: real git repositories in temporary folders, a harness that
+//! drives the real `flotilla` binary against its own daemon, and one that drives an
+//! in-process engine for the agent tests.
 #![allow(dead_code, unused_imports)]
 
 pub mod cli;
+pub mod engine;
 pub mod fake_llm;
 pub mod isolation;
 pub mod offline;

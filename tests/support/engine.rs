@@ -1,0 +1,237 @@
+//! The harness the agent end-to-end tests share: an in-process engine on a home of its
+//! own, a git repository to run sessions in, and the requests a test makes of both.
+//! What is particular to an agent (its fake model server, its home, its helpers) stays
+//! with its test.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::core::{Message, Part, Session, Status, Strategy};
+use flotilla::daemon::Client;
+use flotilla::engine::Engine;
+use flotilla::paths::Paths;
+use flotilla::protocol::{Command, NewSession, Reply};
+use tempfile::TempDir;
+
+use super::Repo;
+
+/// The longest a test waits for anything.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// An agent of `kind` run from `binary` with `env`; every other setting left unset.
+pub fn agent(kind: AgentKind, binary: &Path, env: Vec<(String, String)>) -> AgentConfig {
+    AgentConfig {
+        kind,
+        command: vec![binary.to_string_lossy().into_owned()],
+        env: env.into_iter().collect(),
+        ask: Vec::new(),
+        agent: None,
+        permission_mode: None,
+        sandbox: None,
+        approval: None,
+    }
+}
+
+/// What [`AgentWorld::turn`] takes for the end of a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// The session goes busy (active, or waiting for input), then idle again.
+    BusyThenIdle,
+    /// Idle, with the prompt and a reply counted in the session's messages.
+    Replied,
+    /// The prompt lands in the transcript, so the turn has started; then idle.
+    Started,
+}
+
+pub struct AgentWorld {
+    pub client: Client,
+    pub repo: Repo,
+    pub paths: Paths,
+    pub config: Config,
+    /// How often the waits below ask for the session again.
+    pub poll: Duration,
+    pub turn_end: TurnEnd,
+    _home: TempDir,
+}
+
+impl AgentWorld {
+    /// An engine with `config` on a fresh home, and a repository with one commit.
+    pub async fn start(config: Config) -> AgentWorld {
+        // A short path: Unix socket paths are limited to about 100 bytes.
+        let home = tempfile::Builder::new()
+            .prefix("flo")
+            .tempdir_in("/tmp")
+            .expect("home");
+        let paths = Paths::with_home(home.path()).expect("paths");
+        let engine = Engine::start(paths.clone(), config.clone(), None).expect("engine");
+        let repo = Repo::new();
+        repo.write("README", "hello\n");
+        repo.commit_all("first");
+        AgentWorld {
+            client: Client::in_process(engine),
+            repo,
+            paths,
+            config,
+            poll: Duration::from_millis(50),
+            turn_end: TurnEnd::BusyThenIdle,
+            _home: home,
+        }
+    }
+
+    /// The reply to `command`; a failed request fails the test.
+    pub async fn request(&self, command: Command) -> Reply {
+        let what = format!("{command:?}");
+        let reply = self.client.request(command).await;
+        reply.unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+
+    /// A new session of `agent` in the repository, once it is idle.
+    pub async fn new_session(&self, agent: &str, strategy: Strategy) -> Session {
+        let reply = self
+            .request(Command::New(NewSession {
+                dir: self.repo.path().to_path_buf(),
+                strategy: Some(strategy),
+                agent: Some(agent.into()),
+                ..NewSession::default()
+            }))
+            .await;
+        let Reply::Session { session, .. } = reply else {
+            panic!("{reply:?}")
+        };
+        self.wait_for(&session, |s| s.status == Status::Idle).await
+    }
+
+    pub async fn get(&self, s: &Session) -> Session {
+        let id = s.id.to_string();
+        match self.request(Command::Get { id }).await {
+            Reply::Session { session, .. } => session,
+            other => panic!("get: {other:?}"),
+        }
+    }
+
+    pub async fn wait_for(&self, s: &Session, done: impl Fn(&Session) -> bool) -> Session {
+        let start = Instant::now();
+        loop {
+            let now = self.get(s).await;
+            if done(&now) {
+                return now;
+            }
+            let (status, why) = (now.status, now.status_reason);
+            assert!(start.elapsed() < WAIT, "session is {status} ({why:?})");
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    pub async fn send(&self, s: &Session, text: &str) {
+        let (id, text) = (s.id.to_string(), text.to_string());
+        self.request(Command::Send { id, text }).await;
+    }
+
+    /// Sends a prompt and waits for the turn to end, as `turn_end` says.
+    pub async fn turn(&self, s: &Session, text: &str) -> Session {
+        let idle = |s: &Session| s.status == Status::Idle;
+        match self.turn_end {
+            TurnEnd::BusyThenIdle => {
+                self.send(s, text).await;
+                let busy = |s: &Session| matches!(s.status, Status::Active | Status::WaitingInput);
+                self.wait_for(s, busy).await;
+                self.wait_for(s, idle).await
+            }
+            TurnEnd::Replied => {
+                let before = self.get(s).await.message_count;
+                self.send(s, text).await;
+                self.wait_for(s, |s| idle(s) && s.message_count >= before + 2)
+                    .await
+            }
+            TurnEnd::Started => {
+                let before = self.transcript(s).await.len();
+                self.send(s, text).await;
+                let start = Instant::now();
+                while self.transcript(s).await.len() <= before {
+                    assert!(start.elapsed() < WAIT, "the prompt never started a turn");
+                    tokio::time::sleep(self.poll).await;
+                }
+                self.wait_for(s, idle).await
+            }
+        }
+    }
+
+    pub async fn transcript(&self, s: &Session) -> Vec<Message> {
+        let (id, follow) = (s.id.to_string(), false);
+        match self.request(Command::Transcript { id, follow }).await {
+            Reply::Transcript { messages, .. } => messages,
+            other => panic!("transcript: {other:?}"),
+        }
+    }
+
+    /// Every part of the transcript, in order.
+    pub async fn parts(&self, s: &Session) -> Vec<Part> {
+        let messages = self.transcript(s).await.into_iter();
+        messages.flat_map(|m| m.parts).collect()
+    }
+
+    /// The transcript as JSON, to look for text in.
+    pub async fn text(&self, s: &Session) -> String {
+        serde_json::to_string(&self.transcript(s).await).expect("json")
+    }
+
+    /// Waits until the transcript holds `text`.
+    pub async fn until_text(&self, s: &Session, text: &str) {
+        let start = Instant::now();
+        while !self.text(s).await.contains(text) {
+            assert!(start.elapsed() < WAIT, "{text:?} never arrived");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A new engine on the same home, as after a daemon restart.
+    pub async fn restart(&mut self) {
+        let _ = self.client.request(Command::Shutdown).await;
+        let engine = Engine::start(self.paths.clone(), self.config.clone(), None).expect("engine");
+        self.client = Client::in_process(engine);
+    }
+}
+
+impl AgentWorld {
+    /// The pids of the OpenCode servers this world's engine started (from their records).
+    pub fn opencode_servers(&self) -> Vec<i32> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut records = Vec::new();
+        walk(&self.paths.data_dir.join("opencode"), &mut records);
+        records
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .filter_map(|v| v["pid"].as_i64())
+            .map(|pid| pid as i32)
+            .collect()
+    }
+}
+
+/// Servers outlive a daemon on purpose, so a test's engine leaves them behind: stop the
+/// ones this world started, and only those.
+impl Drop for AgentWorld {
+    fn drop(&mut self) {
+        for pid in self.opencode_servers() {
+            let is_server = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.windows(8).any(|w| w == b"opencode") && c.windows(5).any(|w| w == b"serve")
+            });
+            if is_server {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+        }
+    }
+}
