@@ -26,20 +26,10 @@ const WAIT: Duration = Duration::from_secs(60);
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/claude");
-    let isolated = std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|d| {
-        d.lines()
-            .skip(2)
-            .filter_map(|l| l.split(':').next())
-            .map(str::trim)
-            .eq(["lo"])
-    });
-    if !bin.exists() || !isolated {
-        println!(
-            "claude bench skipped: needs scripts/install-agents and a loopback-only namespace (scripts/bench)"
-        );
+    // Skips (with a note) outside a loopback-only namespace or without the agent.
+    let Some(bin) = support::isolation::agent_binary("claude") else {
         return;
-    }
+    };
     let fake = Anthropic::start().await.expect("fake");
     let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
     let env = offline::claude_env(agent_home.path(), fake.url()).expect("env");
@@ -134,20 +124,20 @@ struct Cli {
 
 impl Cli {
     fn spawn(bin: &Path, env: &[(String, String)], dir: &Path) -> Cli {
+        // The very command line flotilla runs, so (a) and (b) differ only by flotilla.
+        let launch = flotilla::agent::Launch {
+            session: SessionId::new(),
+            workspace: dir.to_path_buf(),
+            agent_session_id: None,
+            model: None,
+        };
+        let argv = flotilla::agent::claude::args(
+            &flotilla::agent::claude::Settings::default(),
+            &launch,
+            None,
+        );
         let mut child = tokio::process::Command::new(bin)
-            .args([
-                "-p",
-                "--input-format",
-                "stream-json",
-                "--output-format",
-                "stream-json",
-                "--verbose",
-                "--permission-prompt-tool",
-                "stdio",
-                "--include-partial-messages",
-                "--session-id",
-            ])
-            .arg(uuid::Uuid::new_v4().to_string())
+            .args(argv)
             .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -11,7 +11,6 @@ use flotilla::config::{AgentKind, Config};
 use flotilla::core::{Role, Session, SessionId, Status, Strategy};
 use flotilla::daemon::{Client, Events};
 use flotilla::protocol::{Command, Event, NewSession, Reply};
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::engine::{self, AgentWorld};
@@ -27,20 +26,10 @@ const PAUSE: Duration = Duration::from_millis(300);
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/codex");
-    let isolated = std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|d| {
-        d.lines()
-            .skip(2)
-            .filter_map(|l| l.split(':').next())
-            .map(str::trim)
-            .eq(["lo"])
-    });
-    if !bin.exists() || !isolated {
-        println!(
-            "codex bench skipped: needs scripts/install-agents and a loopback-only namespace (scripts/bench)"
-        );
+    // Skips (with a note) outside a loopback-only namespace or without the agent.
+    let Some(bin) = support::isolation::agent_binary("codex") else {
         return;
-    }
+    };
     let fake = OpenAiResponses::start().await.expect("fake");
     let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
     let env = offline::codex_env(agent_home.path(), fake.url()).expect("env");

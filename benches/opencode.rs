@@ -9,7 +9,6 @@ mod support;
 use flotilla::config::{AgentKind, Config};
 use flotilla::core::{SessionId, Strategy};
 use flotilla::protocol::{Command, Event, NewSession, Reply};
-use std::path::Path;
 use std::time::{Duration, Instant};
 use support::engine::{self, AgentWorld};
 use support::fake_llm::{OpenAiChat, Reply as Llm};
@@ -19,20 +18,10 @@ const SESSIONS: usize = 10;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules/.bin/opencode");
-    let isolated = std::fs::read_to_string("/proc/self/net/dev").is_ok_and(|d| {
-        d.lines()
-            .skip(2)
-            .filter_map(|l| l.split(':').next())
-            .map(str::trim)
-            .eq(["lo"])
-    });
-    if !bin.exists() || !isolated {
-        println!(
-            "opencode bench skipped: needs scripts/install-agents and a loopback-only namespace (scripts/bench)"
-        );
+    // Skips (with a note) outside a loopback-only namespace or without the agent.
+    let Some(bin) = support::isolation::agent_binary("opencode") else {
         return;
-    }
+    };
     let fake = OpenAiChat::start().await.expect("fake");
     let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
     let env = offline::opencode_env(agent_home.path(), fake.url()).expect("env");
