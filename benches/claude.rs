@@ -130,6 +130,7 @@ impl Cli {
             workspace: dir.to_path_buf(),
             agent_session_id: None,
             model: None,
+            groups: flotilla::process_groups::Registry::none(),
         };
         let argv = flotilla::agent::claude::args(
             &flotilla::agent::claude::Settings::default(),

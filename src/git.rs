@@ -1,7 +1,9 @@
 //! Running the git CLI. Every git call in flotilla goes through here, so each one gets
 //! the same environment: no prompts, no optional index writes, no pager, C locale.
 
+use crate::process_groups::Registry;
 use std::ffi::OsStr;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -44,6 +46,32 @@ where
 {
     let args: Vec<S> = args.into_iter().collect();
     let out = command(dir, &args).output().map_err(GitError::Spawn)?;
+    checked(dir, &args, out)
+}
+
+/// Like [`run`], for long git work that changes a workspace (a checkout, a clone): git
+/// runs as a process group recorded in `groups`, so that if the daemon dies meanwhile,
+/// the next one ends it before it tidies up what was half made.
+pub fn run_grouped<I, S>(dir: &Path, args: I, groups: &Registry) -> Result<String, GitError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<S> = args.into_iter().collect();
+    let child = command(dir, &args)
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(GitError::Spawn)?;
+    let group = groups.record(child.id());
+    let out = child.wait_with_output().map_err(GitError::Spawn);
+    drop(group);
+    let out = checked(dir, &args, out?)?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+fn checked<S: AsRef<OsStr>>(dir: &Path, args: &[S], out: Output) -> Result<Output, GitError> {
     if out.status.success() {
         Ok(out)
     } else {

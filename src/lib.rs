@@ -9,6 +9,7 @@ pub mod diff;
 pub mod engine;
 pub mod git;
 pub mod paths;
+pub mod process_groups;
 pub mod protocol;
 pub mod store;
 pub mod tui;

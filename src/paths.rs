@@ -8,8 +8,12 @@ pub struct Paths {
     pub data_dir: PathBuf,
     pub config_file: PathBuf,
     pub socket: PathBuf,
+    /// Held by the daemon for its whole life. It lives beside the database, not in the
+    /// runtime directory, which the system may delete while the daemon runs.
     pub lock_file: PathBuf,
     pub database: PathBuf,
+    /// The process groups the daemon started, one file each (see `process_groups`).
+    pub groups: PathBuf,
     pub workspaces: PathBuf,
     pub daemon_log: PathBuf,
 }
@@ -46,7 +50,8 @@ impl Paths {
         Ok(Paths {
             data_dir: data.to_path_buf(),
             config_file: config.join("config.toml"),
-            lock_file: runtime.join("flotilla.lock"),
+            lock_file: data.join("flotilla.lock"),
+            groups: data.join("groups"),
             socket,
             database: data.join("flotilla.db"),
             workspaces: data.join("workspaces"),
@@ -60,6 +65,7 @@ impl Paths {
             Some(self.data_dir.as_path()),
             self.socket.parent(),
             Some(self.workspaces.as_path()),
+            Some(self.groups.as_path()),
         ]
         .into_iter()
         .flatten()

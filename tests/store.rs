@@ -479,9 +479,38 @@ fn workspace_users_counts_other_sessions_only() {
     let b = add(&store, shared, "B", Status::Idle, 1);
     add(&store, shared, "C", Status::Stopped, 2);
     let d = add(&store, lone, "D", Status::Idle, 3);
-    let users = |ws, except| store.workspace_users(ws, except).unwrap();
-    assert_eq!((users(shared, a), users(shared, d)), (2, 3));
-    assert_eq!(users(lone, d), 0);
+    let users = |ws, path: &str, except| {
+        store
+            .workspace_users(ws, Path::new(path), except)
+            .unwrap()
+            .len()
+    };
+    assert_eq!((users(shared, "/w/s", a), users(shared, "/w/s", d)), (2, 3));
+    assert_eq!(users(lone, "/w/l", d), 0);
     store.delete_session(b).unwrap();
-    assert_eq!(users(shared, a), 1);
+    assert_eq!(users(shared, "/w/s", a), 1);
+}
+
+/// A session working inside another's workspace (an `existing` session in a worktree)
+/// uses it too; a sibling whose path merely starts with the same letters does not.
+#[test]
+fn workspace_users_include_sessions_in_directories_below() {
+    let store = Store::open_in_memory().unwrap();
+    let outer = add_ws(&store, "/w/proj-a", Strategy::Worktree);
+    let inner = add_ws(&store, "/w/proj-a/sub", Strategy::Existing);
+    let sibling = add_ws(&store, "/w/proj-ab", Strategy::Existing);
+    let a = add(&store, outer, "A", Status::Idle, 0);
+    let b = add(&store, inner, "B", Status::Idle, 1);
+    add(&store, sibling, "C", Status::Idle, 2);
+    let users = store
+        .workspace_users(outer, Path::new("/w/proj-a"), a)
+        .unwrap();
+    assert_eq!(users, vec![b]);
+    store.mark_workspace_removed(inner, at(3)).unwrap();
+    assert!(
+        store
+            .workspace_users(outer, Path::new("/w/proj-a"), a)
+            .unwrap()
+            .is_empty()
+    );
 }

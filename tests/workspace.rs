@@ -1,8 +1,7 @@
 use flotilla::core::Strategy;
 use flotilla::git;
 use flotilla::workspace::{
-    Cleanup, CreateRequest, Workspace, WorkspaceError, cleanup, create, ensure_present,
-    uncommitted_changes,
+    Cleanup, CreateRequest, Workspace, WorkspaceError, changes, cleanup, create, ensure_present,
 };
 use rstest::rstest;
 use std::fs;
@@ -370,14 +369,12 @@ fn cleanup_refuses_dirty_unless_forced(#[case] strategy: Strategy, #[case] file:
     let head = f.head();
     let ws = f.create(strategy);
     fs::write(ws.path.join(file), "changed\n").unwrap();
-    assert_eq!(
-        uncommitted_changes(&ws.path).unwrap(),
-        vec![file.to_string()]
-    );
+    let found = changes(&ws.path).unwrap();
+    assert_eq!(found.total(), 1, "{found:?}");
 
     let err = cleanup(&ws, false).unwrap_err();
     assert!(
-        matches!(err, WorkspaceError::Dirty { files: 1, .. }),
+        matches!(&err, WorkspaceError::Dirty { changes, .. } if changes.total() == 1),
         "{err}"
     );
     assert!(one_line(&err).contains("--force"));
@@ -411,11 +408,13 @@ fn cleanup_existing_keeps_the_directory() {
 #[test]
 fn uncommitted_changes_lists_paths() {
     let f = fixture();
-    assert!(uncommitted_changes(&f.repo).unwrap().is_empty());
+    assert!(changes(&f.repo).unwrap().is_empty());
     g(&f.repo, ["mv", "a.txt", "renamed file.txt"]);
     fs::write(f.repo.join("b.txt"), "changed\n").unwrap();
     fs::write(f.repo.join("new.txt"), "new\n").unwrap();
-    let mut files = uncommitted_changes(&f.repo).unwrap();
-    files.sort();
-    assert_eq!(files, ["b.txt", "new.txt", "renamed file.txt"]);
+    let mut found = changes(&f.repo).unwrap();
+    found.modified.sort();
+    assert_eq!(found.modified, ["b.txt", "renamed file.txt"]);
+    assert_eq!(found.untracked, ["new.txt"]);
+    assert!(found.ignored.is_empty());
 }

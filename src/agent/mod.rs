@@ -12,6 +12,7 @@ mod process;
 mod utf8;
 
 use crate::core::{Part, PermissionReply, Role, SessionId};
+use crate::process_groups::Registry;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
@@ -25,6 +26,8 @@ pub struct Launch {
     /// The agent's own conversation id, when resuming one.
     pub agent_session_id: Option<String>,
     pub model: Option<String>,
+    /// Where the processes the backend starts for this session are recorded.
+    pub groups: Registry,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,6 +1,7 @@
 //! A turn's process: run in a process group of its own, and interrupted by escalating
 //! signals to the whole group (SIGINT, then SIGTERM, then SIGKILL).
 
+use crate::process_groups::Group;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::future::Future;
@@ -27,9 +28,10 @@ pub struct Running {
 }
 
 impl Running {
-    /// Runs `work` as a task. `leader` is the pid of the process group an interrupt
-    /// signals (none when nothing was spawned); `work` is told whether an interrupt came.
-    pub fn start<F, Fut>(leader: Option<u32>, work: F) -> Running
+    /// Runs `work` as a task. `group` is the recorded process group an interrupt signals
+    /// (none when nothing was spawned); it is let go, killing whatever the process left
+    /// in it, as soon as the work ends. `work` is told whether an interrupt came.
+    pub fn start<F, Fut>(group: Option<Group>, work: F) -> Running
     where
         F: FnOnce(Arc<AtomicBool>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
@@ -37,12 +39,14 @@ impl Running {
         let interrupted = Arc::new(AtomicBool::new(false));
         let (done_tx, done_rx) = watch::channel(false);
         let work = work(interrupted.clone());
+        let pgid = group.as_ref().map(Group::pgid);
         let task = tokio::spawn(async move {
             work.await;
+            drop(group);
             let _ = done_tx.send(true);
         });
         Running {
-            pgid: leader.map(|id| Pid::from_raw(id as i32)),
+            pgid,
             interrupted,
             finished: done_rx,
             task,

@@ -1,13 +1,9 @@
 //! Handling clients' commands.
 
 use super::{Outcome, Responder, State};
-use crate::core::{Action, Session, SessionId, Status, Strategy, Verdict, check};
+use crate::core::{Action, Session, SessionId, Status, Verdict, check};
 use crate::diff::{self, DiffOptions};
-use crate::protocol::{Command, DaemonStatus, HistoryQuery, NewSession, PROTOCOL_VERSION, Reply};
-use crate::store::NewSessionRow;
-use crate::workspace::{self, CreateRequest};
-
-const TITLE_FROM_PROMPT: usize = 60;
+use crate::protocol::{Command, DaemonStatus, HistoryQuery, PROTOCOL_VERSION, Reply};
 
 impl State {
     pub(super) fn request(&mut self, cmd: Command, reply: Responder) {
@@ -66,11 +62,16 @@ impl State {
 
     /// Finds the session a (possibly shortened) id names.
     pub(super) fn resolve(&self, prefix: &str) -> Result<SessionId, String> {
-        let wanted = prefix.trim().to_ascii_lowercase();
-        if wanted.is_empty() {
+        let compact = prefix.trim().to_ascii_lowercase().replace('-', "");
+        // An empty prefix would match every session: `rm -` must never pick one.
+        if compact.is_empty() {
             return Err("no session id given: run `flotilla ls` to see the ids".into());
         }
-        let compact = wanted.replace('-', "");
+        if !compact.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(format!(
+                "'{prefix}' is not a session id: ids are hexadecimal; run `flotilla ls` to see them"
+            ));
+        }
         let matches: Vec<SessionId> = self
             .sessions
             .keys()
@@ -111,104 +112,6 @@ impl State {
         let mut sessions: Vec<Session> = self.sessions.values().cloned().collect();
         sessions.sort_by_key(|s| (s.created_at, s.id));
         sessions
-    }
-
-    fn new_session(&mut self, spec: NewSession, reply: Responder) {
-        let agent = spec
-            .agent
-            .clone()
-            .unwrap_or_else(|| self.config.default_agent.clone());
-        if !self.backends.contains_key(&agent) {
-            let known: Vec<&str> = self.backends.keys().map(String::as_str).collect();
-            let _ = reply.send(Err(format!(
-                "unknown agent '{agent}': configured agents are {}; define it under [agents.{agent}] in config.toml",
-                sorted(known).join(", ")
-            )));
-            return;
-        }
-        if !spec.dir.is_absolute() {
-            let _ = reply.send(Err(format!(
-                "directory {} is not absolute: pass an absolute path",
-                spec.dir.display()
-            )));
-            return;
-        }
-        let id = SessionId::new();
-        let title = spec
-            .title
-            .clone()
-            .filter(|t| !t.trim().is_empty())
-            .or_else(|| spec.prompt.as_deref().and_then(title_from_prompt))
-            .unwrap_or_else(|| format!("session {}", id.short()));
-        let strategy = spec.strategy.unwrap_or(Strategy::Worktree);
-        let root = self.paths.workspaces.clone();
-        let create_title = title.clone();
-        let branch = spec.branch.clone();
-        self.blocking(
-            move || {
-                workspace::create(&CreateRequest {
-                    dir: &spec.dir,
-                    strategy,
-                    title: &create_title,
-                    branch: branch.as_deref(),
-                    root: &root,
-                    id_hint: &id.short(),
-                })
-                .map(|ws| (ws, spec))
-            },
-            move |state, created| {
-                let answer = created
-                    .map_err(|e| e.to_string())
-                    .and_then(|(ws, spec)| state.register(id, &title, &agent, ws, spec));
-                let _ = reply.send(answer);
-            },
-        );
-    }
-
-    fn register(
-        &mut self,
-        id: SessionId,
-        title: &str,
-        agent: &str,
-        ws: workspace::Workspace,
-        spec: NewSession,
-    ) -> Result<Outcome, String> {
-        let now = Self::now();
-        let store_err = |e: crate::store::StoreError| e.to_string();
-        let reuse = match ws.strategy {
-            Strategy::Existing => self
-                .store
-                .existing_workspace_at(&ws.path)
-                .map_err(store_err)?,
-            _ => None,
-        };
-        let workspace_id = match reuse {
-            Some(wid) => wid,
-            None => self.store.insert_workspace(&ws, now).map_err(store_err)?,
-        };
-        self.store
-            .insert_session(&NewSessionRow {
-                id,
-                title,
-                agent,
-                model: spec.model.as_deref(),
-                workspace_id,
-                status: Status::Starting,
-                now,
-            })
-            .map_err(store_err)?;
-        let session = self
-            .store
-            .session(id)
-            .map_err(store_err)?
-            .ok_or("the new session vanished from the database")?;
-        self.sessions.insert(id, session);
-        self.open_driver(id);
-        let mut note = None;
-        if let Some(prompt) = spec.prompt.filter(|p| !p.trim().is_empty()) {
-            note = self.send(id, prompt).err();
-        }
-        Ok(self.session_reply(id, note))
     }
 
     /// Sends a prompt now, or queues it while the agent is busy.
@@ -400,25 +303,6 @@ fn hello(protocol: u32) -> Outcome {
     .into()
 }
 
-fn sorted(mut names: Vec<&str>) -> Vec<&str> {
-    names.sort_unstable();
-    names
-}
-
-/// A title from the prompt's first line, shortened at a word boundary.
-fn title_from_prompt(prompt: &str) -> Option<String> {
-    let line = prompt.lines().map(str::trim).find(|l| !l.is_empty())?;
-    if line.chars().count() <= TITLE_FROM_PROMPT {
-        return Some(line.to_string());
-    }
-    let cut: String = line.chars().take(TITLE_FROM_PROMPT).collect();
-    let at_word = cut
-        .rfind(' ')
-        .filter(|&i| i > TITLE_FROM_PROMPT / 2)
-        .unwrap_or(cut.len());
-    Some(format!("{}…", cut[..at_word].trim_end()))
-}
-
 /// The first line `BIN --version` prints, within a few seconds.
 fn version_of(bin: &std::path::Path) -> Option<String> {
     use std::process::{Command, Stdio};
@@ -444,24 +328,4 @@ fn version_of(bin: &std::path::Path) -> Option<String> {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .map(str::to_string)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::title_from_prompt;
-
-    #[test]
-    fn titles_come_from_the_first_line_of_the_prompt() {
-        assert_eq!(
-            title_from_prompt("\n  fix login\nmore").as_deref(),
-            Some("fix login")
-        );
-        assert_eq!(title_from_prompt("   "), None);
-        let long = "word ".repeat(30);
-        let title = title_from_prompt(&long).expect("a title");
-        assert!(
-            title.ends_with('…') && title.chars().count() <= 61,
-            "{title}"
-        );
-    }
 }

@@ -4,7 +4,8 @@ use super::{Live, Outcome, Responder, State};
 use crate::agent::{DriverCmd, Launch, new_id};
 use crate::core::{Action, Message, Part, PartKind, Role, SessionId, Status, Strategy, check};
 use crate::protocol::{Event, Reply};
-use crate::workspace::{self, Cleanup, WorkspaceError};
+use crate::store::WorkspaceState;
+use crate::workspace::{self, Cleanup};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -54,6 +55,7 @@ impl State {
             workspace: session.workspace.clone(),
             agent_session_id: session.agent_session_id.clone(),
             model: session.model.clone(),
+            groups: self.groups.clone(),
         };
         let starts_ready = self
             .backends
@@ -242,23 +244,12 @@ impl State {
         };
         let check_ws = ws.clone();
         self.blocking(
-            move || match do_cleanup && !force {
-                true => workspace::uncommitted_changes(&check_ws.path).map(|f| f.len()),
-                false => Ok(0),
+            move || match do_cleanup {
+                true => workspace::check_removable(&check_ws, force),
+                false => Ok(()),
             },
-            move |state, dirty| {
-                let refused = match dirty {
-                    Ok(0) => None,
-                    Ok(files) => Some(
-                        WorkspaceError::Dirty {
-                            path: ws.path.clone(),
-                            files,
-                        }
-                        .to_string(),
-                    ),
-                    Err(e) => Some(e.to_string()),
-                };
-                if let Some(e) = refused {
+            move |state, checked| {
+                if let Err(e) = checked {
                     let _ = reply.send(Err(format!("nothing was changed: {e}")));
                     return;
                 }
@@ -274,22 +265,79 @@ impl State {
                         let _ = reply.send(Ok(state.finish_terminate(id, remove, notes)));
                         return;
                     }
-                    let path = ws.path.clone();
-                    state.blocking(
-                        move || workspace::cleanup(&ws, force),
-                        move |state, cleaned| {
-                            match cleaned {
-                                Ok(Cleanup::Removed | Cleanup::AlreadyGone) => {
-                                    let _ = state.store.mark_workspace_removed(ws_id, State::now());
-                                    notes.push(format!("removed {}", path.display()));
-                                }
-                                Ok(Cleanup::KeptExisting) => {}
-                                Err(e) => notes.push(format!("workspace kept: {e}")),
-                            }
-                            let _ = reply.send(Ok(state.finish_terminate(id, remove, notes)));
-                        },
-                    );
+                    state.clean_up(id, ws_id, ws, force, remove, notes, reply);
                 });
+            },
+        );
+    }
+
+    /// With the agent stopped: checks again (it may have written meanwhile), keeps the
+    /// branch, records the removal, removes. A crash from here on is finished at the next
+    /// start, since the checks have passed.
+    #[allow(clippy::too_many_arguments)]
+    fn clean_up(
+        &mut self,
+        id: SessionId,
+        ws_id: i64,
+        ws: workspace::Workspace,
+        force: bool,
+        remove: bool,
+        mut notes: Vec<String>,
+        reply: Responder,
+    ) {
+        let kept_ws = ws.clone();
+        self.blocking(
+            move || {
+                workspace::check_removable(&kept_ws, force)?;
+                workspace::keep_branch(&kept_ws)
+            },
+            move |state, kept| {
+                let kept = match kept {
+                    Ok(kept) => kept,
+                    Err(e) => {
+                        let done = if remove {
+                            "kept the session"
+                        } else {
+                            "stopped the session"
+                        };
+                        let _ = reply.send(Err(format!("{done} but not its workspace: {e}")));
+                        return;
+                    }
+                };
+                notes.extend(kept);
+                if let Err(e) = state
+                    .store
+                    .set_workspace_state(ws_id, WorkspaceState::Removing)
+                {
+                    let _ = reply.send(Err(format!("workspace kept: {e}")));
+                    return;
+                }
+                let path = ws.path.clone();
+                state.blocking(
+                    move || workspace::remove(&ws),
+                    move |state, removed| {
+                        let outcome = match removed {
+                            Ok(Cleanup::Removed | Cleanup::AlreadyGone) => {
+                                notes.push(format!("removed {}", path.display()));
+                                state.store.mark_workspace_removed(ws_id, State::now())
+                            }
+                            Ok(Cleanup::KeptExisting) => state
+                                .store
+                                .set_workspace_state(ws_id, WorkspaceState::Ready),
+                            Err(e) => {
+                                let _ = reply.send(Err(format!(
+                                    "could not remove {}: {e}; the next daemon start tries again",
+                                    path.display()
+                                )));
+                                return;
+                            }
+                        };
+                        if let Err(e) = outcome {
+                            tracing::error!("recording the cleanup of {}: {e}", path.display());
+                        }
+                        let _ = reply.send(Ok(state.finish_terminate(id, remove, notes)));
+                    },
+                );
             },
         );
     }
@@ -318,12 +366,14 @@ impl State {
         }
         let users = self
             .store
-            .workspace_users(ws_id, id)
+            .workspace_users(ws_id, &ws.path, id)
             .map_err(|e| e.to_string())?;
-        if users > 0 {
+        if let Some(first) = users.first() {
             return Err(format!(
-                "nothing was changed: the workspace {} is also used by {users} other session(s); leave out --cleanup or remove those first",
-                ws.path.display()
+                "nothing was changed: {} is also used by {} other session(s) ({}); leave out --cleanup or remove those first",
+                ws.path.display(),
+                users.len(),
+                first.short()
             ));
         }
         Ok((ws_id, ws, true, notes))

@@ -7,6 +7,7 @@
 
 mod agent_events;
 mod commands;
+mod creation;
 mod lifecycle;
 mod subscription;
 
@@ -17,6 +18,7 @@ use crate::agent::{AgentEvent, Backend, Driver, command::CommandBackend};
 use crate::config::{AgentKind, Config};
 use crate::core::{Session, SessionId};
 use crate::paths::Paths;
+use crate::process_groups::Registry;
 use crate::protocol::{Command, Event, Reply};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -74,6 +76,13 @@ impl Engine {
     ) -> anyhow::Result<Engine> {
         paths.create_dirs()?;
         let store = Store::open(&paths.database)?;
+        // What a daemon that died left running must be gone before anything is resumed
+        // or tidied: a second agent beside the first, or git still writing a workspace.
+        let groups = Registry::new(paths.groups.clone());
+        let ended = groups.end_orphans();
+        if ended > 0 {
+            tracing::warn!("ended {ended} process group(s) an earlier daemon left running");
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         let (agent_tx, agent_rx) = mpsc::channel(AGENT_BUFFER);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -95,7 +104,9 @@ impl Engine {
             jobs: tx.clone(),
             started_at: Utc::now(),
             shutting_down: None,
+            groups,
         };
+        state.finish_workspaces();
         state.reconcile()?;
         tokio::spawn(state.run(rx, agent_rx));
         Ok(Engine { tx })
@@ -244,6 +255,8 @@ pub(crate) struct State {
     jobs: mpsc::UnboundedSender<Msg>,
     started_at: DateTime<Utc>,
     shutting_down: Option<Responder>,
+    /// Every process group the engine and its backends start is recorded here.
+    groups: Registry,
 }
 
 impl State {

@@ -74,6 +74,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE VIRTUAL TABLE search USING fts5(session_id UNINDEXED, text);
     "#,
+    // 2: workspaces being made or removed, for crash recovery.
+    r#"
+    ALTER TABLE workspaces ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -5,11 +5,13 @@ mod history;
 mod messages;
 mod migrations;
 mod sessions;
+mod workspaces;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 pub use sessions::NewSessionRow;
+pub use workspaces::WorkspaceState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

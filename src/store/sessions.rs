@@ -1,8 +1,7 @@
 //! Sessions, the workspaces they run in, and their queued prompts.
 
 use super::{Result, Store, StoreError, from_millis, millis};
-use crate::core::{Session, SessionId, Status, Strategy};
-use crate::workspace::Workspace;
+use crate::core::{Session, SessionId, Status};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use std::path::PathBuf;
@@ -66,81 +65,6 @@ pub(super) fn collect_sessions(
 }
 
 impl Store {
-    pub fn insert_workspace(&self, ws: &Workspace, now: DateTime<Utc>) -> Result<i64> {
-        self.conn.execute(
-            "INSERT INTO workspaces (path, source_repo, strategy, branch, base_commit, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                ws.path.to_string_lossy(),
-                ws.source_repo.to_string_lossy(),
-                ws.strategy.as_str(),
-                ws.branch,
-                ws.base_commit,
-                millis(now)
-            ],
-        )?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    /// The live `existing` workspace for a directory, so sessions there share one record.
-    pub fn existing_workspace_at(&self, path: &std::path::Path) -> Result<Option<i64>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT id FROM workspaces WHERE path = ?1 AND strategy = 'existing' AND removed_at IS NULL",
-                [path.to_string_lossy()],
-                |r| r.get(0),
-            )
-            .optional()?)
-    }
-
-    /// The session's workspace record, its id, and whether it was cleaned up.
-    pub fn workspace_of(&self, session: SessionId) -> Result<(i64, Workspace, bool)> {
-        let row = self.conn.query_row(
-            "SELECT w.id, w.path, w.source_repo, w.strategy, w.branch, w.base_commit, w.removed_at
-             FROM sessions s JOIN workspaces w ON w.id = s.workspace_id WHERE s.id = ?1",
-            [session.to_string()],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
-                ))
-            },
-        )?;
-        let (id, path, source, strategy, branch, base_commit, removed) = row;
-        let strategy: Strategy = strategy.parse().map_err(StoreError::Corrupt)?;
-        let ws = Workspace {
-            path: path.into(),
-            source_repo: source.into(),
-            strategy,
-            branch,
-            base_commit,
-        };
-        Ok((id, ws, removed.is_some()))
-    }
-
-    /// How many sessions other than `except` use the workspace.
-    pub fn workspace_users(&self, workspace_id: i64, except: SessionId) -> Result<u64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM sessions WHERE workspace_id = ?1 AND id != ?2",
-            params![workspace_id, except.to_string()],
-            |r| r.get(0),
-        )?)
-    }
-
-    pub fn mark_workspace_removed(&self, workspace_id: i64, now: DateTime<Utc>) -> Result<()> {
-        self.conn.execute(
-            "UPDATE workspaces SET removed_at = ?2 WHERE id = ?1",
-            params![workspace_id, millis(now)],
-        )?;
-        Ok(())
-    }
-
     pub fn insert_session(&self, row: &NewSessionRow) -> Result<()> {
         self.conn.execute(
             "INSERT INTO sessions (id, title, status, agent, model, workspace_id, created_at, last_activity_at)

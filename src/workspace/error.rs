@@ -32,10 +32,31 @@ pub enum WorkspaceError {
     )]
     Vanished(PathBuf),
     #[error(
-        "{} has {files} uncommitted changes: commit them or pass --force to discard them",
+        "{} has uncommitted work, {}: commit or move it, or pass --force to discard it",
+        .path.display(), .changes.summary()
+    )]
+    Dirty {
+        path: PathBuf,
+        changes: super::Changes,
+    },
+    #[error(
+        "{} has commits that no kept branch holds ({refs}): merge them into {branch} or pass --force to discard them",
         .path.display()
     )]
-    Dirty { path: PathBuf, files: usize },
+    Unsaved {
+        path: PathBuf,
+        refs: String,
+        branch: String,
+    },
+    #[error(
+        "could not keep branch {branch} in {} ({reason}); nothing was removed: rename or merge that branch there, then clean up again",
+        .repo.display()
+    )]
+    BranchNotKept {
+        branch: String,
+        repo: PathBuf,
+        reason: String,
+    },
     #[error(
         "could not {action} {}: {source}; check that the path is accessible",
         .path.display()

@@ -2,17 +2,21 @@
 //! strategy, always through the git CLI.
 
 mod branch;
+mod changes;
 mod error;
+mod removal;
 
 use crate::core::Strategy;
 use crate::git::{self, GitError};
+use crate::process_groups::Registry;
 use serde::{Deserialize, Serialize};
 use std::ffi::OsStr;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 pub use crate::core::branch_from_title;
+pub use changes::{Changes, changes};
 pub use error::WorkspaceError;
+pub use removal::{Cleanup, check_removable, cleanup, keep_branch, remove, undo_create};
 
 /// What the caller asks for when a session starts.
 #[derive(Debug, Clone, Copy)]
@@ -42,17 +46,17 @@ pub struct Workspace {
     pub base_commit: String,
 }
 
-/// What `cleanup` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cleanup {
-    Removed,
-    /// An existing directory belongs to the user and is never deleted.
-    KeptExisting,
-    AlreadyGone,
+/// Makes the workspace for a new session: [`plan`], then [`make`].
+pub fn create(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
+    let ws = plan(req)?;
+    make(&ws, &Registry::none())?;
+    Ok(ws)
 }
 
-/// Makes the workspace for a new session.
-pub fn create(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
+/// Decides what a new session's workspace will be (its path, branch and base commit)
+/// and checks that it can be made, creating nothing but the workspace root. The caller
+/// records the plan before [`make`] builds it, so that a crash in between can be undone.
+pub fn plan(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
     let dir = match req.dir.canonicalize() {
         Ok(dir) if dir.is_dir() => dir,
         _ => return Err(WorkspaceError::NotADirectory(req.dir.to_path_buf())),
@@ -78,31 +82,12 @@ pub fn create(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
     }
 
     let branch = branch::choose(&source_repo, req.branch, req.title)?;
+    // The root is canonical and the name holds no separator, so the path is canonical.
     let root = prepare_root(req.root)?;
     let path = root.join(dir_name(&source_repo, &branch, req.id_hint));
     if path.symlink_metadata().is_ok() {
         return Err(WorkspaceError::TargetExists(path));
     }
-    match req.strategy {
-        Strategy::Worktree => {
-            git::run(
-                &source_repo,
-                [
-                    OsStr::new("worktree"),
-                    OsStr::new("add"),
-                    OsStr::new("--quiet"),
-                    OsStr::new("-b"),
-                    OsStr::new(&branch),
-                    path.as_os_str(),
-                    OsStr::new(&base_commit),
-                ],
-            )?;
-        }
-        _ => make_clone(&root, &source_repo, &path, &branch, &base_commit)?,
-    }
-    let path = path
-        .canonicalize()
-        .map_err(WorkspaceError::io("resolve", &path))?;
     Ok(Workspace {
         path,
         source_repo,
@@ -112,47 +97,42 @@ pub fn create(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
     })
 }
 
-/// Removes a worktree or clone; the branch is always kept. Refuses with `Dirty` when
-/// there are uncommitted changes (untracked files included) unless `force`.
-pub fn cleanup(ws: &Workspace, force: bool) -> Result<Cleanup, WorkspaceError> {
-    if ws.strategy == Strategy::Existing {
-        return Ok(Cleanup::KeptExisting);
+/// Builds a planned worktree or clone; an `existing` workspace needs nothing. On failure
+/// what was half made is removed again. Git runs in recorded process groups, so that a
+/// daemon that dies meanwhile does not leave git building it behind the next one's back.
+pub fn make(ws: &Workspace, groups: &Registry) -> Result<(), WorkspaceError> {
+    let branch = match (ws.strategy, ws.branch.as_deref()) {
+        (Strategy::Existing, _) => return Ok(()),
+        (_, Some(branch)) => branch,
+        (_, None) => return Err(WorkspaceError::InvalidBranch(String::new())),
+    };
+    if ws.path.symlink_metadata().is_ok() {
+        return Err(WorkspaceError::TargetExists(ws.path.clone()));
     }
-    match ws.path.symlink_metadata() {
-        Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            if ws.strategy == Strategy::Worktree && ws.source_repo.is_dir() {
-                git::run(&ws.source_repo, ["worktree", "prune"])?;
-            }
-            return Ok(Cleanup::AlreadyGone);
-        }
-        Err(e) => return Err(WorkspaceError::io("inspect", &ws.path)(e)),
+    let made = match ws.strategy {
+        Strategy::Worktree => git::run_grouped(
+            &ws.source_repo,
+            [
+                OsStr::new("worktree"),
+                OsStr::new("add"),
+                OsStr::new("--quiet"),
+                OsStr::new("-b"),
+                OsStr::new(branch),
+                ws.path.as_os_str(),
+                OsStr::new(&ws.base_commit),
+            ],
+            groups,
+        )
+        .map(drop)
+        .map_err(WorkspaceError::from),
+        _ => make_clone(ws, branch, groups),
+    };
+    if let Err(e) = made {
+        // Best effort: the git error is what the caller needs to see.
+        let _ = undo_create(ws);
+        return Err(e);
     }
-    // Even with force, only ever delete something that is still a work tree of its own.
-    if !is_own_work_tree(&ws.path, &ws.path)? {
-        return Err(WorkspaceError::Vanished(ws.path.clone()));
-    }
-    if !force {
-        let files = uncommitted_changes(&ws.path)?.len();
-        if files > 0 {
-            return Err(WorkspaceError::Dirty {
-                path: ws.path.clone(),
-                files,
-            });
-        }
-    }
-    if ws.strategy == Strategy::Worktree {
-        let mut args = vec![OsStr::new("worktree"), OsStr::new("remove")];
-        if force {
-            args.push(OsStr::new("--force"));
-        }
-        args.push(ws.path.as_os_str());
-        git::run(&ws.source_repo, args)?;
-        git::run(&ws.source_repo, ["worktree", "prune"])?;
-    } else {
-        std::fs::remove_dir_all(&ws.path).map_err(WorkspaceError::io("remove", &ws.path))?;
-    }
-    Ok(Cleanup::Removed)
+    Ok(())
 }
 
 /// Checks that the workspace is still there and still a git work tree.
@@ -166,28 +146,6 @@ pub fn ensure_present(ws: &Workspace) -> Result<(), WorkspaceError> {
     } else {
         Err(WorkspaceError::Vanished(ws.path.clone()))
     }
-}
-
-/// The paths `git status --porcelain` reports in the work tree at `path`, untracked
-/// ones included; for a rename, the new path.
-pub fn uncommitted_changes(path: &Path) -> Result<Vec<String>, WorkspaceError> {
-    if !path.is_dir() {
-        return Err(WorkspaceError::Vanished(path.to_path_buf()));
-    }
-    let out = git::output(path, ["status", "--porcelain=v1", "-z"])?;
-    let mut files = Vec::new();
-    let mut entries = out.stdout.split(|&b| b == 0).filter(|e| !e.is_empty());
-    while let Some(entry) = entries.next() {
-        if entry.len() < 4 {
-            continue;
-        }
-        files.push(String::from_utf8_lossy(&entry[3..]).into_owned());
-        // With -z, a rename or copy is followed by a separate entry for its old path.
-        if matches!(entry[0], b'R' | b'C') {
-            entries.next();
-        }
-    }
-    Ok(files)
 }
 
 /// The canonical top level of the work tree containing `dir`, or None outside one.
@@ -239,31 +197,26 @@ fn dir_name(source_repo: &Path, branch: &str, id_hint: &str) -> String {
     name.replace(['/', '\\'], "-")
 }
 
-fn make_clone(
-    root: &Path,
-    source_repo: &Path,
-    path: &Path,
-    branch: &str,
-    base_commit: &str,
-) -> Result<(), WorkspaceError> {
+fn make_clone(ws: &Workspace, branch: &str, groups: &Registry) -> Result<(), WorkspaceError> {
+    let parent = ws.path.parent().unwrap_or(&ws.path);
     // --origin is explicit so a clone.defaultRemoteName setting cannot rename it.
-    git::run(
-        root,
+    git::run_grouped(
+        parent,
         [
             OsStr::new("clone"),
             OsStr::new("--quiet"),
             OsStr::new("--origin"),
             OsStr::new("origin"),
             OsStr::new("--"),
-            source_repo.as_os_str(),
-            path.as_os_str(),
+            ws.source_repo.as_os_str(),
+            ws.path.as_os_str(),
         ],
+        groups,
     )?;
-    if let Err(e) = git::run(path, ["switch", "--quiet", "-c", branch, base_commit]) {
-        // Best effort: a clone on the wrong branch is worse than none; the git error
-        // is what the caller needs to see.
-        let _ = std::fs::remove_dir_all(path);
-        return Err(e.into());
-    }
+    git::run_grouped(
+        &ws.path,
+        ["switch", "--quiet", "-c", branch, ws.base_commit.as_str()],
+        groups,
+    )?;
     Ok(())
 }

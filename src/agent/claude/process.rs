@@ -4,6 +4,7 @@
 
 use super::lines::{Line, LineSplitter};
 use crate::agent::Launch;
+use crate::process_groups::Group;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::path::Path;
@@ -54,10 +55,11 @@ impl Proc {
             .process_group(0)
             .kill_on_drop(true)
             .spawn()?;
-        let pid = child
+        let group = child
             .id()
-            .map(|id| Pid::from_raw(id as i32))
+            .map(|id| launch.groups.record(id))
             .ok_or_else(|| std::io::Error::other("the process exited at once"))?;
+        let pid = group.pgid();
         let (Some(mut stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -78,7 +80,7 @@ impl Proc {
             // Dropping stdin closes it: the process ends once it has nothing more to do.
         });
         let (output_tx, output) = mpsc::unbounded_channel();
-        tokio::spawn(pump(child, stdout, stderr, output_tx));
+        tokio::spawn(pump(child, group, stdout, stderr, output_tx));
         Ok(Proc {
             pid,
             input: Some(input_tx),
@@ -120,8 +122,11 @@ async fn read_some<R: AsyncRead + Unpin>(
     reader.read(buf).await
 }
 
+/// Reads the process's output until it has exited; then lets go of its group, which ends
+/// anything it left running.
 async fn pump(
     mut child: tokio::process::Child,
+    group: Group,
     mut stdout: tokio::process::ChildStdout,
     mut stderr: tokio::process::ChildStderr,
     tx: mpsc::UnboundedSender<Output>,
@@ -170,6 +175,7 @@ async fn pump(
         Some(status) => status,
         None => child.wait().await.ok(),
     };
+    drop(group);
     let _ = tx.send(Output::Exited(status));
 }
 

@@ -63,6 +63,7 @@ fn a_missing_binary_says_how_to_install_codex() {
         workspace: "/".into(),
         agent_session_id: None,
         model: None,
+        groups: crate::process_groups::Registry::none(),
     };
     match b.open(launch, tx) {
         Err(AgentError::Unavailable(m)) => {

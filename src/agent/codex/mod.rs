@@ -156,6 +156,7 @@ async fn drive(
                     workspace: launch.workspace.clone(),
                     session: launch.session,
                     mapper: Mapper::new(new_id("msg"), id, baseline),
+                    groups: launch.groups.clone(),
                 };
                 current = Some(turn::start(spec, events.clone(), thread.clone()));
             }

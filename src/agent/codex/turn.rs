@@ -6,6 +6,7 @@ use super::{INSTALL, Thread};
 use crate::agent::process::{self, Running};
 use crate::agent::{AgentEvent, EventTx};
 use crate::core::SessionId;
+use crate::process_groups::Registry;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,18 +27,23 @@ pub struct Spec {
     pub workspace: PathBuf,
     pub session: SessionId,
     pub mapper: Mapper,
+    pub groups: Registry,
 }
 
 pub fn start(spec: Spec, events: EventTx, thread: Arc<Mutex<Thread>>) -> Running {
     let spawned = spawn(&spec);
-    let leader = spawned.as_ref().ok().and_then(Child::id);
+    let group = spawned
+        .as_ref()
+        .ok()
+        .and_then(Child::id)
+        .map(|pid| spec.groups.record(pid));
     let Spec {
         argv,
         session,
         mut mapper,
         ..
     } = spec;
-    Running::start(leader, move |flag| async move {
+    Running::start(group, move |flag| async move {
         let send = |event| events.send((session, event));
         match spawned {
             Ok(child) => {

@@ -127,6 +127,7 @@ mod tests {
             workspace: "/w".into(),
             agent_session_id: None,
             model: None,
+            groups: crate::process_groups::Registry::none(),
         };
         let argv = backend.expand("look in {workspace} for {session}", &launch);
         assert_eq!(

@@ -25,8 +25,12 @@ pub fn start(
 ) -> Running {
     let session = launch.session;
     let spawned = spawn(&argv, env, launch);
-    let leader = spawned.as_ref().ok().and_then(|(child, _)| child.id());
-    Running::start(leader, move |flag| async move {
+    let group = spawned
+        .as_ref()
+        .ok()
+        .and_then(|(child, _)| child.id())
+        .map(|pid| launch.groups.record(pid));
+    Running::start(group, move |flag| async move {
         let send = |event| events.send((session, event));
         let ended = match spawned {
             Ok((child, output)) => stream(child, output, &flag, &send).await,

@@ -1,0 +1,232 @@
+//! Creating a session: plan its workspace, record the plan, build it, register the session.
+//! A crash at any point leaves a `creating` record that the next start undoes.
+
+use super::{Outcome, Responder, State};
+use crate::core::{SessionId, Status, Strategy};
+use crate::protocol::NewSession;
+use crate::store::{NewSessionRow, StoreError, WorkspaceState};
+use crate::workspace::{self, CreateRequest, Workspace};
+
+const TITLE_FROM_PROMPT: usize = 60;
+
+impl State {
+    pub(super) fn new_session(&mut self, spec: NewSession, reply: Responder) {
+        let agent = spec
+            .agent
+            .clone()
+            .unwrap_or_else(|| self.config.default_agent.clone());
+        if !self.backends.contains_key(&agent) {
+            let mut known: Vec<&str> = self.backends.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            let _ = reply.send(Err(format!(
+                "unknown agent '{agent}': configured agents are {}; define it under [agents.{agent}] in config.toml",
+                known.join(", ")
+            )));
+            return;
+        }
+        if !spec.dir.is_absolute() {
+            let _ = reply.send(Err(format!(
+                "directory {} is not absolute: pass an absolute path",
+                spec.dir.display()
+            )));
+            return;
+        }
+        let id = SessionId::new();
+        let title = spec
+            .title
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| spec.prompt.as_deref().and_then(title_from_prompt))
+            .unwrap_or_else(|| format!("session {}", id.short()));
+        let strategy = spec.strategy.unwrap_or(Strategy::Worktree);
+        let root = self.paths.workspaces.clone();
+        let plan_title = title.clone();
+        let branch = spec.branch.clone();
+        let dir = spec.dir.clone();
+        self.blocking(
+            move || {
+                workspace::plan(&CreateRequest {
+                    dir: &dir,
+                    strategy,
+                    title: &plan_title,
+                    branch: branch.as_deref(),
+                    root: &root,
+                    id_hint: &id.short(),
+                })
+            },
+            move |state, planned| match planned {
+                Ok(ws) => state.build(id, title, agent, ws, spec, reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            },
+        );
+    }
+
+    /// Records the planned workspace, builds it, then registers the session.
+    fn build(
+        &mut self,
+        id: SessionId,
+        title: String,
+        agent: String,
+        ws: Workspace,
+        spec: NewSession,
+        reply: Responder,
+    ) {
+        let now = Self::now();
+        let recorded = match ws.strategy {
+            Strategy::Existing => self
+                .store
+                .existing_workspace_at(&ws.path)
+                .and_then(|found| match found {
+                    Some(wid) => Ok(wid),
+                    None => self.store.insert_workspace(&ws, now),
+                }),
+            _ => self
+                .store
+                .insert_workspace_as(&ws, now, WorkspaceState::Creating),
+        };
+        let workspace_id = match recorded {
+            Ok(wid) => wid,
+            Err(e) => {
+                let _ = reply.send(Err(e.to_string()));
+                return;
+            }
+        };
+        let groups = self.groups.clone();
+        let made_ws = ws.clone();
+        self.blocking(
+            move || workspace::make(&made_ws, &groups),
+            move |state, made| {
+                let answer = match made {
+                    Ok(()) => state
+                        .store
+                        .set_workspace_state(workspace_id, WorkspaceState::Ready)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| state.register(id, &title, &agent, workspace_id, spec)),
+                    Err(e) => {
+                        // `make` took back what it half made; the record goes with it.
+                        if ws.strategy != Strategy::Existing
+                            && let Err(e) = state.store.delete_workspace(workspace_id)
+                        {
+                            tracing::error!("forgetting workspace {workspace_id}: {e}");
+                        }
+                        Err(e.to_string())
+                    }
+                };
+                let _ = reply.send(answer);
+            },
+        );
+    }
+
+    fn register(
+        &mut self,
+        id: SessionId,
+        title: &str,
+        agent: &str,
+        workspace_id: i64,
+        spec: NewSession,
+    ) -> Result<Outcome, String> {
+        let store_err = |e: StoreError| e.to_string();
+        self.store
+            .insert_session(&NewSessionRow {
+                id,
+                title,
+                agent,
+                model: spec.model.as_deref(),
+                workspace_id,
+                status: Status::Starting,
+                now: Self::now(),
+            })
+            .map_err(store_err)?;
+        let session = self
+            .store
+            .session(id)
+            .map_err(store_err)?
+            .ok_or("the new session vanished from the database")?;
+        self.sessions.insert(id, session);
+        self.open_driver(id);
+        let mut note = None;
+        if let Some(prompt) = spec.prompt.filter(|p| !p.trim().is_empty()) {
+            note = self.send(id, prompt).err();
+        }
+        Ok(self.session_reply(id, note))
+    }
+
+    /// After a crash: undoes the workspaces that were being made (their session was never
+    /// registered) and finishes those that were being removed. Only paths under the
+    /// workspace root, which flotilla alone writes to, are ever deleted this way.
+    pub(super) fn finish_workspaces(&mut self) {
+        let unfinished = match self.store.unfinished_workspaces() {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::error!("reading unfinished workspaces: {e}");
+                return;
+            }
+        };
+        let root = (self.paths.workspaces.canonicalize())
+            .unwrap_or_else(|_| self.paths.workspaces.clone());
+        for (wid, ws, state) in unfinished {
+            if !ws.path.starts_with(&root) || ws.path == root {
+                tracing::warn!(
+                    "workspace {} is outside {}: left as it is",
+                    ws.path.display(),
+                    root.display()
+                );
+                continue;
+            }
+            let (done, recorded) = match state {
+                WorkspaceState::Creating => (
+                    workspace::undo_create(&ws),
+                    self.store.delete_workspace(wid),
+                ),
+                _ => (
+                    workspace::remove(&ws).map(drop),
+                    self.store.mark_workspace_removed(wid, Self::now()),
+                ),
+            };
+            match (done, recorded) {
+                (Ok(()), Ok(())) => tracing::info!(
+                    "finished what a crash left of workspace {}",
+                    ws.path.display()
+                ),
+                (Err(e), _) => tracing::error!("tidying workspace {}: {e}", ws.path.display()),
+                (_, Err(e)) => tracing::error!("recording workspace {}: {e}", ws.path.display()),
+            }
+        }
+    }
+}
+
+/// A title from the prompt's first line, shortened at a word boundary.
+fn title_from_prompt(prompt: &str) -> Option<String> {
+    let line = prompt.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if line.chars().count() <= TITLE_FROM_PROMPT {
+        return Some(line.to_string());
+    }
+    let cut: String = line.chars().take(TITLE_FROM_PROMPT).collect();
+    let at_word = cut
+        .rfind(' ')
+        .filter(|&i| i > TITLE_FROM_PROMPT / 2)
+        .unwrap_or(cut.len());
+    Some(format!("{}…", cut[..at_word].trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from_prompt;
+
+    #[test]
+    fn titles_come_from_the_first_line_of_the_prompt() {
+        assert_eq!(
+            title_from_prompt("\n  fix login\nmore").as_deref(),
+            Some("fix login")
+        );
+        assert_eq!(title_from_prompt("   "), None);
+        let long = "word ".repeat(30);
+        let title = title_from_prompt(&long).expect("a title");
+        assert!(
+            title.ends_with('…') && title.chars().count() <= 61,
+            "{title}"
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! Removing a worktree or clone without losing work: what is not committed is never
+//! deleted without `force`, and the session's branch is always kept (a clone's is
+//! fetched into the source repository first).
+
+use super::{Changes, Workspace, WorkspaceError, changes, is_own_work_tree};
+use crate::core::Strategy;
+use crate::git::{self, GitError};
+use std::ffi::OsStr;
+use std::io::ErrorKind;
+use std::path::Path;
+
+/// What `remove` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleanup {
+    Removed,
+    /// An existing directory belongs to the user and is never deleted.
+    KeptExisting,
+    AlreadyGone,
+}
+
+/// Checks, keeps the branch, removes: the whole cleanup in one call.
+pub fn cleanup(ws: &Workspace, force: bool) -> Result<Cleanup, WorkspaceError> {
+    check_removable(ws, force)?;
+    keep_branch(ws)?;
+    remove(ws)
+}
+
+/// Refuses, saying why, when removing the workspace would lose work: uncommitted files
+/// (modified, untracked or ignored), or commits that no branch kept in the source
+/// repository holds. `force` lets both go. A directory that has vanished is removable.
+pub fn check_removable(ws: &Workspace, force: bool) -> Result<(), WorkspaceError> {
+    if ws.strategy == Strategy::Existing || !present(&ws.path)? {
+        return Ok(());
+    }
+    // Even with force, only ever delete something that is still a work tree of its own.
+    if !is_own_work_tree(&ws.path, &ws.path)? {
+        return Err(WorkspaceError::Vanished(ws.path.clone()));
+    }
+    if force {
+        return Ok(());
+    }
+    let changes: Changes = changes(&ws.path)?;
+    if !changes.is_empty() {
+        return Err(WorkspaceError::Dirty {
+            path: ws.path.clone(),
+            changes,
+        });
+    }
+    let unsaved = unsaved_commits(ws)?;
+    if !unsaved.is_empty() {
+        return Err(WorkspaceError::Unsaved {
+            path: ws.path.clone(),
+            refs: unsaved.join(", "),
+            branch: ws.branch.clone().unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+/// For a clone: fetches the session's branch into the source repository as
+/// `refs/heads/<branch>`, fast-forward only, so an existing different branch there is
+/// never overwritten. Says what it did; nothing for worktrees (they share the source's
+/// branches) and existing directories.
+pub fn keep_branch(ws: &Workspace) -> Result<Option<String>, WorkspaceError> {
+    let Some(branch) = ws.branch.as_deref() else {
+        return Ok(None);
+    };
+    if ws.strategy != Strategy::Clone || !present(&ws.path)? {
+        return Ok(None);
+    }
+    let refname = format!("refs/heads/{branch}");
+    let Some(tip) = rev(&ws.path, &refname)? else {
+        // The agent deleted the branch; `check_removable` has looked after its commits.
+        return Ok(None);
+    };
+    let not_kept = |reason: String| WorkspaceError::BranchNotKept {
+        branch: branch.to_string(),
+        repo: ws.source_repo.clone(),
+        reason,
+    };
+    if !ws.source_repo.is_dir() {
+        return Err(not_kept("the source repository is gone".into()));
+    }
+    if rev(&ws.source_repo, &refname)
+        .map_err(|e| not_kept(e.to_string()))?
+        .as_deref()
+        == Some(tip.as_str())
+    {
+        return Ok(None);
+    }
+    let refspec = format!("{refname}:{refname}");
+    git::run(
+        &ws.source_repo,
+        [
+            OsStr::new("fetch"),
+            OsStr::new("--quiet"),
+            OsStr::new("--no-write-fetch-head"),
+            OsStr::new("--"),
+            ws.path.as_os_str(),
+            OsStr::new(&refspec),
+        ],
+    )
+    .map_err(|e| match e {
+        GitError::Failed { stderr, .. } => not_kept(stderr),
+        other => not_kept(other.to_string()),
+    })?;
+    Ok(Some(format!(
+        "kept branch {branch} in {}",
+        ws.source_repo.display()
+    )))
+}
+
+/// Removes a worktree or clone that [`check_removable`] allowed (and whose branch
+/// [`keep_branch`] kept). What a crash left half removed is finished.
+pub fn remove(ws: &Workspace) -> Result<Cleanup, WorkspaceError> {
+    if ws.strategy == Strategy::Existing {
+        return Ok(Cleanup::KeptExisting);
+    }
+    if !present(&ws.path)? {
+        forget_worktree(ws);
+        return Ok(Cleanup::AlreadyGone);
+    }
+    if ws.strategy == Strategy::Worktree && is_own_work_tree(&ws.path, &ws.path)? {
+        git::run(
+            &ws.source_repo,
+            [
+                OsStr::new("worktree"),
+                OsStr::new("remove"),
+                OsStr::new("--force"),
+                OsStr::new("--force"),
+                ws.path.as_os_str(),
+            ],
+        )?;
+    }
+    delete_dir(&ws.path)?;
+    forget_worktree(ws);
+    Ok(Cleanup::Removed)
+}
+
+/// Takes back a workspace whose making did not finish: the half-made directory, git's
+/// record of it (locked while a checkout runs) and the new branch, if it holds nothing
+/// but the base commit. The caller makes sure the path is one flotilla chose.
+pub fn undo_create(ws: &Workspace) -> Result<(), WorkspaceError> {
+    if ws.strategy == Strategy::Existing {
+        return Ok(());
+    }
+    delete_dir(&ws.path)?;
+    forget_worktree(ws);
+    if let (Strategy::Worktree, Some(branch)) = (ws.strategy, ws.branch.as_deref()) {
+        let refname = format!("refs/heads/{branch}");
+        if rev(&ws.source_repo, &refname)?.as_deref() == Some(ws.base_commit.as_str()) {
+            // Fails harmlessly if something checked the branch out meanwhile.
+            let _ = git::run(&ws.source_repo, ["branch", "--quiet", "-D", branch]);
+        }
+    }
+    Ok(())
+}
+
+/// Drops git's record of a worktree whose directory is gone, locked or not.
+fn forget_worktree(ws: &Workspace) {
+    if ws.strategy != Strategy::Worktree || !ws.source_repo.is_dir() {
+        return;
+    }
+    let _ = git::run(
+        &ws.source_repo,
+        [
+            OsStr::new("worktree"),
+            OsStr::new("remove"),
+            OsStr::new("--force"),
+            OsStr::new("--force"),
+            ws.path.as_os_str(),
+        ],
+    );
+    let _ = git::run(&ws.source_repo, ["worktree", "prune"]);
+}
+
+fn delete_dir(path: &Path) -> Result<(), WorkspaceError> {
+    match std::fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(WorkspaceError::io("remove", path)(e)),
+    }
+}
+
+fn present(path: &Path) -> Result<bool, WorkspaceError> {
+    match path.symlink_metadata() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(WorkspaceError::io("inspect", path)(e)),
+    }
+}
+
+/// The commit `refname` names, if it exists.
+fn rev(dir: &Path, refname: &str) -> Result<Option<String>, WorkspaceError> {
+    let spec = format!("{refname}^{{commit}}");
+    match git::run(dir, ["rev-parse", "--verify", "--quiet", &spec]) {
+        Ok(sha) if !sha.is_empty() => Ok(Some(sha)),
+        Ok(_) | Err(GitError::Failed { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Refs of the workspace whose commits would be lost with it: a detached HEAD that no
+/// branch holds; in a clone, also local branches (other than the session's) whose
+/// commits are neither in the source repository nor on the session's branch.
+fn unsaved_commits(ws: &Workspace) -> Result<Vec<String>, WorkspaceError> {
+    let mut tips: Vec<(String, String)> = Vec::new();
+    if ws.strategy == Strategy::Clone {
+        let out = git::run(
+            &ws.path,
+            [
+                "for-each-ref",
+                "--format=%(objectname) %(refname:short)",
+                "refs/heads/",
+            ],
+        )?;
+        for line in out.lines() {
+            if let Some((sha, name)) = line.split_once(' ')
+                && Some(name) != ws.branch.as_deref()
+            {
+                tips.push((sha.to_string(), format!("branch {name}")));
+            }
+        }
+    }
+    let detached = matches!(
+        git::run(&ws.path, ["symbolic-ref", "--quiet", "HEAD"]),
+        Err(GitError::Failed { code: Some(1), .. })
+    );
+    let mut unsaved = Vec::new();
+    if detached && let Some(head) = rev(&ws.path, "HEAD")? {
+        let short: String = head.chars().take(7).collect();
+        let what = format!("detached HEAD {short}");
+        match ws.strategy {
+            // A worktree shares the source's objects and branches: only a commit that no
+            // branch holds is lost with it.
+            Strategy::Worktree => {
+                let held = git::run(
+                    &ws.path,
+                    [
+                        "for-each-ref",
+                        "--count=1",
+                        "--contains",
+                        &head,
+                        "refs/heads/",
+                    ],
+                )?;
+                if held.is_empty() {
+                    unsaved.push(what);
+                }
+            }
+            _ => tips.push((head, what)),
+        }
+    }
+    let session_branch = ws.branch.as_ref().map(|b| format!("refs/heads/{b}"));
+    for (sha, what) in tips {
+        let commit = format!("{sha}^{{commit}}");
+        let in_source =
+            ws.source_repo.is_dir() && git::succeeds(&ws.source_repo, ["cat-file", "-e", &commit])?;
+        let on_session_branch = match &session_branch {
+            Some(b) => git::succeeds(&ws.path, ["merge-base", "--is-ancestor", &sha, b])?,
+            None => false,
+        };
+        if !in_source && !on_session_branch {
+            unsaved.push(what);
+        }
+    }
+    Ok(unsaved)
+}
