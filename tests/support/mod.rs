@@ -81,3 +81,8 @@ pub fn find<'a>(files: &'a [FileDiff], path: &str) -> &'a FileDiff {
 pub fn paths(files: &[FileDiff]) -> Vec<&str> {
     files.iter().map(|f| f.path.as_str()).collect()
 }
+
+/// Runs git in `dir` and returns its trimmed stdout; panics if it fails.
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    git::run(dir, args).unwrap_or_else(|e| panic!("git {args:?}: {e}"))
+}
