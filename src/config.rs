@@ -129,7 +129,7 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| one_line(&e.to_string()))?;
+        let config: Config = toml::from_str(text).map_err(|e| describe(&e, text))?;
         for (name, agent) in &config.agents {
             if agent.command.is_empty() {
                 return Err(format!("agent '{name}' has an empty command"));
@@ -178,6 +178,55 @@ impl Config {
     }
 }
 
+/// A parse error in one line that names where it is (line, table, key) and never quotes
+/// the file: a value may be an API key, and the error goes to the daemon's log.
+fn describe(e: &toml::de::Error, text: &str) -> String {
+    let message = redact(&one_line(e.message()));
+    let Some(span) = e.span() else {
+        return message;
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_no = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.contains(['"', '\'']) && !k.starts_with('['));
+    let place = match (table, key) {
+        (Some(t), Some(k)) => format!(" (key {t}.{k})"),
+        (None, Some(k)) => format!(" (key {k})"),
+        (Some(t), None) => format!(" (in [{t}])"),
+        (None, None) => String::new(),
+    };
+    format!("line {line_no}{place}: {message}")
+}
+
+/// Drops quoted text from a message: serde's "invalid type: string \"...\"" would
+/// otherwise repeat the value.
+fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                let trimmed = out.trim_end().len();
+                out.truncate(trimmed);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -201,6 +250,33 @@ mod tests {
         .expect("parses");
         assert_eq!(config.default_agent, "aider");
         assert_eq!(config.agents["shell"].command[0], "bash");
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key_but_never_a_value() {
+        let secret = "sk-live-0123456789";
+        for (bad, line, key) in [
+            (
+                format!(
+                    "[agents.codex]\ncommand = [\"codex\"]\nkind = \"codex\"\nenv = {{ OPENAI_API_KEY = \"{secret}\"\n"
+                ),
+                4,
+                "agents.codex.env",
+            ),
+            (
+                format!("[agents.x]\ncommand = \"{secret}\"\n"),
+                2,
+                "agents.x.command",
+            ),
+            (format!("default_agent = \"{secret}\n"), 1, "default_agent"),
+        ] {
+            let err = Config::parse(&bad).expect_err(&bad);
+            assert!(!err.contains(secret), "the value leaked: {err}");
+            assert!(!err.contains("sk-"), "part of the value leaked: {err}");
+            assert!(err.starts_with(&format!("line {line}")), "{err}");
+            assert!(err.contains(key), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 
     #[test]

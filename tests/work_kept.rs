@@ -62,11 +62,11 @@ fn clone_cleanup_keeps_the_committed_branch_in_the_source() {
     assert!(stopped.status.success(), "{stopped:?}");
     assert!(!Path::new(&ws).exists(), "the clone is removed");
     let kept = repo.git(&["rev-parse", &format!("refs/heads/{branch}")]);
-    assert_eq!(kept, tip, "the commit is on the branch in the source repository");
     assert_eq!(
-        repo.git(&["show", &format!("{branch}:result.txt")]),
-        "done"
+        kept, tip,
+        "the commit is on the branch in the source repository"
     );
+    assert_eq!(repo.git(&["show", &format!("{branch}:result.txt")]), "done");
 }
 
 #[test]
@@ -85,7 +85,10 @@ fn clone_cleanup_never_overwrites_a_different_branch_in_the_source() {
     let refused = f.fails(&["stop", &id, "--cleanup"]);
     assert!(refused.contains(&branch), "{refused}");
     assert!(refused.contains("nothing was"), "{refused}");
-    assert!(Path::new(&ws).join("agent.txt").exists(), "the clone is kept");
+    assert!(
+        Path::new(&ws).join("agent.txt").exists(),
+        "the clone is kept"
+    );
     assert_eq!(repo.git(&["rev-parse", &branch]), users);
     // Even --force keeps the branch: the clone stays until it can be saved.
     f.fails(&["stop", &id, "--cleanup", "--force"]);
@@ -98,7 +101,11 @@ fn ignored_files_block_cleanup_without_force() {
     let f = Flotilla::new();
     let s = new_session(&f, repo.path(), "worktree", "notes");
     let (id, ws) = (field(&s, "id"), field(&s, "workspace"));
-    turn(&f, &id, "echo remember > notes.log && echo scratch > new.txt");
+    turn(
+        &f,
+        &id,
+        "echo remember > notes.log && echo scratch > new.txt",
+    );
 
     let refused = f.fails(&["stop", &id, "--cleanup"]);
     assert!(refused.contains("1 untracked and 1 ignored"), "{refused}");
@@ -139,7 +146,10 @@ fn cleanup_keeps_a_workspace_another_session_works_inside() {
     let b_id = field(&b, "id");
 
     let refused = f.fails(&["stop", &a_id, "--cleanup"]);
-    assert!(refused.contains("also used by 1 other session"), "{refused}");
+    assert!(
+        refused.contains("also used by 1 other session"),
+        "{refused}"
+    );
     assert!(refused.contains(&b_id[..8]), "{refused}");
     assert!(inner.is_dir(), "the inner session's directory is kept");
     assert_eq!(f.status(&a_id), "idle");

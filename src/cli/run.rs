@@ -261,8 +261,21 @@ impl Follow {
     }
 }
 
+/// How long `daemon status` and `daemon stop` wait for a daemon that holds the lock to
+/// answer on its socket (it re-creates a removed socket within a second).
+const DAEMON_ANSWERS: std::time::Duration = std::time::Duration::from_secs(3);
+
 async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), String> {
-    let client = Client::connect(paths).await?;
+    let client = match Client::connect_within(paths, DAEMON_ANSWERS).await {
+        Ok(client) => client,
+        Err(e) => match (action, crate::daemon::holder(paths)) {
+            // Its socket is gone for good: reach it through the pid in the lock.
+            (DaemonCmd::Stop, crate::daemon::Holder::Process(Some(pid))) => {
+                return stop_by_pid(pid, paths, json).await;
+            }
+            _ => return Err(e),
+        },
+    };
     match (action, client) {
         (DaemonCmd::Status, None) => {
             Err("no daemon is running: any flotilla command starts one".into())
@@ -283,9 +296,9 @@ async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), Stri
         }
         (DaemonCmd::Stop, Some(client)) => {
             client.request(Command::Shutdown).await?;
-            // Wait for the socket to go, so the next command starts a fresh daemon.
-            for _ in 0..500 {
-                if !paths.socket.exists() {
+            // Wait for the lock to go, so the next command starts a fresh daemon.
+            for _ in 0..1000 {
+                if crate::daemon::holder(paths) == crate::daemon::Holder::Nobody {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -296,6 +309,26 @@ async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), Stri
             Ok(())
         }
     }
+}
+
+/// Sends SIGTERM to the daemon the lock names and waits for it to let go of the lock.
+async fn stop_by_pid(pid: i32, paths: &Paths, json: bool) -> Result<(), String> {
+    use nix::sys::signal::{Signal, kill};
+    kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM)
+        .map_err(|e| format!("cannot signal the daemon (pid {pid}): {e}"))?;
+    for _ in 0..1000 {
+        if crate::daemon::holder(paths) == crate::daemon::Holder::Nobody {
+            if !json {
+                println!("daemon stopped");
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Err(format!(
+        "the daemon (pid {pid}) did not stop within 10s: see {}",
+        paths.daemon_log.display()
+    ))
 }
 
 fn expect_session(reply: Reply) -> Result<(crate::core::Session, Option<String>), String> {

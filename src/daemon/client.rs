@@ -1,6 +1,7 @@
 //! One client API over two transports: the daemon's socket, or an engine in this process.
 
 use super::lines::{Line, next_line};
+use super::lockfile::{self, Holder};
 use super::spawn;
 use crate::engine::Engine;
 use crate::paths::Paths;
@@ -49,19 +50,39 @@ enum Transport {
 }
 
 impl Client {
-    /// Connects to the daemon, starting one in the background if none answers.
+    /// Connects to the daemon, starting one in the background if none runs. A daemon
+    /// that holds the lock but has no socket yet (starting, or re-creating a socket
+    /// someone removed) is waited for, never doubled.
     pub async fn connect_or_spawn(paths: &Paths) -> Result<Client, String> {
-        match Client::connect(paths).await? {
-            Some(client) => Ok(client),
-            None => {
-                spawn::start_daemon(paths).await?;
-                Client::connect(paths).await?.ok_or_else(|| {
-                    format!(
-                        "the daemon started but its socket {} does not answer",
-                        paths.socket.display()
-                    )
-                })
+        if let Some(client) = Client::connect(paths).await? {
+            return Ok(client);
+        }
+        if lockfile::holder(paths) == Holder::Nobody {
+            spawn::start_daemon(paths).await?;
+        }
+        Client::connect_within(paths, spawn::START_TIMEOUT)
+            .await?
+            .ok_or_else(|| spawn::not_answering(paths))
+    }
+
+    /// Connects to a running daemon, waiting up to `limit` for its socket if the lock
+    /// says one runs; `None` when none runs.
+    pub async fn connect_within(
+        paths: &Paths,
+        limit: std::time::Duration,
+    ) -> Result<Option<Client>, String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(client) = Client::connect(paths).await? {
+                return Ok(Some(client));
             }
+            if lockfile::holder(paths) == Holder::Nobody {
+                return Ok(None);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(spawn::not_answering(paths));
+            }
+            tokio::time::sleep(spawn::POLL).await;
         }
     }
 

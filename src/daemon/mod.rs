@@ -2,8 +2,10 @@
 
 mod client;
 mod lines;
+mod lockfile;
 mod server;
 mod spawn;
 
 pub use client::{Client, Events};
-pub use server::{lock, run};
+pub use lockfile::{Holder, holder, lock};
+pub use server::run;

@@ -1,48 +1,47 @@
 //! The daemon: a private Unix socket in front of the engine.
 
 use super::lines::{Line, next_line};
+use super::lockfile;
 use crate::config::Config;
 use crate::engine::{Engine, Outcome};
-use crate::paths::Paths;
+use crate::paths::{Paths, create_private_dir};
 use crate::protocol::{Command, PROTOCOL_VERSION, Request, ServerMsg};
 use anyhow::{Context, Result, bail};
-use nix::fcntl::{Flock, FlockArg};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 const OUTBOX: usize = 4096;
 
+/// How often the daemon checks that its socket is still there: the system may delete the
+/// runtime directory (logind does at the last logout) while the daemon runs.
+const SOCKET_CHECK: Duration = Duration::from_secs(1);
+
 /// Runs the daemon in the foreground until it is told to stop.
 pub async fn run(paths: Paths) -> Result<()> {
-    // Everything the daemon creates (socket, database, logs) is private to its user.
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    // No umask of its own: the agents and git it starts make files as the user would.
+    // The daemon's own files are private by the modes they are created with.
     paths.create_dirs()?;
-    let _lock = lock(&paths)?;
+    let _lock = lockfile::lock(&paths)?;
     let (config, config_error) = Config::load(&paths.config_file);
     if let Some(e) = &config_error {
         tracing::warn!("{e}");
     }
     let engine = Engine::start(paths.clone(), config, config_error)?;
 
-    match std::fs::remove_file(&paths.socket) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => bail!(
-            "cannot remove the stale socket {}: {e}",
-            paths.socket.display()
-        ),
-    }
-    let listener = UnixListener::bind(&paths.socket)
-        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
-    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))?;
+    let (mut listener, mut bound) = bind(&paths)?;
     tracing::info!("listening on {}", paths.socket.display());
 
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    // The terminal the daemon was started from went away: shut down in order as well.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut check = tokio::time::interval(SOCKET_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut connections = JoinSet::new();
     let uid = nix::unistd::geteuid().as_raw();
     loop {
@@ -55,37 +54,56 @@ pub async fn run(paths: Paths) -> Result<()> {
             },
             _ = terminate.recv() => { let _ = engine.execute(Command::Shutdown).await; }
             _ = interrupt.recv() => { let _ = engine.execute(Command::Shutdown).await; }
+            _ = hangup.recv() => { let _ = engine.execute(Command::Shutdown).await; }
+            _ = check.tick() => {
+                if !is_bound(&paths.socket, bound) {
+                    match bind(&paths) {
+                        Ok((again, ino)) => {
+                            tracing::warn!("{} was removed: listening there again", paths.socket.display());
+                            (listener, bound) = (again, ino);
+                        }
+                        Err(e) => tracing::warn!("{e:#}"),
+                    }
+                }
+            }
             _ = engine.closed() => break,
             Some(_) = connections.join_next() => {}
         }
     }
-    let _ = std::fs::remove_file(&paths.socket);
+    if is_bound(&paths.socket, bound) {
+        let _ = std::fs::remove_file(&paths.socket);
+    }
     // Let replies already on their way (the one to `daemon stop` among them) go out.
     let drain = async { while connections.join_next().await.is_some() {} };
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), drain).await;
+    let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// One daemon per home: an exclusive lock held for the daemon's whole life.
-pub fn lock(paths: &Paths) -> Result<Flock<std::fs::File>> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .read(true)
-        .mode(0o600)
-        .open(&paths.lock_file)
-        .with_context(|| format!("cannot open {}", paths.lock_file.display()))?;
-    let mut locked = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| {
-        anyhow::anyhow!(
-            "another flotilla daemon already runs for {}: use `flotilla daemon stop` first",
-            paths.data_dir.display()
-        )
-    })?;
-    locked.set_len(0)?;
-    writeln!(&mut *locked, "{}", std::process::id())?;
-    Ok(locked)
+/// Listens on the socket path, replacing whatever is there (the lock says no other
+/// daemon uses it); returns the listener and the socket's inode.
+fn bind(paths: &Paths) -> Result<(UnixListener, u64)> {
+    if let Some(dir) = paths.socket.parent() {
+        create_private_dir(dir)?;
+    }
+    match std::fs::remove_file(&paths.socket) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => bail!(
+            "cannot remove the stale socket {}: {e}",
+            paths.socket.display()
+        ),
+    }
+    let listener = UnixListener::bind(&paths.socket)
+        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
+    std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600))?;
+    let ino = std::fs::symlink_metadata(&paths.socket)?.ino();
+    Ok((listener, ino))
+}
+
+/// Whether the socket path is still the socket this daemon listens on.
+fn is_bound(socket: &std::path::Path, ino: u64) -> bool {
+    std::fs::symlink_metadata(socket).is_ok_and(|m| m.ino() == ino)
 }
 
 async fn connection(stream: UnixStream, engine: Engine, uid: u32) {

@@ -1,28 +1,25 @@
 //! Starting the daemon in the background, detached from the terminal.
 
+use super::lockfile::{self, Holder};
 use crate::paths::Paths;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-const START_TIMEOUT: Duration = Duration::from_secs(10);
-const POLL: Duration = Duration::from_millis(10);
+pub(super) const START_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const POLL: Duration = Duration::from_millis(10);
 
 /// Starts `flotilla daemon` in a session of its own and waits until its socket answers.
 pub async fn start_daemon(paths: &Paths) -> Result<(), String> {
     paths.create_dirs().map_err(|e| e.to_string())?;
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the flotilla binary: {e}"))?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&paths.daemon_log)
-        .map_err(|e| {
-            format!(
-                "cannot open the daemon log {}: {e}",
-                paths.daemon_log.display()
-            )
-        })?;
+    let log = open_log(&paths.daemon_log).map_err(|e| {
+        format!(
+            "cannot open the daemon log {}: {e}",
+            paths.daemon_log.display()
+        )
+    })?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("daemon")
         .stdin(Stdio::null())
@@ -50,8 +47,9 @@ pub async fn start_daemon(paths: &Paths) -> Result<(), String> {
         if let Ok(Some(status)) = child.try_wait()
             && !status.success()
         {
-            // It may have lost a race with another daemon starting at the same moment.
-            if tokio::net::UnixStream::connect(&paths.socket).await.is_ok() {
+            // It lost the race with a daemon another client started at the same moment:
+            // that one is the daemon to wait for.
+            if lockfile::holder(paths) != Holder::Nobody {
                 return Ok(());
             }
             return Err(format!(
@@ -61,12 +59,33 @@ pub async fn start_daemon(paths: &Paths) -> Result<(), String> {
         }
         tokio::time::sleep(POLL).await;
     }
-    Err(format!(
-        "the daemon did not open {} within {}s: see {}",
+    Err(not_answering(paths))
+}
+
+pub(super) fn not_answering(paths: &Paths) -> String {
+    let pid = match lockfile::holder(paths) {
+        Holder::Process(Some(pid)) => format!(" (pid {pid})"),
+        _ => String::new(),
+    };
+    format!(
+        "the daemon{pid} does not answer on {} within {}s: see {}, or end it with `flotilla daemon stop`",
         paths.socket.display(),
         START_TIMEOUT.as_secs(),
         paths.daemon_log.display()
-    ))
+    )
+}
+
+/// The daemon's log: private, since errors may name files and sessions.
+fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    // An older log may have been made with a laxer mode.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }
 
 fn last_line(path: &std::path::Path) -> String {
