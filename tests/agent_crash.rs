@@ -1,0 +1,215 @@
+//! `kill -9` of the real daemon while a Claude or a Codex turn streams: the next daemon
+//! ends the old turn's processes (all of their process group) before it answers, and the
+//! session resumes and takes a new prompt. The real agent CLIs run against fake model
+//! servers on 127.0.0.1, in the test network namespace.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+use support::Repo;
+use support::cli::{Flotilla, process_alive, wait_until};
+use support::fake_llm::{Anthropic, FakeServer, OpenAiResponses, Reply as Llm};
+use support::{isolation, offline};
+
+const TURN: Duration = Duration::from_secs(60);
+
+/// A TOML basic string: JSON's quoting is a valid subset.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).expect("json")
+}
+
+fn agent_config(name: &str, binary: &Path, env: &[(String, String)], extra: &str) -> String {
+    let env: Vec<String> = env
+        .iter()
+        .map(|(k, v)| format!("{k} = {}", quoted(v)))
+        .collect();
+    format!(
+        "[agents.{name}]\nkind = \"{name}\"\ncommand = [{}]\n{extra}\n[agents.{name}.env]\n{}\n",
+        quoted(&binary.to_string_lossy()),
+        env.join("\n")
+    )
+}
+
+/// The members of the process groups the daemon has on record.
+fn recorded_processes(f: &Flotilla) -> Vec<i32> {
+    let groups: Vec<i32> = std::fs::read_dir(f.path("groups"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    let procs = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    procs
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| process_alive(pid))
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            let pgrp = after.split_whitespace().nth(2).and_then(|g| g.parse().ok());
+            pgrp.is_some_and(|g: i32| groups.contains(&g))
+        })
+        .collect()
+}
+
+struct Case {
+    agent: &'static str,
+    fake: FakeServer,
+    _agent_home: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+    f: Flotilla,
+    repo: Repo,
+}
+
+fn case(agent: &'static str) -> Option<Case> {
+    let binary = isolation::agent_binary(agent)?;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let agent_home = isolation::agent_home();
+    let (fake, env, extra) = match agent {
+        "claude" => {
+            let fake = rt.block_on(Anthropic::start()).expect("fake");
+            let env = offline::claude_env(agent_home.path(), fake.url()).expect("env");
+            (fake, env, "permission_mode = \"default\"")
+        }
+        _ => {
+            let fake = rt.block_on(OpenAiResponses::start()).expect("fake");
+            let env = offline::codex_env(agent_home.path(), fake.url()).expect("env");
+            (
+                fake,
+                env,
+                "sandbox = \"workspace-write\"\napproval = \"never\"",
+            )
+        }
+    };
+    let f = Flotilla::new();
+    let config = agent_config(agent, &binary, &env, extra);
+    std::fs::write(f.path("config.toml"), config).expect("config");
+    let repo = Repo::new();
+    repo.write("README", "hello\n");
+    repo.commit_all("first");
+    Some(Case {
+        agent,
+        fake,
+        _agent_home: agent_home,
+        _rt: rt,
+        f,
+        repo,
+    })
+}
+
+fn kill_mid_turn_then_resume(c: Case) {
+    let f = &c.f;
+    let s = f.json(&[
+        "new",
+        "--dir",
+        &c.repo.path().to_string_lossy(),
+        "--strategy",
+        "existing",
+        "--agent",
+        c.agent,
+    ]);
+    let id = s["id"].as_str().expect("id").to_string();
+    f.wait_status(&id, "idle", TURN);
+
+    // 40 s of streamed text: the turn is still running when the daemon dies.
+    c.fake.push(Llm::SlowText {
+        chunks: 800,
+        delay_ms: 50,
+    });
+    f.ok(&["send", &id, "stream for a long while"]);
+    // Once the fake has handed out the reply, the model's stream is under way.
+    wait_until(TURN, "the turn to reach the model", || {
+        c.fake.pending() == 0 && f.status(&id) == "active"
+    });
+    let old = recorded_processes(f);
+    assert!(!old.is_empty(), "the turn's processes are on record");
+
+    let daemon = f.daemon_pid();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill -9");
+    wait_until(Duration::from_secs(5), "the daemon to die", || {
+        !process_alive(daemon)
+    });
+    assert!(
+        old.iter().any(|&p| process_alive(p)),
+        "the agent outlives the daemon until the next one starts"
+    );
+
+    // The next command starts a daemon, which ends the old turn before it answers.
+    assert_eq!(f.status(&id), "disconnected");
+    wait_until(
+        Duration::from_secs(2),
+        "the old turn's processes to end",
+        || old.iter().all(|&p| !process_alive(p)),
+    );
+
+    f.ok(&["resume", &id]);
+    f.wait_status(&id, "idle", TURN);
+    c.fake.push(Llm::text("back after the crash"));
+    f.ok(&["send", &id, "are you there"]);
+    wait_until(TURN, "the reply after the crash", || {
+        f.ok(&["log", &id]).contains("back after the crash")
+    });
+    f.wait_status(&id, "idle", TURN);
+}
+
+#[test]
+fn claude_turn_killed_with_the_daemon_ends_and_resumes() {
+    let Some(c) = case("claude") else { return };
+    kill_mid_turn_then_resume(c);
+}
+
+#[test]
+fn codex_turn_killed_with_the_daemon_ends_and_resumes() {
+    let Some(c) = case("codex") else { return };
+    kill_mid_turn_then_resume(c);
+}
+
+/// Codex's launcher starts a native child in its process group. When the process
+/// flotilla started dies, the turn ends, and so does everything left in its group.
+#[test]
+fn codex_launcher_killed_mid_turn_takes_its_native_child_along() {
+    let Some(c) = case("codex") else { return };
+    let f = &c.f;
+    let s = f.json(&[
+        "new",
+        "--dir",
+        &c.repo.path().to_string_lossy(),
+        "--strategy",
+        "existing",
+        "--agent",
+        "codex",
+    ]);
+    let id = s["id"].as_str().expect("id").to_string();
+    c.fake.push(Llm::SlowText {
+        chunks: 800,
+        delay_ms: 50,
+    });
+    f.ok(&["send", &id, "stream for a long while"]);
+    wait_until(TURN, "the turn to reach the model", || {
+        c.fake.pending() == 0 && f.status(&id) == "active"
+    });
+    let members = recorded_processes(f);
+    let leaders: Vec<i32> = std::fs::read_dir(f.path("groups"))
+        .expect("groups")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    assert_eq!(leaders.len(), 1, "one turn, one group: {leaders:?}");
+    assert!(
+        members.iter().any(|p| !leaders.contains(p)),
+        "the launcher has a child in its group: {members:?}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(leaders[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the launcher");
+    f.wait_status(&id, "idle", TURN);
+    wait_until(Duration::from_secs(5), "the group to be gone", || {
+        members.iter().all(|&p| !process_alive(p))
+    });
+}
