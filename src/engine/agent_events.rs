@@ -21,10 +21,7 @@ impl State {
                 part_id,
                 text,
             } => {
-                self.pending_text
-                    .entry(part_id.clone())
-                    .or_default()
-                    .push_str(&text);
+                self.buffer_text(id, &part_id, &text);
                 let len = self.part_len.entry(part_id.clone()).or_default();
                 let offset = *len;
                 *len += text.len();

@@ -8,6 +8,7 @@
 mod agent_events;
 mod commands;
 mod creation;
+mod flush;
 mod lifecycle;
 mod subscription;
 
@@ -74,41 +75,11 @@ impl Engine {
         config: Config,
         config_error: Option<String>,
     ) -> anyhow::Result<Engine> {
-        paths.create_dirs()?;
-        let store = Store::open(&paths.database)?;
-        // What a daemon that died left running must be gone before anything is resumed
-        // or tidied: a second agent beside the first, or git still writing a workspace.
-        let groups = Registry::new(paths.groups.clone());
-        let ended = groups.end_orphans();
-        if ended > 0 {
-            tracing::warn!("ended {ended} process group(s) an earlier daemon left running");
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (agent_tx, agent_rx) = mpsc::channel(AGENT_BUFFER);
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let backends = backends_from(&config, &paths);
-        let mut state = State {
-            store,
-            paths,
-            config,
-            config_error,
-            backends,
-            sessions: BTreeMap::new(),
-            live: HashMap::new(),
-            pending_text: HashMap::new(),
-            part_len: HashMap::new(),
-            dirty: HashSet::new(),
-            flush_at: None,
-            events,
-            agent_tx,
-            jobs: tx.clone(),
-            started_at: Utc::now(),
-            shutting_down: None,
-            groups,
-        };
+        let (mut state, (requests, agent_events)) = State::open(paths, config, config_error)?;
+        let tx = state.jobs.clone();
         state.finish_workspaces();
         state.reconcile()?;
-        tokio::spawn(state.run(rx, agent_rx));
+        tokio::spawn(state.run(requests, agent_events));
         Ok(Engine { tx })
     }
 
@@ -244,7 +215,7 @@ pub(crate) struct State {
     sessions: BTreeMap<SessionId, Session>,
     live: HashMap<SessionId, Live>,
     /// Streamed text not yet written, by part id.
-    pending_text: HashMap<String, String>,
+    pending_text: HashMap<String, flush::Pending>,
     /// Text length so far of the parts streaming in running turns, for delta offsets.
     part_len: HashMap<String, usize>,
     /// Sessions whose row needs writing at the next flush.
@@ -259,7 +230,53 @@ pub(crate) struct State {
     groups: Registry,
 }
 
+type Inboxes = (
+    mpsc::UnboundedReceiver<Msg>,
+    mpsc::Receiver<(SessionId, AgentEvent)>,
+);
+
 impl State {
+    /// The engine's state on the store at `paths`, and the inboxes its task reads.
+    fn open(
+        paths: Paths,
+        config: Config,
+        config_error: Option<String>,
+    ) -> anyhow::Result<(State, Inboxes)> {
+        paths.create_dirs()?;
+        let store = Store::open(&paths.database)?;
+        // What a daemon that died left running must be gone before anything is resumed
+        // or tidied: a second agent beside the first, or git still writing a workspace.
+        let groups = Registry::new(paths.groups.clone());
+        let ended = groups.end_orphans();
+        if ended > 0 {
+            tracing::warn!("ended {ended} process group(s) an earlier daemon left running");
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (agent_tx, agent_rx) = mpsc::channel(AGENT_BUFFER);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let backends = backends_from(&config, &paths);
+        let state = State {
+            store,
+            paths,
+            config,
+            config_error,
+            backends,
+            sessions: BTreeMap::new(),
+            live: HashMap::new(),
+            pending_text: HashMap::new(),
+            part_len: HashMap::new(),
+            dirty: HashSet::new(),
+            flush_at: None,
+            events,
+            agent_tx,
+            jobs: tx,
+            started_at: Utc::now(),
+            shutting_down: None,
+            groups,
+        };
+        Ok((state, (rx, agent_rx)))
+    }
+
     async fn run(
         mut self,
         mut requests: mpsc::UnboundedReceiver<Msg>,
@@ -334,37 +351,6 @@ impl State {
             self.broadcast(Event::SessionUpdated {
                 session: session.clone(),
             });
-        }
-    }
-
-    fn schedule_flush(&mut self) {
-        if self.flush_at.is_none() {
-            self.flush_at = Some(Instant::now() + FLUSH_INTERVAL);
-        }
-    }
-
-    /// Writes buffered streamed text and touched sessions in one transaction.
-    fn flush(&mut self) {
-        self.flush_at = None;
-        if self.pending_text.is_empty() && self.dirty.is_empty() {
-            return;
-        }
-        let pending = std::mem::take(&mut self.pending_text);
-        let dirty: Vec<SessionId> = self.dirty.drain().collect();
-        let sessions = &self.sessions;
-        let result = self.store.transaction(|store| {
-            for (part, text) in &pending {
-                store.append_text(part, text)?;
-            }
-            for id in &dirty {
-                if let Some(s) = sessions.get(id) {
-                    store.save_session(s)?;
-                }
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            tracing::error!("flushing streamed text: {e}");
         }
     }
 
