@@ -52,10 +52,27 @@ fn recorded_processes(f: &Flotilla) -> Vec<i32> {
         .collect()
 }
 
+/// Whether a file under the agent's home (its own transcripts) holds `text`.
+fn saved_by_agent(dir: &Path, text: &str) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                saved_by_agent(&path, text)
+            } else {
+                path.extension().is_some_and(|x| x == "jsonl")
+                    && std::fs::read_to_string(&path).is_ok_and(|t| t.contains(text))
+            }
+        })
+}
+
 struct Case {
     agent: &'static str,
     fake: FakeServer,
-    _agent_home: tempfile::TempDir,
+    agent_home: tempfile::TempDir,
     _rt: tokio::runtime::Runtime,
     f: Flotilla,
     repo: Repo,
@@ -90,7 +107,7 @@ fn case(agent: &'static str) -> Option<Case> {
     Some(Case {
         agent,
         fake,
-        _agent_home: agent_home,
+        agent_home,
         _rt: rt,
         f,
         repo,
@@ -110,6 +127,17 @@ fn kill_mid_turn_then_resume(c: Case) {
     ]);
     let id = s["id"].as_str().expect("id").to_string();
     f.wait_status(&id, "idle", TURN);
+    // A finished first turn, saved on the agent's side too, so there is a conversation
+    // to resume: an agent killed before it saved anything has nothing to go back to.
+    c.fake.push(Llm::text("the first answer"));
+    f.ok(&["send", &id, "hello"]);
+    wait_until(TURN, "the first answer", || {
+        f.ok(&["log", &id]).contains("the first answer")
+    });
+    f.wait_status(&id, "idle", TURN);
+    wait_until(TURN, "the agent to save the first turn", || {
+        saved_by_agent(c.agent_home.path(), "the first answer")
+    });
 
     // 40 s of streamed text: the turn is still running when the daemon dies.
     c.fake.push(Llm::SlowText {

@@ -88,13 +88,15 @@ impl Flotilla {
     pub fn wait_status(&self, id: &str, status: &str, limit: Duration) {
         let start = Instant::now();
         loop {
-            let now = self.status(id);
+            let session = self.session(id);
+            let now = session["status"].as_str().unwrap_or("");
             if now == status {
                 return;
             }
             assert!(
                 start.elapsed() < limit,
-                "session {id} is {now}, wanted {status}"
+                "session {id} is {now} ({}), wanted {status}",
+                session["status_reason"]
             );
             std::thread::sleep(Duration::from_millis(25));
         }
