@@ -418,3 +418,47 @@ fn uncommitted_changes_lists_paths() {
     assert_eq!(found.untracked, ["new.txt"]);
     assert!(found.ignored.is_empty());
 }
+
+/// What `git worktree add` leaves when it is killed mid-checkout: a directory with part of
+/// the files and git's record of it, locked ("initializing"), which `git worktree prune`
+/// will not touch. Undoing the creation removes all of it and the new branch.
+#[test]
+fn undo_create_removes_a_locked_half_made_worktree_and_its_branch() {
+    let f = fixture();
+    let head = f.head();
+    let ws = f.create(Strategy::Worktree);
+    let name = ws.path.file_name().unwrap().to_string_lossy().into_owned();
+    fs::write(
+        f.repo.join(".git/worktrees").join(&name).join("locked"),
+        "initializing",
+    )
+    .unwrap();
+    fs::remove_file(ws.path.join("a.txt")).unwrap();
+    g(&f.repo, ["worktree", "prune"]);
+    assert!(
+        g(&f.repo, ["worktree", "list"]).contains(&name),
+        "prune keeps it"
+    );
+
+    undo_create(&ws).unwrap();
+    assert!(!ws.path.exists());
+    assert!(!g(&f.repo, ["worktree", "list"]).contains(&name));
+    assert!(!f.has_branch("flotilla/fix-login"));
+    f.assert_source_untouched(&head);
+}
+
+/// A plan creates nothing; undoing a plan that was never made is harmless.
+#[test]
+fn a_plan_makes_nothing_and_undoing_it_is_harmless() {
+    let f = fixture();
+    let ws = plan(&f.req(Strategy::Worktree)).unwrap();
+    assert!(!ws.path.exists());
+    assert!(!f.has_branch("flotilla/fix-login"));
+    undo_create(&ws).unwrap();
+    // A branch the user made meanwhile, with commits of its own, is never deleted.
+    g(&f.repo, ["branch", "flotilla/fix-login"]);
+    commit(&f.repo, "c.txt", "three\n");
+    g(&f.repo, ["branch", "-f", "flotilla/fix-login", "HEAD"]);
+    undo_create(&ws).unwrap();
+    assert!(f.has_branch("flotilla/fix-login"));
+}
