@@ -2,6 +2,7 @@ use flotilla::core::Strategy;
 use flotilla::git;
 use flotilla::workspace::{
     Cleanup, CreateRequest, Workspace, WorkspaceError, changes, cleanup, create, ensure_present,
+    plan, undo_create,
 };
 use rstest::rstest;
 use std::fs;
