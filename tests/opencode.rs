@@ -318,3 +318,63 @@ async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
         "the earlier conversation: {history}"
     );
 }
+
+impl World {
+    /// Resumes a `disconnected` session.
+    async fn resume(&self, s: &Session) {
+        let id = s.id.to_string();
+        match self.request(Command::Resume { id }).await {
+            Reply::Session { .. } => {}
+            other => panic!("resume: {other:?}"),
+        }
+    }
+}
+
+/// The text the slow reply's deltas spell, from chunk 0 up to (not including) `n`.
+fn chunks_upto(n: usize) -> String {
+    (0..n).map(|i| format!("chunk {i} ")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_text_survives_a_server_kill_a_resume_and_a_daemon_restart() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session("opencode", Strategy::Existing).await;
+
+    w.fake.push(Llm::SlowText {
+        chunks: 400,
+        delay_ms: 50,
+    });
+    w.send(&s, "talk slowly").await;
+    w.until_text(&s, "chunk 3 ").await;
+    let saved = chunks_upto(4);
+
+    // The server dies mid-stream: what it streamed never reached its own storage.
+    let pids = w.instance_pids();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pids[0] as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill");
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    w.resume(&s).await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_ne!(w.instance_pids(), pids, "a new server");
+    let text = w.text(&s).await;
+    assert!(text.contains(&saved), "after the resume: {text}");
+
+    // A new daemon re-syncs from that server: the saved text must stay.
+    w.restart().await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    let text = w.text(&s).await;
+    assert!(text.contains(&saved), "after the restart: {text}");
+
+    // And the session still works.
+    w.fake.push(Llm::text("still here"));
+    w.turn(&s, "are you there").await;
+    let text = w.text(&s).await;
+    assert!(
+        text.contains("still here") && text.contains(&saved),
+        "{text}"
+    );
+}

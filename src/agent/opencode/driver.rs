@@ -221,7 +221,7 @@ async fn resync(s: &mut Session) {
                 session: s.id.clone(),
                 part: part.clone(),
             });
-            s.send_all(mapped).await;
+            s.send_all(mapped.into_iter().map(synced).collect()).await;
         }
     }
     // A turn that ended while the stream was down: its idle event never came.
@@ -230,6 +230,15 @@ async fn resync(s: &mut Session) {
             session: s.id.clone(),
         });
         s.send_all(mapped).await;
+    }
+}
+
+/// A part fetched again is only the server's copy: text the server never stored (a
+/// server killed mid-stream keeps none of it) is still in flotilla's transcript.
+fn synced(event: AgentEvent) -> AgentEvent {
+    match event {
+        AgentEvent::Part(part) => AgentEvent::Synced(part),
+        other => other,
     }
 }
 
