@@ -328,6 +328,15 @@ impl World {
             other => panic!("resume: {other:?}"),
         }
     }
+
+    /// The status the session settles in after a resume, past `starting` (and past
+    /// `also`, a status it may pass through on the way).
+    async fn settled(&self, s: &Session, also: Option<Status>) -> Session {
+        self.wait_for(s, |s| {
+            s.status != Status::Starting && Some(s.status) != also
+        })
+        .await
+    }
 }
 
 /// The text the slow reply's deltas spell, from chunk 0 up to (not including) `n`.
@@ -376,5 +385,60 @@ async fn streamed_text_survives_a_server_kill_a_resume_and_a_daemon_restart() {
     assert!(
         text.contains("still here") && text.contains(&saved),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_still_streaming_across_a_daemon_restart_shows_active_until_it_ends() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session("opencode", Strategy::Existing).await;
+
+    // A reply of 20 s: the restart and the resume happen while the server streams it.
+    w.fake.push(Llm::SlowText {
+        chunks: 400,
+        delay_ms: 50,
+    });
+    w.send(&s, "talk slowly").await;
+    w.wait_for(&s, |s| s.status == Status::Active).await;
+    w.until_text(&s, "chunk 3 ").await;
+    let pids = w.instance_pids();
+
+    w.restart().await;
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    w.resume(&s).await;
+    let resumed = w.settled(&s, None).await;
+    assert_eq!(
+        w.instance_pids(),
+        pids,
+        "the running server is reattached, not replaced"
+    );
+    assert_eq!(
+        resumed.status,
+        Status::Active,
+        "the server is still streaming the turn: {resumed:?}"
+    );
+    // What streamed before the restart stays, and the rest of the turn keeps arriving
+    // while the session is still active.
+    w.until_text(&s, "chunk 250 ").await;
+    let text = w.text(&s).await;
+    assert!(text.contains(&chunks_upto(4)), "{text}");
+    let midway = w.get(&s).await;
+    assert_eq!(midway.status, Status::Active, "{midway:?}");
+
+    // A prompt sent meanwhile waits for that turn, then gets its own.
+    w.fake.push(Llm::text("the next answer"));
+    w.send(&s, "and then?").await;
+    let queued = w.get(&s).await;
+    assert_eq!(
+        queued.queued_prompts, 1,
+        "the prompt waits its turn: {queued:?}"
+    );
+    w.until_text(&s, "the next answer").await;
+    let done = w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_eq!(done.queued_prompts, 0, "{done:?}");
+    let text = w.text(&s).await;
+    assert!(
+        text.contains(&chunks_upto(400)),
+        "the whole old turn: {text}"
     );
 }

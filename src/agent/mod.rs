@@ -56,6 +56,9 @@ pub enum AgentEvent {
         aborted: bool,
         usage: Option<Usage>,
     },
+    /// The agent is running a turn this daemon did not start: one that went on across a
+    /// daemon restart. The session is `active` until that turn's `TurnEnded`.
+    Busy,
     /// The agent named its own conversation id (for resume).
     AgentSessionId(String),
     /// A backend that does not start ready (see [`Backend::starts_ready`]) can now take

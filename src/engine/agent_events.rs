@@ -64,6 +64,16 @@ impl State {
                     self.pump_queue(id);
                 }
             }
+            AgentEvent::Busy => {
+                if self
+                    .sessions
+                    .get(&id)
+                    .is_some_and(|s| matches!(s.status, Status::Starting | Status::Idle))
+                {
+                    self.set_status(id, Status::Active, None);
+                    self.publish(id);
+                }
+            }
             AgentEvent::Failed(reason) => self.lose(id, Status::Error, reason),
             AgentEvent::Lost(reason) => self.lose(id, Status::Disconnected, reason),
         }

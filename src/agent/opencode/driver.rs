@@ -203,7 +203,6 @@ async fn resync(s: &mut Session) {
     }) else {
         return;
     };
-    let busy = s.mapper.busy;
     for message in messages {
         let info = message.get("info").cloned().unwrap_or(Value::Null);
         let mapped = s.mapper.map(OcEvent::MessageUpdated {
@@ -224,12 +223,22 @@ async fn resync(s: &mut Session) {
             s.send_all(mapped.into_iter().map(synced).collect()).await;
         }
     }
-    // A turn that ended while the stream was down: its idle event never came.
-    if busy && !session_busy(s).await {
-        let mapped = s.mapper.map(OcEvent::SessionIdle {
-            session: s.id.clone(),
-        });
-        s.send_all(mapped).await;
+    // The server knows whether a turn runs, not this driver: one that ended while the
+    // stream was down never sent its idle event, and one that went on across a daemon
+    // restart is still this session's turn.
+    match server_busy(s).await {
+        Ok(false) if s.mapper.busy => {
+            let mapped = s.mapper.map(OcEvent::SessionIdle {
+                session: s.id.clone(),
+            });
+            s.send_all(mapped).await;
+        }
+        Ok(true) if !s.mapper.busy => {
+            s.mapper.start_turn();
+            s.send(AgentEvent::Busy).await;
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("re-syncing OpenCode session {}: {e}", s.id),
     }
 }
 
@@ -240,6 +249,25 @@ fn synced(event: AgentEvent) -> AgentEvent {
         AgentEvent::Part(part) => AgentEvent::Synced(part),
         other => other,
     }
+}
+
+/// Whether the server runs a turn of the session (busy, or retrying), as it says.
+async fn server_busy(s: &Session) -> Result<bool, String> {
+    let resp = s
+        .instance
+        .request(Method::GET, "/session/status")
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach OpenCode for the session status: {e}"))?;
+    let code = resp.status();
+    if !code.is_success() {
+        return Err(format!("OpenCode answered {code} for the session status"));
+    }
+    let status: Value = resp
+        .json()
+        .await
+        .map_err(|e| format!("OpenCode sent an unreadable session status: {e}"))?;
+    Ok(status.get(&s.id).is_some())
 }
 
 async fn session_busy(s: &Session) -> bool {
