@@ -442,3 +442,54 @@ async fn a_turn_still_streaming_across_a_daemon_restart_shows_active_until_it_en
         "the whole old turn: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permission_pending_across_a_daemon_restart_comes_back_and_can_be_answered() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session("opencode-ask", Strategy::Existing).await;
+
+    let target = w.repo.path().join("after-restart.txt");
+    w.fake.push(Llm::tool_call(
+        "write",
+        &json!({"filePath": target, "content": "answered after a restart\n"}),
+    ));
+    w.fake.push(Llm::text("written after all"));
+    w.send(&s, "write after-restart.txt").await;
+    w.wait_for(&s, |s| s.status == Status::WaitingInput).await;
+
+    w.restart().await;
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    w.resume(&s).await;
+    // Told the turn runs, then that it waits: `active` may show on the way.
+    let resumed = w.settled(&s, Some(Status::Active)).await;
+    assert_eq!(
+        resumed.status,
+        Status::WaitingInput,
+        "the server still waits for the answer: {resumed:?}"
+    );
+    let open: Vec<_> = w
+        .parts(&s)
+        .await
+        .into_iter()
+        .filter(|p| matches!(&p.kind, PartKind::Permission { reply: None, .. }))
+        .collect();
+    assert_eq!(open.len(), 1, "one open permission card: {open:?}");
+
+    w.answer(&s, PermissionReply::Once).await;
+    w.until_text(&s, "written after all").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("the tool ran"),
+        "answered after a restart\n"
+    );
+    assert!(
+        w.parts(&s).await.iter().any(|p| matches!(
+            &p.kind,
+            PartKind::Permission {
+                reply: Some(PermissionReply::Once),
+                ..
+            }
+        )),
+        "the card shows the answer"
+    );
+}

@@ -226,7 +226,8 @@ async fn resync(s: &mut Session) {
     // The server knows whether a turn runs, not this driver: one that ended while the
     // stream was down never sent its idle event, and one that went on across a daemon
     // restart is still this session's turn.
-    match server_busy(s).await {
+    let busy = server_busy(s).await;
+    match busy {
         Ok(false) if s.mapper.busy => {
             let mapped = s.mapper.map(OcEvent::SessionIdle {
                 session: s.id.clone(),
@@ -238,8 +239,52 @@ async fn resync(s: &mut Session) {
             s.send(AgentEvent::Busy).await;
         }
         Ok(_) => {}
-        Err(e) => tracing::warn!("re-syncing OpenCode session {}: {e}", s.id),
+        Err(ref e) => tracing::warn!("re-syncing OpenCode session {}: {e}", s.id),
     }
+    // A permission asked while nobody listened (the daemon was down) still blocks the
+    // turn: its card comes back so it can be answered. Only a running turn waits for one;
+    // the server may still list a request whose turn was aborted.
+    if busy == Ok(true) {
+        match pending_permissions(s).await {
+            Ok(asked) => {
+                for props in asked {
+                    let mapped = s.mapper.map(OcEvent::PermissionAsked {
+                        session: s.id.clone(),
+                        props,
+                    });
+                    s.send_all(mapped).await;
+                }
+            }
+            Err(e) => tracing::warn!("re-syncing OpenCode session {}: {e}", s.id),
+        }
+    }
+}
+
+/// The server's pending permission requests of the session not yet shown.
+async fn pending_permissions(s: &Session) -> Result<Vec<Value>, String> {
+    let resp = s
+        .instance
+        .request(Method::GET, "/permission")
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach OpenCode for pending permissions: {e}"))?;
+    let code = resp.status();
+    if !code.is_success() {
+        return Err(format!("OpenCode answered {code} for pending permissions"));
+    }
+    let pending: Vec<Value> = resp
+        .json()
+        .await
+        .map_err(|e| format!("OpenCode sent unreadable pending permissions: {e}"))?;
+    Ok(pending
+        .into_iter()
+        .filter(|p| p.get("sessionID").and_then(Value::as_str) == Some(s.id.as_str()))
+        .filter(|p| {
+            p.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| !s.mapper.asks(id))
+        })
+        .collect())
 }
 
 /// A part fetched again is only the server's copy: text the server never stored (a
