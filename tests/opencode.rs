@@ -318,3 +318,178 @@ async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
         "the earlier conversation: {history}"
     );
 }
+
+impl World {
+    /// Resumes a `disconnected` session.
+    async fn resume(&self, s: &Session) {
+        let id = s.id.to_string();
+        match self.request(Command::Resume { id }).await {
+            Reply::Session { .. } => {}
+            other => panic!("resume: {other:?}"),
+        }
+    }
+
+    /// The status the session settles in after a resume, past `starting` (and past
+    /// `also`, a status it may pass through on the way).
+    async fn settled(&self, s: &Session, also: Option<Status>) -> Session {
+        self.wait_for(s, |s| {
+            s.status != Status::Starting && Some(s.status) != also
+        })
+        .await
+    }
+}
+
+/// The text the slow reply's deltas spell, from chunk 0 up to (not including) `n`.
+fn chunks_upto(n: usize) -> String {
+    (0..n).map(|i| format!("chunk {i} ")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_text_survives_a_server_kill_a_resume_and_a_daemon_restart() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session("opencode", Strategy::Existing).await;
+
+    w.fake.push(Llm::SlowText {
+        chunks: 400,
+        delay_ms: 50,
+    });
+    w.send(&s, "talk slowly").await;
+    w.until_text(&s, "chunk 3 ").await;
+    let saved = chunks_upto(4);
+
+    // The server dies mid-stream: what it streamed never reached its own storage.
+    let pids = w.instance_pids();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pids[0] as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill");
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    w.resume(&s).await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_ne!(w.instance_pids(), pids, "a new server");
+    let text = w.text(&s).await;
+    assert!(text.contains(&saved), "after the resume: {text}");
+
+    // A new daemon re-syncs from that server: the saved text must stay.
+    w.restart().await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    let text = w.text(&s).await;
+    assert!(text.contains(&saved), "after the restart: {text}");
+
+    // And the session still works.
+    w.fake.push(Llm::text("still here"));
+    w.turn(&s, "are you there").await;
+    let text = w.text(&s).await;
+    assert!(
+        text.contains("still here") && text.contains(&saved),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_still_streaming_across_a_daemon_restart_shows_active_until_it_ends() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session("opencode", Strategy::Existing).await;
+
+    // A reply of 20 s: the restart and the resume happen while the server streams it.
+    w.fake.push(Llm::SlowText {
+        chunks: 400,
+        delay_ms: 50,
+    });
+    w.send(&s, "talk slowly").await;
+    w.wait_for(&s, |s| s.status == Status::Active).await;
+    w.until_text(&s, "chunk 3 ").await;
+    let pids = w.instance_pids();
+
+    w.restart().await;
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    w.resume(&s).await;
+    let resumed = w.settled(&s, None).await;
+    assert_eq!(
+        w.instance_pids(),
+        pids,
+        "the running server is reattached, not replaced"
+    );
+    assert_eq!(
+        resumed.status,
+        Status::Active,
+        "the server is still streaming the turn: {resumed:?}"
+    );
+    // What streamed before the restart stays, and the rest of the turn keeps arriving
+    // while the session is still active.
+    w.until_text(&s, "chunk 250 ").await;
+    let text = w.text(&s).await;
+    assert!(text.contains(&chunks_upto(4)), "{text}");
+    let midway = w.get(&s).await;
+    assert_eq!(midway.status, Status::Active, "{midway:?}");
+
+    // A prompt sent meanwhile waits for that turn, then gets its own.
+    w.fake.push(Llm::text("the next answer"));
+    w.send(&s, "and then?").await;
+    let queued = w.get(&s).await;
+    assert_eq!(
+        queued.queued_prompts, 1,
+        "the prompt waits its turn: {queued:?}"
+    );
+    w.until_text(&s, "the next answer").await;
+    let done = w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_eq!(done.queued_prompts, 0, "{done:?}");
+    let text = w.text(&s).await;
+    assert!(
+        text.contains(&chunks_upto(400)),
+        "the whole old turn: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permission_pending_across_a_daemon_restart_comes_back_and_can_be_answered() {
+    let Some(mut w) = world().await else { return };
+    let s = w.new_session("opencode-ask", Strategy::Existing).await;
+
+    let target = w.repo.path().join("after-restart.txt");
+    w.fake.push(Llm::tool_call(
+        "write",
+        &json!({"filePath": target, "content": "answered after a restart\n"}),
+    ));
+    w.fake.push(Llm::text("written after all"));
+    w.send(&s, "write after-restart.txt").await;
+    w.wait_for(&s, |s| s.status == Status::WaitingInput).await;
+
+    w.restart().await;
+    w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    w.resume(&s).await;
+    // Told the turn runs, then that it waits: `active` may show on the way.
+    let resumed = w.settled(&s, Some(Status::Active)).await;
+    assert_eq!(
+        resumed.status,
+        Status::WaitingInput,
+        "the server still waits for the answer: {resumed:?}"
+    );
+    let open: Vec<_> = w
+        .parts(&s)
+        .await
+        .into_iter()
+        .filter(|p| matches!(&p.kind, PartKind::Permission { reply: None, .. }))
+        .collect();
+    assert_eq!(open.len(), 1, "one open permission card: {open:?}");
+
+    w.answer(&s, PermissionReply::Once).await;
+    w.until_text(&s, "written after all").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("the tool ran"),
+        "answered after a restart\n"
+    );
+    assert!(
+        w.parts(&s).await.iter().any(|p| matches!(
+            &p.kind,
+            PartKind::Permission {
+                reply: Some(PermissionReply::Once),
+                ..
+            }
+        )),
+        "the card shows the answer"
+    );
+}

@@ -43,6 +43,10 @@ pub enum AgentEvent {
     Message { id: String, role: Role },
     /// A part was created or changed; replaces any earlier version whole.
     Part(Part),
+    /// A part as the agent holds it when re-syncing after a (re)connect. It may add a part
+    /// or update one, but never shortens or blanks text already saved: the agent may hold
+    /// less of a part than was streamed from it (a server killed mid-stream keeps none).
+    Synced(Part),
     /// Text appended to a streaming part.
     Delta {
         message_id: String,
@@ -55,6 +59,9 @@ pub enum AgentEvent {
         aborted: bool,
         usage: Option<Usage>,
     },
+    /// The agent is running a turn this daemon did not start: one that went on across a
+    /// daemon restart. The session is `active` until that turn's `TurnEnded`.
+    Busy,
     /// The agent named its own conversation id (for resume).
     AgentSessionId(String),
     /// A backend that does not start ready (see [`Backend::starts_ready`]) can now take

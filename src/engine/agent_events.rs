@@ -16,6 +16,7 @@ impl State {
                 role,
             } => self.add_message(id, message_id, role),
             AgentEvent::Part(part) => self.update_part(id, part),
+            AgentEvent::Synced(part) => self.sync_part(id, part),
             AgentEvent::Delta {
                 message_id,
                 part_id,
@@ -58,6 +59,16 @@ impl State {
                     self.set_status(id, Status::Idle, None);
                     self.publish(id);
                     self.pump_queue(id);
+                }
+            }
+            AgentEvent::Busy => {
+                if self
+                    .sessions
+                    .get(&id)
+                    .is_some_and(|s| matches!(s.status, Status::Starting | Status::Idle))
+                {
+                    self.set_status(id, Status::Active, None);
+                    self.publish(id);
                 }
             }
             AgentEvent::Failed(reason) => self.lose(id, Status::Error, reason),
@@ -131,6 +142,27 @@ impl State {
             self.touch(id);
         }
         self.broadcast(Event::PartUpdated { session: id, part });
+    }
+
+    /// A re-synced part: stored like any other, except that text saved for it (streamed
+    /// and flushed, or still waiting to be) is kept when the agent's copy is shorter.
+    fn sync_part(&mut self, id: SessionId, mut part: Part) {
+        if let Some(text) = part.kind.streamed_text_mut() {
+            let mut saved = match self.store.part_text(&part.id) {
+                Ok(saved) => saved.unwrap_or_default(),
+                Err(e) => {
+                    tracing::error!("reading a part of {id}: {e}; its re-synced copy is skipped");
+                    return;
+                }
+            };
+            if let Some(pending) = self.pending_text.get(&part.id) {
+                saved.push_str(pending);
+            }
+            if saved.len() > text.len() {
+                *text = saved;
+            }
+        }
+        self.update_part(id, part);
     }
 
     fn end_turn(&mut self, id: SessionId, error: Option<String>, usage: Option<Usage>) {

@@ -203,7 +203,6 @@ async fn resync(s: &mut Session) {
     }) else {
         return;
     };
-    let busy = s.mapper.busy;
     for message in messages {
         let info = message.get("info").cloned().unwrap_or(Value::Null);
         let mapped = s.mapper.map(OcEvent::MessageUpdated {
@@ -221,16 +220,99 @@ async fn resync(s: &mut Session) {
                 session: s.id.clone(),
                 part: part.clone(),
             });
-            s.send_all(mapped).await;
+            s.send_all(mapped.into_iter().map(synced).collect()).await;
         }
     }
-    // A turn that ended while the stream was down: its idle event never came.
-    if busy && !session_busy(s).await {
-        let mapped = s.mapper.map(OcEvent::SessionIdle {
-            session: s.id.clone(),
-        });
-        s.send_all(mapped).await;
+    // The server knows whether a turn runs, not this driver: one that ended while the
+    // stream was down never sent its idle event, and one that went on across a daemon
+    // restart is still this session's turn.
+    let busy = server_busy(s).await;
+    match busy {
+        Ok(false) if s.mapper.busy => {
+            let mapped = s.mapper.map(OcEvent::SessionIdle {
+                session: s.id.clone(),
+            });
+            s.send_all(mapped).await;
+        }
+        Ok(true) if !s.mapper.busy => {
+            s.mapper.start_turn();
+            s.send(AgentEvent::Busy).await;
+        }
+        Ok(_) => {}
+        Err(ref e) => tracing::warn!("re-syncing OpenCode session {}: {e}", s.id),
     }
+    // A permission asked while nobody listened (the daemon was down) still blocks the
+    // turn: its card comes back so it can be answered. Only a running turn waits for one;
+    // the server may still list a request whose turn was aborted.
+    if busy == Ok(true) {
+        match pending_permissions(s).await {
+            Ok(asked) => {
+                for props in asked {
+                    let mapped = s.mapper.map(OcEvent::PermissionAsked {
+                        session: s.id.clone(),
+                        props,
+                    });
+                    s.send_all(mapped).await;
+                }
+            }
+            Err(e) => tracing::warn!("re-syncing OpenCode session {}: {e}", s.id),
+        }
+    }
+}
+
+/// The server's pending permission requests of the session not yet shown.
+async fn pending_permissions(s: &Session) -> Result<Vec<Value>, String> {
+    let resp = s
+        .instance
+        .request(Method::GET, "/permission")
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach OpenCode for pending permissions: {e}"))?;
+    let code = resp.status();
+    if !code.is_success() {
+        return Err(format!("OpenCode answered {code} for pending permissions"));
+    }
+    let pending: Vec<Value> = resp
+        .json()
+        .await
+        .map_err(|e| format!("OpenCode sent unreadable pending permissions: {e}"))?;
+    Ok(pending
+        .into_iter()
+        .filter(|p| p.get("sessionID").and_then(Value::as_str) == Some(s.id.as_str()))
+        .filter(|p| {
+            p.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| !s.mapper.asks(id))
+        })
+        .collect())
+}
+
+/// A part fetched again is only the server's copy: text the server never stored (a
+/// server killed mid-stream keeps none of it) is still in flotilla's transcript.
+fn synced(event: AgentEvent) -> AgentEvent {
+    match event {
+        AgentEvent::Part(part) => AgentEvent::Synced(part),
+        other => other,
+    }
+}
+
+/// Whether the server runs a turn of the session (busy, or retrying), as it says.
+async fn server_busy(s: &Session) -> Result<bool, String> {
+    let resp = s
+        .instance
+        .request(Method::GET, "/session/status")
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach OpenCode for the session status: {e}"))?;
+    let code = resp.status();
+    if !code.is_success() {
+        return Err(format!("OpenCode answered {code} for the session status"));
+    }
+    let status: Value = resp
+        .json()
+        .await
+        .map_err(|e| format!("OpenCode sent an unreadable session status: {e}"))?;
+    Ok(status.get(&s.id).is_some())
 }
 
 async fn session_busy(s: &Session) -> bool {

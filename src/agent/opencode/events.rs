@@ -222,6 +222,11 @@ impl Mapper {
         }
     }
 
+    /// Whether the permission request is one this mapper shows as open.
+    pub fn asks(&self, request_id: &str) -> bool {
+        self.permissions.contains_key(request_id)
+    }
+
     /// Permission requests still open (after an abort they are stale).
     pub fn open_permissions(&mut self) -> Vec<Part> {
         self.permissions.drain().map(|(_, p)| p).collect()

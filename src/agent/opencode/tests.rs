@@ -207,7 +207,12 @@ fn permissions_are_asked_and_replied() {
         serde_json::json!({"id": "per_1", "sessionID": S, "permission": "edit", "patterns": ["a.txt"],
             "metadata": {"filepath": "/w/a.txt", "diff": "--- a\n+++ b\n+x"}, "tool": {"messageID": "msg_a", "callID": "c1"}}),
     );
+    assert!(!m.asks("per_1"));
     let events = feed(&mut m, &[asked]);
+    assert!(
+        m.asks("per_1"),
+        "an open request is known, so a re-sync skips it"
+    );
     let Some(AgentEvent::Part(part)) = events.last() else {
         panic!("{events:?}")
     };
@@ -229,6 +234,7 @@ fn permissions_are_asked_and_replied() {
     assert!(
         matches!(&events[..], [AgentEvent::Part(p)] if matches!(p.kind, PartKind::Permission { reply: Some(PermissionReply::Once), .. }))
     );
+    assert!(!m.asks("per_1"), "answered: no longer open");
 }
 
 #[test]
