@@ -155,7 +155,7 @@ impl State {
                     return;
                 }
             };
-            if let Some(pending) = self.pending_text.get(&part.id) {
+            if let Some(pending) = self.buffered_text(&part.id) {
                 saved.push_str(pending);
             }
             if saved.len() > text.len() {

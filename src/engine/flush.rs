@@ -33,6 +33,11 @@ impl State {
             .push_str(text);
     }
 
+    /// Streamed text of the part not yet written.
+    pub(super) fn buffered_text(&self, part_id: &str) -> Option<&str> {
+        self.pending_text.get(part_id).map(|p| p.text.as_str())
+    }
+
     pub(super) fn schedule_flush(&mut self) {
         if self.flush_at.is_none() {
             self.flush_at = Some(Instant::now() + FLUSH_INTERVAL);
