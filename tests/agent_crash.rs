@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 use support::Repo;
-use support::cli::{Flotilla, process_alive, wait_until};
+use support::cli::{Flotilla, kill9, process_alive, wait_until};
 use support::fake_llm::{Anthropic, FakeServer, OpenAiResponses, Reply as Llm};
 use support::{isolation, offline};
 
@@ -114,19 +114,40 @@ fn case(agent: &'static str) -> Option<Case> {
     })
 }
 
+impl Case {
+    /// A new session of the case's agent in the repository, once it is idle.
+    fn new_session(&self) -> String {
+        let s = self.f.json(&[
+            "new",
+            "--dir",
+            &self.repo.path().to_string_lossy(),
+            "--strategy",
+            "existing",
+            "--agent",
+            self.agent,
+        ]);
+        let id = s["id"].as_str().expect("id").to_string();
+        self.f.wait_status(&id, "idle", TURN);
+        id
+    }
+
+    /// Starts a turn whose reply streams for 40 s and waits until the model's stream is
+    /// under way (the fake has handed out the reply).
+    fn start_long_turn(&self, id: &str) {
+        self.fake.push(Llm::SlowText {
+            chunks: 800,
+            delay_ms: 50,
+        });
+        self.f.ok(&["send", id, "stream for a long while"]);
+        wait_until(TURN, "the turn to reach the model", || {
+            self.fake.pending() == 0 && self.f.status(id) == "active"
+        });
+    }
+}
+
 fn kill_mid_turn_then_resume(c: Case) {
     let f = &c.f;
-    let s = f.json(&[
-        "new",
-        "--dir",
-        &c.repo.path().to_string_lossy(),
-        "--strategy",
-        "existing",
-        "--agent",
-        c.agent,
-    ]);
-    let id = s["id"].as_str().expect("id").to_string();
-    f.wait_status(&id, "idle", TURN);
+    let id = c.new_session();
     // A finished first turn, saved on the agent's side too, so there is a conversation
     // to resume: an agent killed before it saved anything has nothing to go back to.
     c.fake.push(Llm::text("the first answer"));
@@ -139,28 +160,11 @@ fn kill_mid_turn_then_resume(c: Case) {
         saved_by_agent(c.agent_home.path(), "the first answer")
     });
 
-    // 40 s of streamed text: the turn is still running when the daemon dies.
-    c.fake.push(Llm::SlowText {
-        chunks: 800,
-        delay_ms: 50,
-    });
-    f.ok(&["send", &id, "stream for a long while"]);
-    // Once the fake has handed out the reply, the model's stream is under way.
-    wait_until(TURN, "the turn to reach the model", || {
-        c.fake.pending() == 0 && f.status(&id) == "active"
-    });
+    // The turn is still running when the daemon dies.
+    c.start_long_turn(&id);
     let old = recorded_processes(f);
     assert!(!old.is_empty(), "the turn's processes are on record");
-
-    let daemon = f.daemon_pid();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill -9");
-    wait_until(Duration::from_secs(5), "the daemon to die", || {
-        !process_alive(daemon)
-    });
+    kill9(f.daemon_pid());
     assert!(
         old.iter().any(|&p| process_alive(p)),
         "the agent outlives the daemon until the next one starts"
@@ -202,24 +206,8 @@ fn codex_turn_killed_with_the_daemon_ends_and_resumes() {
 fn codex_launcher_killed_mid_turn_takes_its_native_child_along() {
     let Some(c) = case("codex") else { return };
     let f = &c.f;
-    let s = f.json(&[
-        "new",
-        "--dir",
-        &c.repo.path().to_string_lossy(),
-        "--strategy",
-        "existing",
-        "--agent",
-        "codex",
-    ]);
-    let id = s["id"].as_str().expect("id").to_string();
-    c.fake.push(Llm::SlowText {
-        chunks: 800,
-        delay_ms: 50,
-    });
-    f.ok(&["send", &id, "stream for a long while"]);
-    wait_until(TURN, "the turn to reach the model", || {
-        c.fake.pending() == 0 && f.status(&id) == "active"
-    });
+    let id = c.new_session();
+    c.start_long_turn(&id);
     let members = recorded_processes(f);
     let leaders: Vec<i32> = std::fs::read_dir(f.path("groups"))
         .expect("groups")

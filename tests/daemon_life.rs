@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::Repo;
-use support::cli::{Flotilla, process_alive, wait_until};
+use support::cli::{Flotilla, kill9, process_alive, wait_until};
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path)
@@ -50,13 +50,6 @@ fn daemons(f: &Flotilla) -> Vec<i32> {
 
 fn signal(pid: i32, signal: nix::sys::signal::Signal) {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("signal");
-}
-
-fn kill9_and_wait(pid: i32) {
-    signal(pid, nix::sys::signal::Signal::SIGKILL);
-    wait_until(Duration::from_secs(5), "the daemon to die", || {
-        !process_alive(pid)
-    });
 }
 
 #[test]
@@ -190,7 +183,7 @@ fn kill_dash_nine_leaves_no_agent_running_and_resume_works() {
         agent_processes(&id).len() >= 2
     });
     let old = agent_processes(&id);
-    kill9_and_wait(f.daemon_pid());
+    kill9(f.daemon_pid());
     assert!(
         old.iter().all(|&p| process_alive(p)),
         "they outlive the daemon"

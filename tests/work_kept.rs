@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::Repo;
-use support::cli::{Flotilla, process_alive, wait_until};
+use support::cli::{Flotilla, kill9, process_alive, wait_until};
 
 const TURN: Duration = Duration::from_secs(20);
 
@@ -282,15 +282,4 @@ fn workspace_dirs(f: &Flotilla) -> Vec<PathBuf> {
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-fn kill9(pid: i32) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill -9");
-    wait_until(Duration::from_secs(5), "the daemon to die", || {
-        !process_alive(pid)
-    });
 }

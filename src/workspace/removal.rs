@@ -121,16 +121,7 @@ pub fn remove(ws: &Workspace) -> Result<Cleanup, WorkspaceError> {
         return Ok(Cleanup::AlreadyGone);
     }
     if ws.strategy == Strategy::Worktree && is_own_work_tree(&ws.path, &ws.path)? {
-        git::run(
-            &ws.source_repo,
-            [
-                OsStr::new("worktree"),
-                OsStr::new("remove"),
-                OsStr::new("--force"),
-                OsStr::new("--force"),
-                ws.path.as_os_str(),
-            ],
-        )?;
+        remove_worktree(ws)?;
     }
     delete_dir(&ws.path)?;
     forget_worktree(ws);
@@ -161,7 +152,14 @@ fn forget_worktree(ws: &Workspace) {
     if ws.strategy != Strategy::Worktree || !ws.source_repo.is_dir() {
         return;
     }
-    let _ = git::run(
+    let _ = remove_worktree(ws);
+    let _ = git::run(&ws.source_repo, ["worktree", "prune"]);
+}
+
+/// `git worktree remove`, forced twice: the checks have been made, and a worktree left
+/// locked by a checkout that never finished must go too.
+fn remove_worktree(ws: &Workspace) -> Result<String, GitError> {
+    git::run(
         &ws.source_repo,
         [
             OsStr::new("worktree"),
@@ -170,8 +168,7 @@ fn forget_worktree(ws: &Workspace) {
             OsStr::new("--force"),
             ws.path.as_os_str(),
         ],
-    );
-    let _ = git::run(&ws.source_repo, ["worktree", "prune"]);
+    )
 }
 
 fn delete_dir(path: &Path) -> Result<(), WorkspaceError> {

@@ -133,3 +133,15 @@ pub fn process_alive(pid: i32) -> bool {
             .map(|s| !s.contains(") Z "))
             .unwrap_or(false)
 }
+
+/// `kill -9` of `pid`, then waits for it to be gone.
+pub fn kill9(pid: i32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill -9");
+    wait_until(Duration::from_secs(5), "the process to die", || {
+        !process_alive(pid)
+    });
+}
