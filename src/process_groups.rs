@@ -109,8 +109,10 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        // The leader may be reaped already; the group id cannot be taken by another group
-        // while any of its members lives, so this reaches only what the group left.
+        // The leader may be reaped already. Its id cannot be given to another group while
+        // any member of this one lives, so this reaches only what the group left; with no
+        // member left the signal finds nothing (pids are handed out in sequence, so the id
+        // is not given out again within moments).
         let _ = killpg(self.pgid, Signal::SIGKILL);
         if let Some(file) = &self.file {
             let _ = std::fs::remove_file(file);

@@ -54,15 +54,20 @@ impl Client {
     /// that holds the lock but has no socket yet (starting, or re-creating a socket
     /// someone removed) is waited for, never doubled.
     pub async fn connect_or_spawn(paths: &Paths) -> Result<Client, String> {
-        if let Some(client) = Client::connect(paths).await? {
-            return Ok(client);
+        // A daemon that holds the lock may be on its way out (`daemon stop`): once it is
+        // gone, start another.
+        for _ in 0..3 {
+            if let Some(client) = Client::connect(paths).await? {
+                return Ok(client);
+            }
+            if lockfile::holder(paths) == Holder::Nobody {
+                spawn::start_daemon(paths).await?;
+            }
+            if let Some(client) = Client::connect_within(paths, spawn::START_TIMEOUT).await? {
+                return Ok(client);
+            }
         }
-        if lockfile::holder(paths) == Holder::Nobody {
-            spawn::start_daemon(paths).await?;
-        }
-        Client::connect_within(paths, spawn::START_TIMEOUT)
-            .await?
-            .ok_or_else(|| spawn::not_answering(paths))
+        Err(spawn::not_answering(paths))
     }
 
     /// Connects to a running daemon, waiting up to `limit` for its socket if the lock
