@@ -31,23 +31,20 @@ fn agent_config(name: &str, binary: &Path, env: &[(String, String)], extra: &str
     )
 }
 
-/// The members of the process groups the daemon has on record.
-fn recorded_processes(f: &Flotilla) -> Vec<i32> {
-    let groups: Vec<i32> = std::fs::read_dir(f.path("groups"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
+/// Live processes working in `dir` (their current directory), with their process groups:
+/// the agent and every process it started there.
+fn processes_in(dir: &Path) -> Vec<(i32, i32)> {
+    let dir = dir.canonicalize().expect("dir");
     let procs = std::fs::read_dir("/proc").into_iter().flatten().flatten();
     procs
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| process_alive(pid))
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-            let pgrp = after.split_whitespace().nth(2).and_then(|g| g.parse().ok());
-            pgrp.is_some_and(|g: i32| groups.contains(&g))
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|c| c == dir))
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let after = stat.rsplit_once(')')?.1;
+            let pgrp = after.split_whitespace().nth(2)?.parse().ok()?;
+            Some((pid, pgrp))
         })
         .collect()
 }
@@ -162,8 +159,8 @@ fn kill_mid_turn_then_resume(c: Case) {
 
     // The turn is still running when the daemon dies.
     c.start_long_turn(&id);
-    let old = recorded_processes(f);
-    assert!(!old.is_empty(), "the turn's processes are on record");
+    let old: Vec<i32> = processes_in(c.repo.path()).iter().map(|p| p.0).collect();
+    assert!(!old.is_empty(), "the agent runs in the workspace");
     kill9(f.daemon_pid());
     assert!(
         old.iter().any(|&p| process_alive(p)),
@@ -208,19 +205,24 @@ fn codex_launcher_killed_mid_turn_takes_its_native_child_along() {
     let f = &c.f;
     let id = c.new_session();
     c.start_long_turn(&id);
-    let members = recorded_processes(f);
-    let leaders: Vec<i32> = std::fs::read_dir(f.path("groups"))
-        .expect("groups")
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+    // The process flotilla started leads its group; the launcher's native child is in it.
+    let procs = processes_in(c.repo.path());
+    let leader = procs
+        .iter()
+        .find(|(pid, pgrp)| pid == pgrp)
+        .map(|p| p.0)
+        .expect("the turn's process leads a group");
+    let members: Vec<i32> = procs
+        .iter()
+        .filter(|(_, pgrp)| *pgrp == leader)
+        .map(|p| p.0)
         .collect();
-    assert_eq!(leaders.len(), 1, "one turn, one group: {leaders:?}");
     assert!(
-        members.iter().any(|p| !leaders.contains(p)),
-        "the launcher has a child in its group: {members:?}"
+        members.len() >= 2,
+        "the launcher has a child in its group: {procs:?}"
     );
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(leaders[0]),
+        nix::unistd::Pid::from_raw(leader),
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("kill the launcher");
