@@ -207,9 +207,24 @@ fn describe(e: &toml::de::Error, text: &str) -> String {
     format!("line {line_no}{place}: {message}")
 }
 
-/// Drops quoted text from a message: serde's "invalid type: string \"...\"" would
-/// otherwise repeat the value.
+/// Drops values from a message: serde's "invalid type: string \"...\"" or "unknown
+/// variant `...`" would otherwise repeat them. Quoted text always goes; text in
+/// backticks goes after a word that introduces a value, and stays where it names a key
+/// or what was expected.
 fn redact(message: &str) -> String {
+    const VALUE_WORDS: &[&str] = &[
+        "variant",
+        "integer",
+        "float",
+        "string",
+        "character",
+        "boolean",
+        "value:",
+        "type:",
+        "sequence",
+        "map",
+        "bytes",
+    ];
     let mut out = String::with_capacity(message.len());
     let mut quote: Option<char> = None;
     for c in message.chars() {
@@ -217,6 +232,16 @@ fn redact(message: &str) -> String {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                let trimmed = out.trim_end().len();
+                out.truncate(trimmed);
+            }
+            None if c == '`'
+                && out
+                    .split_whitespace()
+                    .next_back()
+                    .is_some_and(|w| VALUE_WORDS.contains(&w)) =>
+            {
                 quote = Some(c);
                 let trimmed = out.trim_end().len();
                 out.truncate(trimmed);
@@ -269,6 +294,11 @@ mod tests {
                 "agents.x.command",
             ),
             (format!("default_agent = \"{secret}\n"), 1, "default_agent"),
+            (
+                format!("[agents.x]\ncommand = [\"x\"]\nkind = \"{secret}\"\n"),
+                3,
+                "agents.x.kind",
+            ),
         ] {
             let err = Config::parse(&bad).expect_err(&bad);
             assert!(!err.contains(secret), "the value leaked: {err}");

@@ -1,11 +1,12 @@
 //! A record, on disk, of every process group the daemon starts (agent turns, agent
-//! processes, git commands that build or remove a workspace), so that the next daemon
+//! processes, git commands that build a workspace), so that the next daemon
 //! can end the groups a crashed one left running before it resumes anything.
 //!
 //! Each group is one small file named for its id (the leader's pid) holding the leader's
-//! start time, so a pid the kernel has since given to another process is never signalled.
-//! The file is written right after the spawn and removed when the group's owner lets go
-//! of it, which also kills whatever is left in the group.
+//! start time, the boot it belongs to and the daemon's session id, so that a pid the
+//! kernel has since given to another process is not signalled. The file is written
+//! right after the spawn and removed when the group's owner lets go of it, which also
+//! kills whatever is left in the group.
 //!
 //! The start time comes from `/proc/PID/stat`; one field of one file does not warrant a
 //! crate for all of procfs.
@@ -44,9 +45,12 @@ impl Registry {
         let pgid = Pid::from_raw(pid as i32);
         let file = self.dir.as_ref().map(|dir| dir.join(pid.to_string()));
         if let Some(file) = &file {
-            let written = start_time(pgid)
+            let written = stat_fields(pgid)
+                .and_then(|f| Some((f.start_time?, f.session)))
                 .ok_or_else(|| std::io::Error::other("the process is already gone"))
-                .and_then(|start| std::fs::write(file, format!("{start}\n")));
+                .and_then(|(start, sid)| {
+                    std::fs::write(file, format!("{start} {} {sid}\n", boot_id()))
+                });
             if let Err(e) = written {
                 tracing::warn!("recording process group {pid}: {e}");
             }
@@ -70,9 +74,9 @@ impl Registry {
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.parse::<i32>().ok())
                 .filter(|&pid| pid > 1)
-                .map(|pid| (Pid::from_raw(pid), read_start(&path)));
-            if let Some((pgid, start)) = recorded
-                && is_ours(pgid, start)
+                .map(|pid| (Pid::from_raw(pid), read_record(&path)));
+            if let Some((pgid, Some(record))) = recorded
+                && is_ours(pgid, &record)
                 && killpg(pgid, Signal::SIGKILL).is_ok()
             {
                 tracing::info!("ended process group {pgid} left by an earlier daemon");
@@ -120,23 +124,35 @@ impl Drop for Group {
     }
 }
 
-/// Whether the group `pgid` recorded with leader start time `start` still has processes
-/// of its own. A live process with that pid but another start time is someone else's.
-fn is_ours(pgid: Pid, start: Option<u64>) -> bool {
+/// What a record says of its group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    start: u64,
+    boot: String,
+    session: i32,
+}
+
+/// Whether the recorded group still has processes of its own. A record of another boot
+/// names nothing that runs now. A live process with the leader's pid but another start
+/// time is someone else's; with the leader gone, the members must be in the session the
+/// recording daemon ran in.
+fn is_ours(pgid: Pid, record: &Record) -> bool {
+    if record.boot != boot_id() {
+        return false;
+    }
     match stat_fields(pgid) {
-        Some(fields) => start.is_some() && fields.start_time == start,
-        // The leader is gone. Its id stays reserved while any member of its group lives,
-        // so members with that group id are the recorded group's.
-        None => group_members(pgid) > 0,
+        Some(fields) => fields.start_time == Some(record.start),
+        // The leader is gone. Its id stays reserved while any member of its group lives.
+        None => group_members(pgid, Some(record.session)) > 0,
     }
 }
 
 fn group_alive(pgid: Pid) -> bool {
-    group_members(pgid) > 0
+    group_members(pgid, None) > 0
 }
 
-/// How many live (not zombie) processes are in the group.
-fn group_members(pgid: Pid) -> usize {
+/// How many live (not zombie) processes are in the group (and in `session`, if given).
+fn group_members(pgid: Pid, session: Option<i32>) -> usize {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
     };
@@ -145,11 +161,25 @@ fn group_members(pgid: Pid) -> usize {
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| stat_fields(Pid::from_raw(pid)))
         .filter(|f| f.pgrp == pgid.as_raw() && f.state != 'Z')
+        .filter(|f| session.is_none_or(|s| s == f.session))
         .count()
 }
 
-fn read_start(path: &Path) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+fn read_record(path: &Path) -> Option<Record> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut fields = text.split_whitespace();
+    Some(Record {
+        start: fields.next()?.parse().ok()?,
+        boot: fields.next()?.to_string(),
+        session: fields.next()?.parse().ok()?,
+    })
+}
+
+/// This boot's id: pids and start times mean something only within one boot.
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|b| b.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// The leader's start time, in clock ticks since boot.
@@ -160,6 +190,7 @@ pub fn start_time(pid: Pid) -> Option<u64> {
 struct StatFields {
     state: char,
     pgrp: i32,
+    session: i32,
     start_time: Option<u64>,
 }
 
@@ -169,10 +200,11 @@ fn stat_fields(pid: Pid) -> Option<StatFields> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: state is field 3, pgrp field 5, starttime field 22.
+    // After the name: state is field 3, pgrp field 5, session field 6, starttime field 22.
     Some(StatFields {
         state: fields.first()?.chars().next()?,
         pgrp: fields.get(2)?.parse().ok()?,
+        session: fields.get(3)?.parse().ok()?,
         start_time: fields.get(19).and_then(|s| s.parse().ok()),
     })
 }
@@ -190,12 +222,25 @@ mod tests {
     }
 
     #[test]
-    fn a_reused_pid_is_not_ours() {
+    fn a_reused_pid_or_another_boot_is_not_ours() {
         let me = nix::unistd::getpid();
-        let start = start_time(me).expect("start");
-        assert!(is_ours(me, Some(start)));
-        assert!(!is_ours(me, Some(start + 1)));
-        assert!(!is_ours(me, None));
+        let fields = stat_fields(me).expect("stat");
+        let record = Record {
+            start: fields.start_time.expect("start"),
+            boot: boot_id(),
+            session: fields.session,
+        };
+        assert!(is_ours(me, &record));
+        let later = Record {
+            start: record.start + 1,
+            ..record.clone()
+        };
+        assert!(!is_ours(me, &later), "another process got the pid");
+        let other_boot = Record {
+            boot: "another-boot".into(),
+            ..record
+        };
+        assert!(!is_ours(me, &other_boot));
     }
 
     #[test]
@@ -214,13 +259,17 @@ mod tests {
         // Wait until the background sleep exists, so the whole group is tested.
         let pgid = Pid::from_raw(pid as i32);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while group_members(pgid) < 3 && Instant::now() < deadline {
+        while group_members(pgid, None) < 3 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert_eq!(registry.end_orphans(), 1);
         let mut child = child;
         let _ = child.wait();
-        assert_eq!(group_members(pgid), 0, "every process of the group is gone");
+        assert_eq!(
+            group_members(pgid, None),
+            0,
+            "every process of the group is gone"
+        );
         assert!(!dir.path().join(pid.to_string()).exists());
     }
 

@@ -73,6 +73,25 @@ fn a_removed_socket_file_never_leads_to_a_second_daemon() {
     });
 }
 
+/// A socket that cannot be made again (a directory took its place): `daemon status` says
+/// the daemon does not answer, and `daemon stop` reaches it through the pid in the lock.
+#[test]
+fn a_daemon_without_a_socket_is_stopped_through_its_pid() {
+    let f = Flotilla::new();
+    f.ok(&["ls"]);
+    let pid = f.daemon_pid();
+    fs::remove_file(f.path("flotilla.sock")).expect("rm socket");
+    fs::create_dir(f.path("flotilla.sock")).expect("a directory in its place");
+
+    let err = f.fails(&["daemon", "status"]);
+    assert!(err.contains(&format!("pid {pid}")), "{err}");
+    assert!(err.contains("does not answer"), "{err}");
+    let stopped = f.ok(&["daemon", "stop"]);
+    assert!(stopped.contains("stopped"), "{stopped}");
+    assert!(!process_alive(pid), "the daemon is gone");
+    fs::remove_dir(f.path("flotilla.sock")).expect("rmdir");
+}
+
 /// With the platform directories (no FLOTILLA_HOME) the socket lives in the runtime
 /// directory, which logind deletes at the last logout; the lock lives beside the data.
 #[test]

@@ -120,6 +120,38 @@ fn ignored_files_block_cleanup_without_force() {
     assert!(!Path::new(&ws).exists());
 }
 
+/// `status.showUntrackedFiles=no`, common in big repositories, hides untracked and
+/// ignored files from a plain `git status`; the check must see them all the same.
+#[test]
+fn a_users_status_settings_hide_nothing_from_the_check() {
+    let repo = repo();
+    repo.git(&["config", "status.showUntrackedFiles", "no"]);
+    let f = Flotilla::new();
+    let s = new_session(&f, repo.path(), "worktree", "hidden");
+    let (id, ws) = (field(&s, "id"), field(&s, "workspace"));
+    turn(&f, &id, "echo a > new.txt && echo b > notes.log");
+    let refused = f.fails(&["stop", &id, "--cleanup"]);
+    assert!(refused.contains("1 untracked and 1 ignored"), "{refused}");
+    assert!(Path::new(&ws).join("new.txt").exists());
+}
+
+/// A stash lives in the clone alone: it is work the cleanup would lose.
+#[test]
+fn a_stash_in_a_clone_blocks_cleanup_without_force() {
+    let repo = repo();
+    let f = Flotilla::new();
+    let s = new_session(&f, repo.path(), "clone", "stashed");
+    let (id, ws) = (field(&s, "id"), field(&s, "workspace"));
+    turn(
+        &f,
+        &id,
+        "echo x > README && git -c user.name=t -c user.email=t@t stash -q",
+    );
+    let refused = f.fails(&["stop", &id, "--cleanup"]);
+    assert!(refused.contains("stash"), "{refused}");
+    assert!(Path::new(&ws).is_dir());
+}
+
 #[test]
 fn a_commit_on_no_branch_blocks_cleanup_without_force() {
     let repo = repo();

@@ -463,3 +463,24 @@ fn a_plan_makes_nothing_and_undoing_it_is_harmless() {
     undo_create(&ws).unwrap();
     assert!(f.has_branch("flotilla/fix-login"));
 }
+
+/// A branch someone made between the plan and the making is theirs: `make` refuses, and
+/// nothing of theirs is undone.
+#[test]
+fn make_refuses_a_branch_taken_since_the_plan_and_leaves_it() {
+    let f = fixture();
+    let ws = plan(&f.req(Strategy::Worktree)).unwrap();
+    g(&f.repo, ["branch", "flotilla/fix-login"]);
+    let err =
+        flotilla::workspace::make(&ws, &flotilla::process_groups::Registry::none()).unwrap_err();
+    assert!(matches!(err, WorkspaceError::BranchExists(_)), "{err}");
+    assert!(
+        f.has_branch("flotilla/fix-login"),
+        "the user's branch is kept"
+    );
+    undo_create(&ws).unwrap();
+    assert!(
+        f.has_branch("flotilla/fix-login"),
+        "undo never takes a branch it did not make"
+    );
+}

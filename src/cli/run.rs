@@ -23,8 +23,14 @@ pub async fn run(cli: Cli, paths: Paths) -> Result<(), String> {
         None => Cmd::Ls,
     };
     if cli.no_daemon {
-        let lock = crate::daemon::lock(&paths)
-            .map_err(|_| "a daemon is running for this home: leave out --no-daemon".to_string())?;
+        let lock = crate::daemon::lock(&paths, crate::daemon::Role::Command).map_err(|e| {
+            match crate::daemon::holder(&paths) {
+                crate::daemon::Holder::Daemon(_) => {
+                    "a daemon is running for this home: leave out --no-daemon".to_string()
+                }
+                _ => e.to_string(),
+            }
+        })?;
         let (config, _) = Config::load(&paths.config_file);
         let engine = Engine::start(paths.clone(), config, None).map_err(|e| e.to_string())?;
         let result = execute(command, &mut Client::in_process(engine.clone()), json).await;
@@ -270,7 +276,7 @@ async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), Stri
         Ok(client) => client,
         Err(e) => match (action, crate::daemon::holder(paths)) {
             // Its socket is gone for good: reach it through the pid in the lock.
-            (DaemonCmd::Stop, crate::daemon::Holder::Process(Some(pid))) => {
+            (DaemonCmd::Stop, crate::daemon::Holder::Daemon(Some(pid))) if is_daemon(pid) => {
                 return stop_by_pid(pid, paths, json).await;
             }
             _ => return Err(e),
@@ -309,6 +315,18 @@ async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), Stri
             Ok(())
         }
     }
+}
+
+/// Whether `pid` runs `flotilla daemon`, so a pid read from the lock is never a stranger.
+fn is_daemon(pid: i32) -> bool {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let mut args = cmdline.split(|&b| b == 0);
+    let exe = args.next().unwrap_or_default();
+    let ours = std::env::current_exe().is_ok_and(|me| {
+        me.file_name()
+            .is_some_and(|n| exe.ends_with(n.as_encoded_bytes()))
+    });
+    ours && args.any(|a| a == b"daemon")
 }
 
 /// Sends SIGTERM to the daemon the lock names and waits for it to let go of the lock.

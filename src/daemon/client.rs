@@ -81,8 +81,10 @@ impl Client {
             if let Some(client) = Client::connect(paths).await? {
                 return Ok(Some(client));
             }
-            if lockfile::holder(paths) == Holder::Nobody {
-                return Ok(None);
+            match lockfile::holder(paths) {
+                Holder::Nobody => return Ok(None),
+                Holder::Command(pid) => return Err(spawn::command_holds(paths, pid)),
+                Holder::Daemon(_) => {}
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(spawn::not_answering(paths));

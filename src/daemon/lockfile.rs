@@ -15,34 +15,60 @@ use std::time::{Duration, Instant};
 /// this long before it concludes another daemon runs.
 const PATIENCE: Duration = Duration::from_millis(300);
 
+/// What holds the lock: the daemon, or a command run with `--no-daemon`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Daemon,
+    Command,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Daemon => "daemon",
+            Role::Command => "no-daemon",
+        }
+    }
+}
+
 /// Who holds the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holder {
     Nobody,
-    /// A daemon (or a `--no-daemon` command), with the pid it wrote, if readable.
-    Process(Option<i32>),
+    /// A daemon, with the pid it wrote, if readable.
+    Daemon(Option<i32>),
+    /// A `--no-daemon` command: it has no socket to wait for.
+    Command(Option<i32>),
 }
 
-/// Takes the lock for the daemon's life, or says which daemon has it.
-pub fn lock(paths: &Paths) -> Result<Flock<std::fs::File>> {
+/// Takes the lock for the holder's life, or says who has it.
+pub fn lock(paths: &Paths, role: Role) -> Result<Flock<std::fs::File>> {
     let deadline = Instant::now() + PATIENCE;
     let mut locked = loop {
         match try_lock(paths)? {
             Ok(locked) => break locked,
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
             Err(_) => {
-                let pid = read_pid(paths)
+                let (pid, role) = read(paths).unzip();
+                let pid = pid
+                    .flatten()
                     .map(|p| format!(" (pid {p})"))
                     .unwrap_or_default();
-                anyhow::bail!(
-                    "another flotilla daemon{pid} already runs for {}: use `flotilla daemon stop` first",
-                    paths.data_dir.display()
-                );
+                match role {
+                    Some(Role::Command) => anyhow::bail!(
+                        "a `--no-daemon` command{pid} is using {}: wait for it to finish",
+                        paths.data_dir.display()
+                    ),
+                    _ => anyhow::bail!(
+                        "another flotilla daemon{pid} already runs for {}: use `flotilla daemon stop` first",
+                        paths.data_dir.display()
+                    ),
+                }
             }
         }
     };
     locked.set_len(0)?;
-    writeln!(&mut *locked, "{}", std::process::id())?;
+    writeln!(&mut *locked, "{} {}", std::process::id(), role.as_str())?;
     locked.sync_data()?;
     Ok(locked)
 }
@@ -54,7 +80,11 @@ pub fn holder(paths: &Paths) -> Holder {
             drop(probe);
             Holder::Nobody
         }
-        Ok(Err(())) => Holder::Process(read_pid(paths)),
+        Ok(Err(())) => match read(paths) {
+            Some((pid, Role::Command)) => Holder::Command(pid),
+            Some((pid, Role::Daemon)) => Holder::Daemon(pid),
+            None => Holder::Daemon(None),
+        },
         // No lock file can be opened: no daemon could have taken it either.
         Err(_) => Holder::Nobody,
     }
@@ -72,11 +102,22 @@ fn try_lock(paths: &Paths) -> Result<std::result::Result<Flock<std::fs::File>, (
     Ok(Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(drop))
 }
 
-fn read_pid(paths: &Paths) -> Option<i32> {
+/// The pid and role the holder wrote. Right after a new holder took the lock the file may
+/// still be empty: then the pid is unknown and the role taken to be the daemon's.
+fn read(paths: &Paths) -> Option<(Option<i32>, Role)> {
     let mut text = String::new();
     std::fs::File::open(&paths.lock_file)
         .ok()?
         .read_to_string(&mut text)
         .ok()?;
-    text.trim().parse().ok().filter(|&p| p > 0)
+    let mut fields = text.split_whitespace();
+    let pid = fields
+        .next()
+        .and_then(|p| p.parse().ok())
+        .filter(|&p| p > 0);
+    let role = match fields.next() {
+        Some("no-daemon") => Role::Command,
+        _ => Role::Daemon,
+    };
+    Some((pid, role))
 }

@@ -7,5 +7,5 @@ mod server;
 mod spawn;
 
 pub use client::{Client, Events};
-pub use lockfile::{Holder, holder, lock};
+pub use lockfile::{Holder, Role, holder, lock};
 pub use server::run;

@@ -26,7 +26,13 @@ pub async fn run(paths: Paths) -> Result<()> {
     // No umask of its own: the agents and git it starts make files as the user would.
     // The daemon's own files are private by the modes they are created with.
     paths.create_dirs()?;
-    let _lock = lockfile::lock(&paths)?;
+    // Handlers first: a signal while start-up tidies what a crash left must not kill the
+    // daemon halfway; it is acted on as soon as the engine runs.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    // The terminal the daemon was started from went away: shut down in order as well.
+    let mut hangup = signal(SignalKind::hangup())?;
+    let _lock = lockfile::lock(&paths, lockfile::Role::Daemon)?;
     let (config, config_error) = Config::load(&paths.config_file);
     if let Some(e) = &config_error {
         tracing::warn!("{e}");
@@ -36,10 +42,6 @@ pub async fn run(paths: Paths) -> Result<()> {
     let (mut listener, mut bound) = bind(&paths)?;
     tracing::info!("listening on {}", paths.socket.display());
 
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    // The terminal the daemon was started from went away: shut down in order as well.
-    let mut hangup = signal(SignalKind::hangup())?;
     let mut check = tokio::time::interval(SOCKET_CHECK);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut connections = JoinSet::new();

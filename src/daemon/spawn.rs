@@ -64,7 +64,8 @@ pub async fn start_daemon(paths: &Paths) -> Result<(), String> {
 
 pub(super) fn not_answering(paths: &Paths) -> String {
     let pid = match lockfile::holder(paths) {
-        Holder::Process(Some(pid)) => format!(" (pid {pid})"),
+        Holder::Command(pid) => return command_holds(paths, pid),
+        Holder::Daemon(Some(pid)) => format!(" (pid {pid})"),
         _ => String::new(),
     };
     format!(
@@ -72,6 +73,15 @@ pub(super) fn not_answering(paths: &Paths) -> String {
         paths.socket.display(),
         START_TIMEOUT.as_secs(),
         paths.daemon_log.display()
+    )
+}
+
+/// The lock is held by a `--no-daemon` command, which has no socket to reach.
+pub(super) fn command_holds(paths: &Paths, pid: Option<i32>) -> String {
+    let pid = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+    format!(
+        "a `--no-daemon` command{pid} is using {}: wait for it to finish, then try again",
+        paths.data_dir.display()
     )
 }
 

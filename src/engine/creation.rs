@@ -99,11 +99,28 @@ impl State {
             move || workspace::make(&made_ws, &groups),
             move |state, made| {
                 let answer = match made {
-                    Ok(()) => state
-                        .store
-                        .set_workspace_state(workspace_id, WorkspaceState::Ready)
-                        .map_err(|e| e.to_string())
-                        .and_then(|()| state.register(id, &title, &agent, workspace_id, spec)),
+                    Ok(()) => {
+                        let registered = state
+                            .store
+                            .set_workspace_state(workspace_id, WorkspaceState::Ready)
+                            .map_err(|e| e.to_string())
+                            .and_then(|()| state.register(id, &title, &agent, workspace_id, spec));
+                        if registered.is_err() && ws.strategy != Strategy::Existing {
+                            // No session came of it: take the workspace back, off this task.
+                            let _ = state
+                                .store
+                                .set_workspace_state(workspace_id, WorkspaceState::Creating);
+                            state.blocking(
+                                move || workspace::undo_create(&ws),
+                                move |state, undone| {
+                                    if undone.is_ok() {
+                                        let _ = state.store.delete_workspace(workspace_id);
+                                    }
+                                },
+                            );
+                        }
+                        registered
+                    }
                     Err(e) => {
                         // `make` took back what it half made; the record goes with it.
                         if ws.strategy != Strategy::Existing
@@ -172,6 +189,15 @@ impl State {
                     "workspace {} is outside {}: left as it is",
                     ws.path.display(),
                     root.display()
+                );
+                continue;
+            }
+            if state == WorkspaceState::Removing
+                && self.store.sessions_inside(&ws.path, wid).unwrap_or(1) > 0
+            {
+                tracing::warn!(
+                    "not finishing the removal of {}: another session works in it",
+                    ws.path.display()
                 );
                 continue;
             }

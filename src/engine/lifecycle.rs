@@ -194,6 +194,16 @@ impl State {
             .and_then(|status| check(status, Action::Resume).map_err(|e| e.to_string()))
             .and_then(|_| self.store.workspace_of(id).map_err(|e| e.to_string()));
         let ws = match checked {
+            Ok((wid, ws, false))
+                if self.store.workspace_state(wid).ok() == Some(WorkspaceState::Removing) =>
+            {
+                let _ = reply.send(Err(format!(
+                    "cannot resume: a cleanup of {} did not finish; `flotilla rm {} --cleanup` finishes it",
+                    ws.path.display(),
+                    id.short()
+                )));
+                return;
+            }
             Ok((_, ws, false)) => ws,
             Ok((_, ws, true)) => {
                 let _ = reply.send(Err(format!(
@@ -314,7 +324,12 @@ impl State {
                 }
                 let path = ws.path.clone();
                 state.blocking(
-                    move || workspace::remove(&ws),
+                    move || {
+                        // Whether a failed removal left the work tree whole: then it is
+                        // simply kept, as if the cleanup had been refused.
+                        workspace::remove(&ws)
+                            .map_err(|e| (e, workspace::ensure_present(&ws).is_ok()))
+                    },
                     move |state, removed| {
                         let outcome = match removed {
                             Ok(Cleanup::Removed | Cleanup::AlreadyGone) => {
@@ -324,11 +339,17 @@ impl State {
                             Ok(Cleanup::KeptExisting) => state
                                 .store
                                 .set_workspace_state(ws_id, WorkspaceState::Ready),
-                            Err(e) => {
-                                let _ = reply.send(Err(format!(
-                                    "could not remove {}: {e}; the next daemon start tries again",
-                                    path.display()
-                                )));
+                            Err((e, whole)) => {
+                                let short = id.short();
+                                let said = if whole {
+                                    let _ = state
+                                        .store
+                                        .set_workspace_state(ws_id, WorkspaceState::Ready);
+                                    format!("kept {} whole, as removing it failed: {e}; fix that and clean up again", path.display())
+                                } else {
+                                    format!("removed part of {}, then failed: {e}; fix that, then `flotilla rm {short} --cleanup` removes the rest", path.display())
+                                };
+                                let _ = reply.send(Err(said));
                                 return;
                             }
                         };

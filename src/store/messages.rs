@@ -34,8 +34,21 @@ impl Store {
         Ok(inserted == 1)
     }
 
-    /// Creates the part, or replaces it whole (text included) if it exists.
+    /// Creates the part, or replaces it whole (text included) if it exists. All of it or
+    /// nothing: a failure between dropping the old text and writing the new must not
+    /// leave the part without text.
     pub fn upsert_part(&self, part: &Part) -> Result<()> {
+        self.conn.execute_batch("SAVEPOINT upsert_part")?;
+        let written = self.write_part(part);
+        let end = match written {
+            Ok(()) => "RELEASE upsert_part",
+            Err(_) => "ROLLBACK TO upsert_part; RELEASE upsert_part",
+        };
+        self.conn.execute_batch(end)?;
+        written
+    }
+
+    fn write_part(&self, part: &Part) -> Result<()> {
         let (data, text) = split_part(&part.kind)?;
         let updated = self.conn.execute(
             "UPDATE parts SET data = ?2 WHERE id = ?1",

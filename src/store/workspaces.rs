@@ -100,6 +100,27 @@ impl Store {
         Ok(())
     }
 
+    pub fn workspace_state(&self, workspace_id: i64) -> Result<WorkspaceState> {
+        let state: String = self.conn.query_row(
+            "SELECT state FROM workspaces WHERE id = ?1",
+            [workspace_id],
+            |r| r.get(0),
+        )?;
+        WorkspaceState::parse(&state)
+    }
+
+    /// Sessions of other workspaces that work in `path` or below it.
+    pub fn sessions_inside(&self, path: &Path, workspace_id: i64) -> Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sessions s JOIN workspaces w ON w.id = s.workspace_id
+             WHERE w.id != ?2 AND w.removed_at IS NULL
+               AND (w.path = ?1 OR substr(w.path, 1, length(?1) + 1) = ?1 || '/')",
+            params![path.to_string_lossy(), workspace_id],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// Forgets a workspace that was never made; no session may use it.
     pub fn delete_workspace(&self, workspace_id: i64) -> Result<()> {
         self.conn

@@ -65,7 +65,19 @@ pub fn changes(path: &Path) -> Result<Changes, WorkspaceError> {
     if !path.is_dir() {
         return Err(WorkspaceError::Vanished(path.to_path_buf()));
     }
-    let out = git::output(path, ["status", "--porcelain=v1", "-z", "--ignored"])?;
+    // Explicit modes: a user's `status.showUntrackedFiles=no` would otherwise hide both
+    // untracked and ignored files.
+    let out = git::output(
+        path,
+        [
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=normal",
+            "--ignored=traditional",
+            "--ignore-submodules=none",
+        ],
+    )?;
     let mut changes = Changes::default();
     let mut entries = out.stdout.split(|&b| b == 0).filter(|e| !e.is_empty());
     while let Some(entry) = entries.next() {

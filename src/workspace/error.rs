@@ -40,13 +40,13 @@ pub enum WorkspaceError {
         changes: super::Changes,
     },
     #[error(
-        "{} has commits that no kept branch holds ({refs}): merge them into {branch} or pass --force to discard them",
+        "{} has commits that no kept branch holds ({refs}): {remedy}, or pass --force to discard them",
         .path.display()
     )]
     Unsaved {
         path: PathBuf,
         refs: String,
-        branch: String,
+        remedy: String,
     },
     #[error(
         "could not keep branch {branch} in {} ({reason}); nothing was removed: rename or merge that branch there, then clean up again",

@@ -102,12 +102,22 @@ pub fn plan(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
 /// daemon that dies meanwhile does not leave git building it behind the next one's back.
 pub fn make(ws: &Workspace, groups: &Registry) -> Result<(), WorkspaceError> {
     let branch = match (ws.strategy, ws.branch.as_deref()) {
-        (Strategy::Existing, _) => return Ok(()),
+        (Strategy::Existing, _) | (_, None) => return Ok(()),
         (_, Some(branch)) => branch,
-        (_, None) => return Err(WorkspaceError::InvalidBranch(String::new())),
     };
     if ws.path.symlink_metadata().is_ok() {
         return Err(WorkspaceError::TargetExists(ws.path.clone()));
+    }
+    // The branch was free when the plan was made; someone may have taken it since. Its
+    // owner's branch must not be undone with this workspace.
+    let refname = format!("refs/heads/{branch}");
+    if ws.strategy == Strategy::Worktree
+        && git::succeeds(
+            &ws.source_repo,
+            ["show-ref", "--verify", "--quiet", &refname],
+        )?
+    {
+        return Err(WorkspaceError::BranchExists(branch.to_string()));
     }
     let made = match ws.strategy {
         Strategy::Worktree => git::run_grouped(

@@ -48,10 +48,14 @@ pub fn check_removable(ws: &Workspace, force: bool) -> Result<(), WorkspaceError
     }
     let unsaved = unsaved_commits(ws)?;
     if !unsaved.is_empty() {
+        let remedy = match &ws.branch {
+            Some(branch) => format!("merge them into {branch}"),
+            None => "put them on a branch".to_string(),
+        };
         return Err(WorkspaceError::Unsaved {
             path: ws.path.clone(),
             refs: unsaved.join(", "),
-            branch: ws.branch.clone().unwrap_or_default(),
+            remedy,
         });
     }
     Ok(())
@@ -81,11 +85,11 @@ pub fn keep_branch(ws: &Workspace) -> Result<Option<String>, WorkspaceError> {
     if !ws.source_repo.is_dir() {
         return Err(not_kept("the source repository is gone".into()));
     }
-    if rev(&ws.source_repo, &refname)
-        .map_err(|e| not_kept(e.to_string()))?
-        .as_deref()
-        == Some(tip.as_str())
+    let source_tip = rev(&ws.source_repo, &refname).map_err(|e| not_kept(e.to_string()))?;
+    if let Some(source_tip) = &source_tip
+        && (*source_tip == tip || contains(&ws.source_repo, source_tip, &tip)?)
     {
+        // The source's branch already holds the clone's work (the user built on it).
         return Ok(None);
     }
     let refspec = format!("{refname}:{refname}");
@@ -93,7 +97,6 @@ pub fn keep_branch(ws: &Workspace) -> Result<Option<String>, WorkspaceError> {
         &ws.source_repo,
         [
             OsStr::new("fetch"),
-            OsStr::new("--quiet"),
             OsStr::new("--no-write-fetch-head"),
             OsStr::new("--"),
             ws.path.as_os_str(),
@@ -101,13 +104,28 @@ pub fn keep_branch(ws: &Workspace) -> Result<Option<String>, WorkspaceError> {
         ],
     )
     .map_err(|e| match e {
-        GitError::Failed { stderr, .. } => not_kept(stderr),
+        GitError::Failed { stderr, .. } if stderr.contains("checked out") => not_kept(
+            "it is checked out there: switch that repository to another branch".to_string(),
+        ),
+        GitError::Failed { .. } if source_tip.is_some() => not_kept(
+            "a different branch of that name is there: rename it or merge the clone's branch into it"
+                .into(),
+        ),
+        GitError::Failed { stderr, .. } if !stderr.trim().is_empty() => not_kept(stderr),
         other => not_kept(other.to_string()),
     })?;
     Ok(Some(format!(
         "kept branch {branch} in {}",
         ws.source_repo.display()
     )))
+}
+
+/// Whether `tip` is in `repo` and `branch_tip` descends from it.
+fn contains(repo: &Path, branch_tip: &str, tip: &str) -> Result<bool, WorkspaceError> {
+    Ok(
+        git::succeeds(repo, ["cat-file", "-e", &format!("{tip}^{{commit}}")])?
+            && git::succeeds(repo, ["merge-base", "--is-ancestor", tip, branch_tip])?,
+    )
 }
 
 /// Removes a worktree or clone that [`check_removable`] allowed (and whose branch
@@ -130,14 +148,21 @@ pub fn remove(ws: &Workspace) -> Result<Cleanup, WorkspaceError> {
 
 /// Takes back a workspace whose making did not finish: the half-made directory, git's
 /// record of it (locked while a checkout runs) and the new branch, if it holds nothing
-/// but the base commit. The caller makes sure the path is one flotilla chose.
+/// but the base commit and git's record shows this worktree made it. The caller makes
+/// sure the path is one flotilla chose.
 pub fn undo_create(ws: &Workspace) -> Result<(), WorkspaceError> {
     if ws.strategy == Strategy::Existing {
         return Ok(());
     }
+    // Only a branch checked out in this very worktree is one `worktree add -b` made
+    // here; one that existed before (and made that add fail) is someone else's.
+    let made_here = match (ws.strategy, ws.branch.as_deref()) {
+        (Strategy::Worktree, Some(branch)) => worktree_branch(ws)?.as_deref() == Some(branch),
+        _ => false,
+    };
     delete_dir(&ws.path)?;
     forget_worktree(ws);
-    if let (Strategy::Worktree, Some(branch)) = (ws.strategy, ws.branch.as_deref()) {
+    if let (true, Some(branch)) = (made_here, ws.branch.as_deref()) {
         let refname = format!("refs/heads/{branch}");
         if rev(&ws.source_repo, &refname)?.as_deref() == Some(ws.base_commit.as_str()) {
             // Fails harmlessly if something checked the branch out meanwhile.
@@ -147,13 +172,30 @@ pub fn undo_create(ws: &Workspace) -> Result<(), WorkspaceError> {
     Ok(())
 }
 
-/// Drops git's record of a worktree whose directory is gone, locked or not.
+/// The branch git's worktree list shows checked out at the workspace's path.
+fn worktree_branch(ws: &Workspace) -> Result<Option<String>, WorkspaceError> {
+    if !ws.source_repo.is_dir() {
+        return Ok(None);
+    }
+    let list = git::run(&ws.source_repo, ["worktree", "list", "--porcelain"])?;
+    let wanted = format!("worktree {}", ws.path.display());
+    let mut blocks = list.split("\n\n");
+    let block = blocks.find(|b| b.lines().next() == Some(wanted.as_str()));
+    Ok(block.and_then(|b| {
+        b.lines()
+            .find_map(|l| l.strip_prefix("branch refs/heads/"))
+            .map(str::to_string)
+    }))
+}
+
+/// Drops git's record of this worktree, locked or not, whether its directory is there or
+/// not. Never `git worktree prune`: that would drop the records of the user's own
+/// worktrees that are only out of reach (an unmounted disk).
 fn forget_worktree(ws: &Workspace) {
     if ws.strategy != Strategy::Worktree || !ws.source_repo.is_dir() {
         return;
     }
     let _ = remove_worktree(ws);
-    let _ = git::run(&ws.source_repo, ["worktree", "prune"]);
 }
 
 /// `git worktree remove`, forced twice: the checks have been made, and a worktree left
@@ -203,19 +245,30 @@ fn rev(dir: &Path, refname: &str) -> Result<Option<String>, WorkspaceError> {
 fn unsaved_commits(ws: &Workspace) -> Result<Vec<String>, WorkspaceError> {
     let mut tips: Vec<(String, String)> = Vec::new();
     if ws.strategy == Strategy::Clone {
+        // Every ref of the clone's own (branches, tags, the stash), not the copies of the
+        // source's branches under refs/remotes.
+        // An annotated tag names a tag object: its commit is the peeled `*objectname`.
         let out = git::run(
             &ws.path,
             [
                 "for-each-ref",
-                "--format=%(objectname) %(refname:short)",
-                "refs/heads/",
+                "--format=%(objectname) %(refname) %(*objectname)",
             ],
         )?;
+        let session_ref = ws.branch.as_ref().map(|b| format!("refs/heads/{b}"));
         for line in out.lines() {
-            if let Some((sha, name)) = line.split_once(' ')
-                && Some(name) != ws.branch.as_deref()
-            {
-                tips.push((sha.to_string(), format!("branch {name}")));
+            let mut fields = line.split(' ');
+            let (Some(object), Some(name)) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            let sha = fields.next().filter(|p| !p.is_empty()).unwrap_or(object);
+            if !name.starts_with("refs/remotes/") && Some(name) != session_ref.as_deref() {
+                let shown = name
+                    .strip_prefix("refs/heads/")
+                    .map(|b| format!("branch {b}"))
+                    .or_else(|| name.strip_prefix("refs/tags/").map(|t| format!("tag {t}")))
+                    .unwrap_or_else(|| name.trim_start_matches("refs/").to_string());
+                tips.push((sha.to_string(), shown));
             }
         }
     }
