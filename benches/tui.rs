@@ -87,6 +87,7 @@ fn session(n: usize) -> Session {
         tokens_in: None,
         tokens_out: None,
         cost_usd: None,
+        agent_running: false,
     }
 }
 

@@ -62,6 +62,25 @@ pub struct Config {
     pub keys: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// How long an idle session's agent process or server keeps running before it is
+    /// stopped; the next prompt starts it again and resumes the conversation.
+    #[serde(
+        default = "default_idle_instance_timeout",
+        deserialize_with = "duration"
+    )]
+    pub idle_instance_timeout: std::time::Duration,
+}
+
+fn default_idle_instance_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(600)
+}
+
+/// A duration written as people write it: "10m", "90s", "1h 30m".
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!("{e}: write a duration such as `10m` or `90s`"))
+    })
 }
 
 /// How the dashboard tells you a session off screen needs you.
@@ -100,6 +119,7 @@ impl Default for Config {
             agents: BTreeMap::new(),
             keys: BTreeMap::new(),
             notify: NotifyConfig::default(),
+            idle_instance_timeout: default_idle_instance_timeout(),
         }
         .with_builtins()
     }
@@ -307,6 +327,18 @@ mod tests {
             assert!(err.contains(key), "{err}");
             assert!(!err.contains('\n'), "{err}");
         }
+    }
+
+    #[test]
+    fn idle_instance_timeout_is_a_duration() {
+        assert_eq!(
+            Config::default().idle_instance_timeout,
+            std::time::Duration::from_secs(600)
+        );
+        let config = Config::parse("idle_instance_timeout = \"90s\"").expect("parses");
+        assert_eq!(config.idle_instance_timeout.as_secs(), 90);
+        let err = Config::parse("idle_instance_timeout = \"soon\"").expect_err("soon");
+        assert!(err.contains("line 1") && err.contains("10m"), "{err}");
     }
 
     #[test]

@@ -38,11 +38,14 @@ impl DerefMut for World {
 }
 
 async fn world() -> Option<World> {
+    world_with(Config::default()).await
+}
+
+async fn world_with(mut config: Config) -> Option<World> {
     let binary = isolation::agent_binary("claude")?;
     let fake = Anthropic::start().await.expect("fake server");
     let agent_home = isolation::agent_home();
     let env = offline::claude_env(agent_home.path(), fake.url()).expect("offline env");
-    let mut config = Config::default();
     config.agents.insert(
         "claude".into(),
         AgentConfig {
@@ -134,6 +137,15 @@ fn claude_pid(s: &Session) -> Option<Pid> {
         let cmd = String::from_utf8_lossy(&cmd);
         cmd.contains("claude") && cmd.contains(&id)
     })
+}
+
+/// Waits until the session has no `claude` process (an old one may still be exiting).
+async fn no_claude_for(s: &Session) {
+    let start = Instant::now();
+    while let Some(pid) = claude_pid(s) {
+        assert!(start.elapsed() < WAIT, "claude {pid} still runs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A reply slow enough to be interrupted: 20 s of chunks.
@@ -283,10 +295,16 @@ async fn abort_keeps_the_process_and_a_killed_one_resumes_until_the_conversation
     );
     assert!(w.text(&s).await.contains("I remember"));
 
-    // After a daemon restart the idle session gets its process back, resumed.
+    // After a daemon restart the idle session has no process until a prompt needs one;
+    // then Claude starts again, resumed.
     let messages = w.get(&s).await.message_count;
     w.restart().await;
-    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    let idle = w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert!(
+        !idle.agent_running,
+        "no agent for an idle session: {idle:?}"
+    );
+    no_claude_for(&s).await;
     w.fake.push(Llm::text("still here"));
     let after = w.turn(&s, "after the restart").await;
     assert!(w.history().contains("what did I say first"));
@@ -341,4 +359,38 @@ async fn an_unanswered_interrupt_escalates_and_the_next_prompt_starts_claude_aga
         "resumed, not new"
     );
     assert!(w.history().contains("talk slowly"));
+}
+
+/// An idle session's Claude process is stopped after `idle_instance_timeout`; the session
+/// stays idle, and the next prompt starts Claude again with the whole conversation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_claude_hibernates_and_the_next_prompt_resumes_it() {
+    let config = Config {
+        idle_instance_timeout: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let Some(w) = world_with(config).await else {
+        return;
+    };
+    let s = w.new_session("claude", Strategy::Existing).await;
+    w.fake.push(Llm::text("the first answer"));
+    w.turn(&s, "remember the word heron").await;
+    w.persisted("the first answer").await;
+
+    let asleep = w.wait_for(&s, |s| !s.agent_running).await;
+    assert_eq!(
+        asleep.status,
+        Status::Idle,
+        "hibernation keeps the session idle"
+    );
+    no_claude_for(&s).await;
+
+    w.fake.push(Llm::text("the word was heron"));
+    w.turn(&s, "which word?").await;
+    let history = w.history();
+    assert!(
+        history.contains("remember the word heron") && history.contains("the first answer"),
+        "the model gets the whole earlier conversation: {history}"
+    );
+    assert!(w.text(&s).await.contains("the word was heron"));
 }

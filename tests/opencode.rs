@@ -10,7 +10,8 @@ use serde_json::json;
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use support::engine::{self, AgentWorld};
+use support::cli::process_alive;
+use support::engine::{self, AgentWorld, WAIT};
 use support::fake_llm::{FakeServer, OpenAiChat, Reply as Llm};
 use support::{isolation, offline};
 
@@ -273,16 +274,29 @@ async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
     let text = w.text(&s).await;
     assert!(text.contains("after the abort"), "{text}");
 
-    // 6. A daemon restart reattaches to the running server; nothing is lost or doubled.
+    // 6. A daemon restart stops the server of a session with no turn running (idle
+    // sessions cost nothing); the next prompt starts one that resumes the conversation.
+    // Nothing is lost or doubled. (A running turn's server is reattached: see the test of
+    // a turn streaming across a restart.)
     let before = w.transcript(&s).await;
-    let pids = w.instance_pids();
+    let old = w.instance_pids();
     w.restart().await;
     let again = w.wait_for(&s, |s| s.status == Status::Idle).await;
-    assert_eq!(w.instance_pids(), pids, "the same server, reattached");
+    assert!(!again.agent_running, "no agent for an idle session");
+    let gone = Instant::now();
+    while old.iter().any(|&p| process_alive(p as i32)) {
+        assert!(gone.elapsed() < WAIT, "the idle server {old:?} still runs");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let after = w.transcript(&s).await;
     let ids = |t: &[flotilla::core::Message]| t.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&after), ids(&before), "no message lost or doubled");
     assert_eq!(again.message_count, before.len() as u64);
+    w.fake.push(Llm::text("after the restart"));
+    w.turn(&s, "still there").await;
+    assert!(w.text(&s).await.contains("after the restart"));
+    let pids = w.instance_pids();
+    assert_eq!(pids.len(), 1, "one new server: {pids:?}");
 
     // 5. Killing the server disconnects the session; resume brings the conversation back.
     let pid = pids[0];

@@ -49,6 +49,7 @@ fn session(n: u128, status: Status, repo: &str, title: &str, ago: i64) -> Sessio
         tokens_in: None,
         tokens_out: None,
         cost_usd: None,
+        agent_running: false,
     }
 }
 

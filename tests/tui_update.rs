@@ -52,6 +52,7 @@ fn session(n: u128, status: Status, repo: &str, title: &str) -> Session {
         tokens_in: None,
         tokens_out: None,
         cost_usd: None,
+        agent_running: false,
     }
 }
 

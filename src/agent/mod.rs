@@ -134,6 +134,12 @@ pub trait Backend: Send + Sync {
     /// Starts driving a session. Fails only when the agent cannot be used at all.
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError>;
 
+    /// At start-up, before any session is opened: lets go of what an earlier daemon left
+    /// running for this agent, except in `busy`, the directories where a turn was running.
+    fn tidy(&self, busy: &[PathBuf]) {
+        let _ = busy;
+    }
+
     /// Whether a freshly opened session takes prompts at once. A backend that must start
     /// a server or a process first says no, and sends [`AgentEvent::Ready`] when it can.
     fn starts_ready(&self) -> bool {

@@ -108,6 +108,10 @@ pub struct Session {
     pub tokens_in: Option<u64>,
     pub tokens_out: Option<u64>,
     pub cost_usd: Option<f64>,
+    /// Whether the session's agent process or server runs now. An idle session's agent is
+    /// started when it is needed and stopped after `idle_instance_timeout`.
+    #[serde(default)]
+    pub agent_running: bool,
 }
 
 /// How long ago, in one short unit: "5s", "3m", "2h", "4d".

@@ -93,7 +93,10 @@ impl State {
     pub(super) fn session_reply(&self, id: SessionId, note: Option<String>) -> Outcome {
         match self.sessions.get(&id) {
             Some(session) => Reply::Session {
-                session: session.clone(),
+                session: Session {
+                    agent_running: self.live.contains_key(&id),
+                    ..session.clone()
+                },
                 note,
             }
             .into(),
@@ -109,7 +112,12 @@ impl State {
     }
 
     fn sessions_by_age(&self) -> Vec<Session> {
-        let mut sessions: Vec<Session> = self.sessions.values().cloned().collect();
+        let mut sessions: Vec<Session> = (self.sessions.values())
+            .map(|s| Session {
+                agent_running: self.live.contains_key(&s.id),
+                ..s.clone()
+            })
+            .collect();
         sessions.sort_by_key(|s| (s.created_at, s.id));
         sessions
     }
@@ -135,6 +143,18 @@ impl State {
                     position.unwrap_or(1)
                 );
                 Ok(self.session_reply(id, Some(note)))
+            }
+            _ if !self.live.contains_key(&id) => {
+                // No agent runs for this idle session: it waits in the queue while the
+                // agent starts (and resumes the conversation).
+                self.store
+                    .push_queued(id, &text)
+                    .map_err(|e| e.to_string())?;
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.queued_prompts += 1;
+                }
+                self.pump_queue(id);
+                Ok(self.session_reply(id, None))
             }
             _ => {
                 self.start_turn(id, text);

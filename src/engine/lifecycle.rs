@@ -17,9 +17,21 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 impl State {
     /// After a restart: sessions that were running lost their agent and become
-    /// `disconnected`; idle ones get a driver again.
+    /// `disconnected`. Idle ones stay idle with no agent running: it is started when a
+    /// prompt needs it.
     pub(super) fn reconcile(&mut self) -> anyhow::Result<()> {
-        for session in self.store.sessions()? {
+        let sessions = self.store.sessions()?;
+        for (name, backend) in &self.backends {
+            // A turn may still run where a session was busy, or was disconnected by a
+            // daemon that went away mid-turn: those servers are kept to be found again.
+            let busy: Vec<std::path::PathBuf> = (sessions.iter())
+                .filter(|s| &s.agent == name)
+                .filter(|s| s.status.is_busy() || s.status == Status::Disconnected)
+                .map(|s| s.workspace.clone())
+                .collect();
+            backend.tidy(&busy);
+        }
+        for session in sessions {
             let id = session.id;
             let status = session.status;
             self.sessions.insert(id, session);
@@ -30,8 +42,6 @@ impl State {
                     Some("the daemon stopped while this session was running: resume it".into()),
                 );
                 self.publish(id);
-            } else if status == Status::Idle {
-                self.open_driver(id);
             }
         }
         Ok(())
@@ -43,6 +53,7 @@ impl State {
             s.status_reason = reason;
             s.last_activity_at = Self::now();
         }
+        self.track_idle(id, status);
     }
 
     /// Gives the session a running agent; it is then idle, or `error` if that failed.
@@ -79,6 +90,7 @@ impl State {
                         message: None,
                         streamed: Vec::new(),
                         abort_waiters: Vec::new(),
+                        idle_since: None,
                     },
                 );
                 // Backends that must start something first report `Ready` when done.
@@ -143,6 +155,17 @@ impl State {
     pub(super) fn pump_queue(&mut self, id: SessionId) {
         if self.sessions.get(&id).map(|s| s.status) != Some(Status::Idle) {
             return;
+        }
+        if !self.live.contains_key(&id) {
+            // The agent is not running: start it; the queue goes out once it is ready.
+            if self.sessions.get(&id).is_some_and(|s| s.queued_prompts > 0) {
+                self.wake(id);
+                if self.sessions.get(&id).map(|s| s.status) != Some(Status::Idle) {
+                    return;
+                }
+            } else {
+                return;
+            }
         }
         match self.store.pop_queued(id) {
             Ok(Some(text)) => {
@@ -433,13 +456,20 @@ impl State {
     }
 
     /// The daemon is going away: stop every turn. Running sessions become `disconnected`;
-    /// idle ones stay idle and get their agent back when the daemon starts again.
+    /// idle ones stay idle, and their agent starts again when a prompt needs it.
     pub(super) async fn shutdown(&mut self) {
         self.flush();
         let mut stopping = Vec::new();
         for (id, live) in std::mem::take(&mut self.live) {
-            stopping.push(live.driver.detach());
-            if self.sessions.get(&id).is_some_and(|s| s.status.is_busy()) {
+            // A running turn's server is left to finish it and be found again; an idle
+            // session's agent is stopped, to be started when a prompt needs it.
+            let busy = self.sessions.get(&id).is_some_and(|s| s.status.is_busy());
+            stopping.push(if busy {
+                Box::pin(live.driver.detach()) as Stopping
+            } else {
+                Box::pin(live.driver.stop())
+            });
+            if busy {
                 self.set_status(
                     id,
                     Status::Disconnected,

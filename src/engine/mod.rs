@@ -9,6 +9,7 @@ mod agent_events;
 mod commands;
 mod creation;
 mod flush;
+mod hibernation;
 mod lifecycle;
 mod subscription;
 
@@ -204,6 +205,8 @@ struct Live {
     streamed: Vec<String>,
     /// `abort` requests waiting for the turn to end.
     abort_waiters: Vec<(Responder, Option<String>)>,
+    /// Since when the session has been idle, for hibernation.
+    idle_since: Option<Instant>,
 }
 
 pub(crate) struct State {
@@ -221,6 +224,8 @@ pub(crate) struct State {
     /// Sessions whose row needs writing at the next flush.
     dirty: HashSet<SessionId>,
     flush_at: Option<Instant>,
+    /// When the next idle agent is due to be stopped.
+    hibernate_at: Option<Instant>,
     events: broadcast::Sender<Event>,
     agent_tx: mpsc::Sender<(SessionId, AgentEvent)>,
     jobs: mpsc::UnboundedSender<Msg>,
@@ -267,6 +272,7 @@ impl State {
             part_len: HashMap::new(),
             dirty: HashSet::new(),
             flush_at: None,
+            hibernate_at: None,
             events,
             agent_tx,
             jobs: tx,
@@ -283,7 +289,7 @@ impl State {
         mut agent_events: mpsc::Receiver<(SessionId, AgentEvent)>,
     ) {
         loop {
-            let flush_at = self.flush_at;
+            let (flush_at, hibernate_at) = (self.flush_at, self.hibernate_at);
             tokio::select! {
                 msg = requests.recv() => match msg {
                     Some(Msg::Request(cmd, reply)) => self.request(cmd, reply),
@@ -292,6 +298,7 @@ impl State {
                 },
                 Some((session, event)) = agent_events.recv() => self.agent_event(session, event),
                 _ = sleep_until(flush_at), if flush_at.is_some() => self.flush(),
+                _ = sleep_until(hibernate_at), if hibernate_at.is_some() => self.hibernate_due(),
             }
             if let Some(reply) = self.shutting_down.take() {
                 self.shutdown().await;
@@ -343,12 +350,15 @@ impl State {
 
     /// Writes a changed session and tells subscribers.
     fn publish(&mut self, id: SessionId) {
-        if let Some(session) = self.sessions.get(&id) {
+        let running = self.live.contains_key(&id);
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.agent_running = running;
             if let Err(e) = self.store.save_session(session) {
                 tracing::error!("saving session {id}: {e}");
             }
             self.dirty.remove(&id);
-            self.broadcast(Event::SessionUpdated {
+            // No subscribers is not an error.
+            let _ = self.events.send(Event::SessionUpdated {
                 session: session.clone(),
             });
         }

@@ -53,6 +53,7 @@ pub(super) fn session_from_row(
             tokens_in: row.get(16).map_err(|e| e.to_string())?,
             tokens_out: row.get(17).map_err(|e| e.to_string())?,
             cost_usd: row.get(18).map_err(|e| e.to_string())?,
+            agent_running: false,
         })
     };
     Ok(build())

@@ -131,6 +131,36 @@ impl Launcher {
         self.state_dir.join(format!("{}.json", key.simple()))
     }
 
+    /// Stops the servers a previous daemon left for directories not in `keep` (where no
+    /// turn was running): idle sessions start their server again when a prompt needs it.
+    pub fn stop_unused(&self, keep: &[PathBuf]) -> usize {
+        let Ok(entries) = std::fs::read_dir(&self.state_dir) else {
+            return 0;
+        };
+        let mut stopped = 0;
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let record: Option<Record> = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok());
+            let Some(record) = record else { continue };
+            if keep.contains(&record.dir) {
+                continue;
+            }
+            if is_opencode(record.pid) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(record.pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+                stopped += 1;
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+        stopped
+    }
+
     /// The running instance a previous daemon left for `dir`, if it still answers.
     pub async fn reattach(&self, dir: &Path) -> Option<Arc<Instance>> {
         let path = self.record_path(dir);

@@ -25,13 +25,17 @@ pub struct Settings {
 pub struct Pool {
     launcher: Launcher,
     settings: Arc<Settings>,
-    instances: Mutex<HashMap<PathBuf, (Arc<Instance>, usize)>>,
+    instances: Mutex<HashMap<PathBuf, Users>>,
 }
+
+/// An instance, how many sessions use it, and whether one of them left it running for a
+/// later daemon (its turn goes on).
+type Users = (Arc<Instance>, usize, bool);
 
 impl Pool {
     async fn acquire(&self, dir: &Path) -> Result<Arc<Instance>, String> {
         let mut instances = self.instances.lock().await;
-        if let Some((instance, users)) = instances.get_mut(dir)
+        if let Some((instance, users, _)) = instances.get_mut(dir)
             && !instance.is_dead()
         {
             *users += 1;
@@ -41,22 +45,24 @@ impl Pool {
             Some(instance) => instance,
             None => self.launcher.start(dir).await?,
         };
-        instances.insert(dir.to_path_buf(), (instance.clone(), 1));
+        instances.insert(dir.to_path_buf(), (instance.clone(), 1, false));
         Ok(instance)
     }
 
-    /// A session leaves. The last one out stops the server, unless the daemon is only
-    /// going away (`detach`), when it keeps running to be reattached.
+    /// A session leaves. The last one out stops the server, unless one of them left only
+    /// because the daemon is going away (`detach`) with a turn running: then the server
+    /// keeps running to be reattached.
     async fn release(&self, dir: &Path, detach: bool) {
         let mut instances = self.instances.lock().await;
-        let Some((instance, users)) = instances.get_mut(dir) else {
+        let Some((instance, users, keep)) = instances.get_mut(dir) else {
             return;
         };
         *users = users.saturating_sub(1);
+        *keep |= detach;
         if *users == 0 {
-            let instance = instance.clone();
+            let (instance, keep) = (instance.clone(), *keep);
             instances.remove(dir);
-            if !detach {
+            if !keep {
                 instance.stop();
             }
         }
@@ -89,6 +95,13 @@ impl OpenCodeBackend {
 }
 
 impl Backend for OpenCodeBackend {
+    fn tidy(&self, busy: &[PathBuf]) {
+        let stopped = self.pool.launcher.stop_unused(busy);
+        if stopped > 0 {
+            tracing::info!("stopped {stopped} idle OpenCode server(s) an earlier daemon left");
+        }
+    }
+
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
         let binary = &self.pool.launcher.binary;
         if super::find_binary(binary).is_none() {

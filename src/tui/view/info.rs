@@ -35,7 +35,14 @@ pub fn render(state: &State, s: &Session, frame: &mut Frame, area: Rect) {
         ("strategy", s.strategy.to_string()),
         ("branch", or_dash(s.branch.clone())),
         ("base commit", s.base_commit.clone()),
-        ("agent", s.agent.clone()),
+        (
+            "agent",
+            if s.agent_running {
+                format!("{} (running)", s.agent)
+            } else {
+                format!("{} (not running: starts with the next prompt)", s.agent)
+            },
+        ),
         ("model", or_dash(s.model.clone())),
         ("session id", s.id.to_string()),
         ("agent's id", or_dash(s.agent_session_id.clone())),
