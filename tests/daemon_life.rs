@@ -314,3 +314,25 @@ fn a_bad_config_never_puts_a_value_in_the_log() {
     assert!(!status.contains(secret));
     assert_eq!(mode(&f.path("daemon.log")), 0o600);
 }
+
+/// A daemon that is stopped (SIGSTOP) accepts connections but answers nothing: every
+/// command gives up with a message that says so, and `daemon stop` still ends it.
+#[test]
+fn a_stopped_daemon_is_reported_and_can_be_stopped() {
+    let f = Flotilla::new();
+    f.ok(&["ls"]);
+    let pid = f.daemon_pid();
+    signal(pid, nix::sys::signal::Signal::SIGSTOP);
+    for args in [&["ls"][..], &["daemon", "status"][..]] {
+        let err = f.fails(args);
+        assert!(err.contains("does not answer"), "{args:?}: {err}");
+        assert!(err.contains(&format!("pid {pid}")), "{args:?}: {err}");
+    }
+    let stopped = f.ok(&["daemon", "stop"]);
+    assert!(stopped.contains("stopped"), "{stopped}");
+    wait_until(Duration::from_secs(15), "the daemon to exit", || {
+        !process_alive(pid)
+    });
+    f.ok(&["ls"]);
+    assert_ne!(f.daemon_pid(), pid, "a new daemon answers");
+}

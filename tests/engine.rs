@@ -253,3 +253,47 @@ async fn subscribers_see_the_stream_and_the_status_changes() {
     assert_eq!(text, "streamed-text\n");
     assert!(statuses.contains(&Status::Active), "{statuses:?}");
 }
+
+/// A prompt no program can be given says why, not "cannot run `sh`: install it".
+#[tokio::test]
+async fn prompts_an_agent_cannot_take_say_why() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    let id = s.id.to_string();
+    let nul = h
+        .client
+        .request(Command::Send {
+            id: id.clone(),
+            text: "echo a\0b".into(),
+        })
+        .await
+        .expect_err("a NUL byte is refused");
+    assert!(nul.contains("NUL byte"), "{nul}");
+
+    // Linux caps one argument at 128 KiB; the shell agent passes the prompt as one.
+    let long = format!("echo {}", "x".repeat(200 * 1024));
+    h.send(&s, &long).await;
+    h.wait_idle(&s).await;
+    let text = h.text(&s).await;
+    assert!(
+        text.contains("128 KiB"),
+        "{}",
+        &text[text.len().saturating_sub(400)..]
+    );
+    assert!(!text.contains("install it"), "not a missing program");
+}
+
+/// A worktree deleted by hand: the turn says the workspace is gone.
+#[tokio::test]
+async fn a_prompt_in_a_vanished_workspace_says_it_is_gone() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Worktree, None).await;
+    std::fs::remove_dir_all(&s.workspace).expect("rm");
+    h.send(&s, "echo hi").await;
+    h.wait_idle(&s).await;
+    let text = h.text(&s).await;
+    assert!(text.contains("is gone"), "{text}");
+    assert!(!text.contains("cannot run"), "{text}");
+}

@@ -235,7 +235,7 @@ fn kill_dash_nine_during_new_leaves_nothing_half_made() {
         ),
     )
     .expect("hook");
-    make_executable(&hook);
+    support::make_executable(&hook);
     let f = Flotilla::new();
     f.ok(&["ls"]);
     let daemon = f.daemon_pid();
@@ -311,9 +311,4 @@ fn workspace_dirs(f: &Flotilla) -> Vec<PathBuf> {
     fs::read_dir(f.path("workspaces"))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default()
-}
-
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
 }

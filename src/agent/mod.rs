@@ -134,6 +134,12 @@ pub trait Backend: Send + Sync {
     /// Starts driving a session. Fails only when the agent cannot be used at all.
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError>;
 
+    /// Whether the agent can be run at all (its binary is there), checked before a new
+    /// session makes anything.
+    fn check(&self) -> Result<(), AgentError> {
+        Ok(())
+    }
+
     /// At start-up, before any session is opened: lets go of what an earlier daemon left
     /// running for this agent, except in `busy`, the directories where a turn was running.
     fn tidy(&self, busy: &[PathBuf]) {

@@ -1,7 +1,7 @@
 //! Plain-text output for people. Agent text is sanitized before it is printed.
 
 use crate::core::{
-    FileDiff, FileStatus, LineKind, Message, PartKind, Role, Session, age, sanitize,
+    FileDiff, FileStatus, LineKind, Message, PartKind, Role, Session, Status, age, sanitize,
 };
 use crate::protocol::DaemonStatus;
 use chrono::{DateTime, Utc};
@@ -20,6 +20,23 @@ pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
     if sessions.is_empty() {
         return "no sessions: create one with `flotilla new --dir REPO --prompt \"...\"`\n".into();
     }
+    table(sessions, now)
+}
+
+/// Past sessions found by `history`; none found says so, not "create one".
+pub fn history_table(sessions: &[Session], total: u64, now: DateTime<Utc>) -> String {
+    if sessions.is_empty() {
+        return match total {
+            0 => "no session matches: widen the search, status or dates\n".into(),
+            n => format!(
+                "no sessions on this page: all {n} matches come before it; lower --offset\n"
+            ),
+        };
+    }
+    table(sessions, now)
+}
+
+fn table(sessions: &[Session], now: DateTime<Utc>) -> String {
     let mut out = format!(
         "{:<8}  {:<13}  {:<28}  {:<8}  {:<24}  {:>4}  {:>5}\n",
         "ID", "STATUS", "TITLE", "AGENT", "BRANCH", "AGE", "MSGS"
@@ -36,6 +53,15 @@ pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
             age(s.created_at, now),
             s.message_count
         );
+        // Why a session failed or ended belongs beside it, not only in --json.
+        if let Some(why) = s.status_reason.as_deref().filter(|_| {
+            matches!(
+                s.status,
+                Status::Error | Status::Disconnected | Status::Completed
+            )
+        }) {
+            let _ = writeln!(out, "{:<8}  └ {}", "", clip(&sanitize(why), 100));
+        }
     }
     out
 }

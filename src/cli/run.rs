@@ -1,5 +1,6 @@
 //! Carrying out a subcommand against the daemon (or an in-process engine).
 
+use super::output::{self, out, outln};
 use super::{Cli, Cmd, DaemonCmd, render};
 use crate::config::Config;
 use crate::core::PartKind;
@@ -10,7 +11,6 @@ use crate::protocol::{Command, Event, HistoryQuery, NewSession, Reply};
 use chrono::Utc;
 use serde::Serialize;
 use std::collections::HashSet;
-use std::io::Write;
 
 /// Runs the subcommand. The error is one line for the user.
 pub async fn run(cli: Cli, paths: Paths) -> Result<(), String> {
@@ -72,14 +72,14 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             if json {
                 print_json(&session)
             } else {
-                println!("{}", session.id);
+                outln!("{}", session.id);
                 Ok(())
             }
         }
         Cmd::Ls => match client.request(Command::List).await? {
             Reply::Sessions { sessions } if json => print_json(&sessions),
             Reply::Sessions { sessions } => {
-                print!("{}", render::session_table(&sessions, now));
+                out!("{}", render::session_table(&sessions, now));
                 Ok(())
             }
             other => unexpected(other),
@@ -100,7 +100,7 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                     if json {
                         print_json(&serde_json::json!({ "id": id, "removed": true }))
                     } else {
-                        println!("removed {}", id.short());
+                        outln!("removed {}", id.short());
                         Ok(())
                     }
                 }
@@ -115,7 +115,7 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                 } else {
                     render::diff(&files)
                 };
-                print!("{text}");
+                out!("{text}");
                 Ok(())
             }
             other => unexpected(other),
@@ -142,11 +142,11 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                     print_json(&serde_json::json!({ "sessions": sessions, "total": total }))
                 }
                 Reply::History { sessions, total } => {
-                    print!("{}", render::session_table(&sessions, now));
+                    out!("{}", render::history_table(&sessions, total, now));
                     if !sessions.is_empty() {
                         let first = u64::from(offset) + 1;
                         let last = u64::from(offset) + sessions.len() as u64;
-                        println!("{first}-{last} of {total}");
+                        outln!("{first}-{last} of {total}");
                     }
                     Ok(())
                 }
@@ -156,7 +156,7 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
         Cmd::Agents => match client.request(Command::Agents).await? {
             Reply::Agents { agents } if json => print_json(&agents),
             Reply::Agents { agents } => {
-                print!("{}", render::agents(&agents));
+                out!("{}", render::agents(&agents));
                 Ok(())
             }
             other => unexpected(other),
@@ -173,7 +173,7 @@ async fn session_command(client: &Client, command: Command, json: bool) -> Resul
         print_note(note);
         print_json(&session)
     } else {
-        println!(
+        outln!(
             "{} {}{}",
             session.id.short(),
             session.status,
@@ -191,14 +191,14 @@ async fn log(client: &mut Client, id: String, follow: bool, json: bool) -> Resul
     };
     if json {
         let line = serde_json::json!({ "session": session, "messages": messages });
-        println!("{line}");
+        outln!("{line}");
     } else {
-        print!("{}", render::transcript(&messages));
+        out!("{}", render::transcript(&messages));
     }
     let Some(mut events) = events else {
         return Ok(());
     };
-    let _ = std::io::stdout().flush();
+    output::flush();
     let mut printer = Follow {
         streamed: HashSet::new(),
         status: Some(session.status),
@@ -223,46 +223,46 @@ struct Follow {
 impl Follow {
     /// Returns false once there is nothing more to follow.
     fn print(&mut self, event: &Event) -> bool {
-        let mut out = std::io::stdout().lock();
         let more = !matches!(event, Event::SessionRemoved { .. });
         if self.json {
-            let _ = serde_json::to_writer(&mut out, event);
-            let _ = writeln!(out);
-            let _ = out.flush();
+            if let Ok(line) = serde_json::to_string(event) {
+                out!("{line}");
+            }
+            outln!();
+            output::flush();
             return more;
         }
         match event {
             Event::PartDelta { part_id, text, .. } => {
                 self.streamed.insert(part_id.clone());
-                let _ = write!(out, "{}", crate::core::sanitize(text));
+                out!("{}", crate::core::sanitize(text));
             }
             Event::MessageAdded { message, .. } => {
-                let _ = write!(out, "{}", render::transcript(std::slice::from_ref(message)));
+                out!("{}", render::transcript(std::slice::from_ref(message)));
             }
             Event::PartUpdated { part, .. } => {
                 let empty = matches!(&part.kind,
                     PartKind::Text { text } | PartKind::Reasoning { text } if text.is_empty());
                 if !empty && !self.streamed.contains(&part.id) {
-                    let _ = write!(out, "{}", render::part(&part.kind));
+                    out!("{}", render::part(&part.kind));
                 }
             }
             Event::SessionUpdated { session } => {
                 if self.status != Some(session.status) {
                     self.status = Some(session.status);
-                    let _ = writeln!(out, "[{}]", session.status);
+                    outln!("[{}]", session.status);
                 }
             }
             Event::SessionRemoved { .. } => {
-                let _ = writeln!(out, "[removed]");
+                outln!("[removed]");
             }
             Event::Lagged { missed } => {
-                let _ = writeln!(
-                    out,
+                outln!(
                     "[missed {missed} events: run `flotilla log` again for the whole transcript]"
                 );
             }
         }
-        let _ = out.flush();
+        output::flush();
         more
     }
 }
@@ -289,14 +289,14 @@ async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), Stri
         (DaemonCmd::Status, Some(client)) => match client.request(Command::DaemonStatus).await? {
             Reply::DaemonStatus(status) if json => print_json(&status),
             Reply::DaemonStatus(status) => {
-                print!("{}", render::daemon_status(&status, Utc::now()));
+                out!("{}", render::daemon_status(&status, Utc::now()));
                 Ok(())
             }
             other => unexpected(other),
         },
         (DaemonCmd::Stop, None) => {
             if !json {
-                println!("no daemon is running");
+                outln!("no daemon is running");
             }
             Ok(())
         }
@@ -310,7 +310,7 @@ async fn daemon(action: DaemonCmd, paths: &Paths, json: bool) -> Result<(), Stri
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
             if !json {
-                println!("daemon stopped");
+                outln!("daemon stopped");
             }
             Ok(())
         }
@@ -329,24 +329,31 @@ fn is_daemon(pid: i32) -> bool {
     ours && args.any(|a| a == b"daemon")
 }
 
-/// Sends SIGTERM to the daemon the lock names and waits for it to let go of the lock.
+/// Asks the daemon the lock names to shut down by signal (continuing it first, in case it
+/// was stopped), and kills it if it has not let go of the lock within 10 s. What it left
+/// running is ended by the next daemon, which finds it recorded.
 async fn stop_by_pid(pid: i32, paths: &Paths, json: bool) -> Result<(), String> {
     use nix::sys::signal::{Signal, kill};
-    kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM)
+    let target = nix::unistd::Pid::from_raw(pid);
+    let _ = kill(target, Signal::SIGCONT);
+    kill(target, Signal::SIGTERM)
         .map_err(|e| format!("cannot signal the daemon (pid {pid}): {e}"))?;
-    for _ in 0..1000 {
-        if crate::daemon::holder(paths) == crate::daemon::Holder::Nobody {
-            if !json {
-                println!("daemon stopped");
-            }
-            return Ok(());
+    let released = async {
+        while crate::daemon::holder(paths) != crate::daemon::Holder::Nobody {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let how = match tokio::time::timeout(std::time::Duration::from_secs(10), released).await {
+        Ok(()) => "daemon stopped",
+        Err(_) => {
+            let _ = kill(target, Signal::SIGKILL);
+            "the daemon did not stop within 10s: killed it"
+        }
+    };
+    if !json {
+        outln!("{how}");
     }
-    Err(format!(
-        "the daemon (pid {pid}) did not stop within 10s: see {}",
-        paths.daemon_log.display()
-    ))
+    Ok(())
 }
 
 fn expect_session(reply: Reply) -> Result<(crate::core::Session, Option<String>), String> {
@@ -380,6 +387,6 @@ fn print_note(note: Option<String>) {
 fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
     let text =
         serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode JSON: {e}"))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }

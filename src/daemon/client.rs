@@ -42,6 +42,8 @@ enum Transport {
         writer: tokio::sync::Mutex<OwnedWriteHalf>,
         pending: Pending,
         next_id: AtomicU64,
+        /// What to say when the daemon does not answer in time.
+        silent: String,
     },
     InProcess {
         engine: Engine,
@@ -109,7 +111,15 @@ impl Client {
                 return Err(format!("cannot connect to {}: {e}", paths.socket.display()));
             }
         };
-        let client = Client::over_socket(stream);
+        let pid = match lockfile::holder(paths) {
+            Holder::Daemon(Some(pid)) => format!(" (pid {pid})"),
+            _ => String::new(),
+        };
+        let silent = format!(
+            "the daemon{pid} does not answer: it may be stopped (SIGSTOP) or stuck; `flotilla daemon stop` ends it, see {}",
+            paths.daemon_log.display()
+        );
+        let client = Client::over_socket(stream, silent);
         match client
             .request(Command::Hello {
                 protocol: PROTOCOL_VERSION,
@@ -136,7 +146,7 @@ impl Client {
         }
     }
 
-    fn over_socket(stream: UnixStream) -> Client {
+    fn over_socket(stream: UnixStream, silent: String) -> Client {
         let (read, write) = stream.into_split();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
@@ -150,6 +160,7 @@ impl Client {
                 writer: tokio::sync::Mutex::new(write),
                 pending,
                 next_id: AtomicU64::new(1),
+                silent,
             },
             events_rx: Some(events_rx),
         }
@@ -182,7 +193,9 @@ impl Client {
                 writer,
                 pending,
                 next_id,
+                silent,
             } => {
+                let patience = patience(&command);
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let mut line = serde_json::to_vec(&Request { seq: id, command })
                     .map_err(|e| format!("cannot encode the request: {e}"))?;
@@ -206,16 +219,33 @@ impl Client {
                             .unwrap_or_else(|| format!("lost the connection to the daemon: {e}"))),
                     };
                 }
-                match rx.await {
-                    Ok(answer) => answer,
-                    Err(_) => Err(lock(pending)
+                match tokio::time::timeout(patience, rx).await {
+                    Ok(Ok(answer)) => answer,
+                    Ok(Err(_)) => Err(lock(pending)
                         .closed
                         .clone()
                         .unwrap_or_else(|| CLOSED.into())),
+                    Err(_) => {
+                        lock(pending).waiting.remove(&id);
+                        Err(silent.clone())
+                    }
                 }
             }
         }
     }
+}
+
+/// How long a reply may take. Making or removing a workspace runs git over a whole
+/// repository and may take minutes; everything else answers at once or within seconds.
+fn patience(command: &Command) -> std::time::Duration {
+    let secs = match command {
+        Command::Hello { .. } => 5,
+        Command::DaemonStatus | Command::List => 10,
+        Command::New(_) | Command::Stop { .. } | Command::Remove { .. } => 900,
+        Command::Diff { .. } | Command::Agents | Command::Resume { .. } => 120,
+        _ => 60,
+    };
+    std::time::Duration::from_secs(secs)
 }
 
 fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Shared> {

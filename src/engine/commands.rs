@@ -124,9 +124,7 @@ impl State {
 
     /// Sends a prompt now, or queues it while the agent is busy.
     pub(super) fn send(&mut self, id: SessionId, text: String) -> Result<Outcome, String> {
-        if text.trim().is_empty() {
-            return Err("the prompt is empty: type something to send".into());
-        }
+        super::creation::check_prompt(&text)?;
         let status = self.status_of(id)?;
         match check(status, Action::Prompt).map_err(|e| e.to_string())? {
             Verdict::Queue => {

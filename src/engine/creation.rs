@@ -24,6 +24,16 @@ impl State {
             )));
             return;
         }
+        if let Some(Err(e)) = self.backends.get(&agent).map(|b| b.check()) {
+            let _ = reply.send(Err(e.to_string()));
+            return;
+        }
+        if let Some(prompt) = &spec.prompt
+            && let Err(e) = check_prompt(prompt)
+        {
+            let _ = reply.send(Err(e));
+            return;
+        }
         if !spec.dir.is_absolute() {
             let _ = reply.send(Err(format!(
                 "directory {} is not absolute: pass an absolute path",
@@ -164,7 +174,7 @@ impl State {
         self.sessions.insert(id, session);
         self.open_driver(id);
         let mut note = None;
-        if let Some(prompt) = spec.prompt.filter(|p| !p.trim().is_empty()) {
+        if let Some(prompt) = spec.prompt {
             note = self.send(id, prompt).err();
         }
         Ok(self.session_reply(id, note))
@@ -221,6 +231,18 @@ impl State {
             }
         }
     }
+}
+
+/// A prompt an agent can be given: not empty, and no NUL byte (no program can be handed
+/// one in an argument).
+pub(super) fn check_prompt(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("the prompt is empty: type something to send".into());
+    }
+    if text.contains('\0') {
+        return Err("the prompt contains a NUL byte: remove it and send again".into());
+    }
+    Ok(())
 }
 
 /// A title from the prompt's first line, shortened at a word boundary.

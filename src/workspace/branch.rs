@@ -34,7 +34,18 @@ pub(super) fn choose(
     }
 }
 
+/// Longer names break on file systems that cap a file name at 255 bytes (a branch is a
+/// file under .git/refs, and names the workspace directory too).
+const MAX_BRANCH: usize = 200;
+
 fn validate(repo: &Path, name: &str) -> Result<(), WorkspaceError> {
+    if name.len() > MAX_BRANCH {
+        let shown: String = name.chars().take(40).collect();
+        return Err(WorkspaceError::BranchTooLong(shown, MAX_BRANCH));
+    }
+    if name.contains('\0') || name.chars().any(char::is_control) {
+        return Err(WorkspaceError::InvalidBranch(name.replace('\0', "\\0")));
+    }
     // `--branch` expands `@{-N}` to another branch's name; only a name that comes back
     // unchanged is a literal, valid branch name.
     match git::run(repo, ["check-ref-format", "--branch", name]) {

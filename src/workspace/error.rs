@@ -13,6 +13,20 @@ pub enum WorkspaceError {
     )]
     NotARepo(PathBuf),
     #[error(
+        "{} is a bare repository, with no work tree for an agent: pass a clone of it instead",
+        .0.display()
+    )]
+    Bare(PathBuf),
+    #[error(
+        "git refuses {}: it belongs to another user (\"dubious ownership\"); if you trust it, run `git config --global --add safe.directory {}`",
+        .0.display(), .0.display()
+    )]
+    Dubious(PathBuf),
+    #[error("cannot read {}: permission denied; check its owner and mode", .0.display())]
+    Unreadable(PathBuf),
+    #[error("branch name {0:?}… is longer than {1} bytes: choose a shorter --branch or title")]
+    BranchTooLong(String, usize),
+    #[error(
         "{} has no commits yet: make a first commit there, then try again",
         .0.display()
     )]

@@ -167,7 +167,19 @@ fn toplevel(dir: &Path) -> Result<Option<PathBuf>, WorkspaceError> {
                 .map(Some)
                 .map_err(WorkspaceError::io("resolve", &top))
         }
-        Ok(_) | Err(GitError::Failed { .. }) => Ok(None),
+        Err(GitError::Failed { stderr, .. }) => match () {
+            _ if stderr.contains("safe.directory") || stderr.contains("dubious ownership") => {
+                Err(WorkspaceError::Dubious(dir.to_path_buf()))
+            }
+            _ if stderr.contains("must be run in a work tree") => {
+                Err(WorkspaceError::Bare(dir.to_path_buf()))
+            }
+            _ if stderr.contains("Permission denied") => {
+                Err(WorkspaceError::Unreadable(dir.to_path_buf()))
+            }
+            _ => Ok(None),
+        },
+        Ok(_) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -203,6 +215,8 @@ fn dir_name(source_repo: &Path, branch: &str, id_hint: &str) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "repo".to_string());
+    // A file name holds 255 bytes at most; the id keeps a shortened name unique.
+    let branch: String = branch.chars().take(80).collect();
     let name = format!("{repo}-{branch}-{id_hint}");
     name.replace(['/', '\\'], "-")
 }

@@ -86,3 +86,8 @@ pub fn paths(files: &[FileDiff]) -> Vec<&str> {
 pub fn git_in(dir: &Path, args: &[&str]) -> String {
     git::run(dir, args).unwrap_or_else(|e| panic!("git {args:?}: {e}"))
 }
+
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
+}

@@ -54,6 +54,16 @@ impl ClaudeBackend {
 }
 
 impl Backend for ClaudeBackend {
+    fn check(&self) -> Result<(), AgentError> {
+        match super::find_binary(&self.setup.binary) {
+            Some(_) => Ok(()),
+            None => Err(AgentError::Unavailable(format!(
+                "cannot find {}: {INSTALL}",
+                self.setup.binary.display()
+            ))),
+        }
+    }
+
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
         let Some(binary) = super::find_binary(&self.setup.binary) else {
             return Err(AgentError::Unavailable(format!(

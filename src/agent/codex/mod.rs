@@ -97,13 +97,18 @@ impl CodexBackend {
 }
 
 impl Backend for CodexBackend {
-    fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
-        if super::find_binary(&self.binary).is_none() {
-            return Err(AgentError::Unavailable(format!(
+    fn check(&self) -> Result<(), AgentError> {
+        match super::find_binary(&self.binary) {
+            Some(_) => Ok(()),
+            None => Err(AgentError::Unavailable(format!(
                 "cannot find {}: {INSTALL}",
                 self.binary.display()
-            )));
+            ))),
         }
+    }
+
+    fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
+        self.check()?;
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(drive(self.clone(), launch, events, rx));
         Ok(Driver::new(tx, task))

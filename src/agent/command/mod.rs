@@ -53,6 +53,23 @@ impl CommandBackend {
 }
 
 impl Backend for CommandBackend {
+    fn check(&self) -> Result<(), AgentError> {
+        let Some(program) = self.argv.first() else {
+            return Err(AgentError::Unavailable(format!(
+                "agent '{}' has an empty command: set agents.{}.command in config.toml",
+                self.name, self.name
+            )));
+        };
+        // A program named through a placeholder is known only at the prompt.
+        if program.contains('{') || super::find_binary(std::path::Path::new(program)).is_some() {
+            return Ok(());
+        }
+        Err(AgentError::Unavailable(format!(
+            "cannot find `{program}` for agent '{}': install it or fix agents.{}.command in config.toml",
+            self.name, self.name
+        )))
+    }
+
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
         if self.argv.is_empty() {
             return Err(AgentError::Unavailable(format!(

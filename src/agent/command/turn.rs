@@ -24,6 +24,7 @@ pub fn start(
     events: EventTx,
 ) -> Running {
     let session = launch.session;
+    let workspace = launch.workspace.clone();
     let spawned = spawn(&argv, env, launch);
     let group = spawned
         .as_ref()
@@ -34,19 +35,33 @@ pub fn start(
         let send = |event| events.send((session, event));
         let ended = match spawned {
             Ok((child, output)) => stream(child, output, &flag, &send).await,
-            Err(e) => {
-                let program = argv.first().map(String::as_str).unwrap_or("");
-                AgentEvent::TurnEnded {
-                    error: Some(format!(
-                        "cannot run `{program}`: {e}; install it or fix the agent's command in config.toml"
-                    )),
-                    aborted: false,
-                    usage: None,
-                }
-            }
+            Err(e) => AgentEvent::TurnEnded {
+                error: Some(spawn_error(&e, &argv, &workspace)),
+                aborted: false,
+                usage: None,
+            },
         };
         let _ = send(ended).await;
     })
+}
+
+/// Why the command could not start, in words that point at the real cause.
+fn spawn_error(e: &std::io::Error, argv: &[String], workspace: &std::path::Path) -> String {
+    const E2BIG: i32 = 7;
+    let program = argv.first().map(String::as_str).unwrap_or("");
+    if !workspace.is_dir() {
+        return format!(
+            "the workspace {} is gone: restore it, or stop this session and start a new one",
+            workspace.display()
+        );
+    }
+    if e.raw_os_error() == Some(E2BIG) {
+        let longest = argv.iter().map(String::len).max().unwrap_or(0);
+        return format!(
+            "the prompt is {longest} bytes, more than the system lets `{program}` take as an argument (128 KiB): shorten it"
+        );
+    }
+    format!("cannot run `{program}`: {e}; install it or fix the agent's command in config.toml")
 }
 
 fn spawn(

@@ -102,14 +102,19 @@ impl Backend for OpenCodeBackend {
         }
     }
 
-    fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
+    fn check(&self) -> Result<(), AgentError> {
         let binary = &self.pool.launcher.binary;
-        if super::find_binary(binary).is_none() {
-            return Err(AgentError::Unavailable(format!(
+        match super::find_binary(binary) {
+            Some(_) => Ok(()),
+            None => Err(AgentError::Unavailable(format!(
                 "cannot find {}: install OpenCode with `npm install -g opencode-ai` or set agents.opencode.command in config.toml",
                 binary.display()
-            )));
+            ))),
         }
+    }
+
+    fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
+        self.check()?;
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(driver::drive(self.pool.clone(), launch, events, rx));
         Ok(Driver::new(tx, task))
