@@ -173,3 +173,44 @@ fn output_into_a_closed_pipe_ends_quietly() {
         );
     }
 }
+
+/// A typo in one agent keeps the rest of the file, and never turns sessions of an agent
+/// that went missing into errors: they wait, idle, until the file is fixed.
+#[test]
+fn a_config_typo_keeps_the_rest_and_fails_no_session() {
+    let repo = repo();
+    let f = Flotilla::new();
+    let good = "[agents.mine]\ncommand = [\"sh\", \"-c\", \"{prompt}\"]\n";
+    let typo = "[agents.other]\ncomand = [\"x\"]\n";
+    fs::write(f.path("config.toml"), format!("{good}{typo}")).expect("config");
+    let s = f.json(&[
+        "new",
+        "--dir",
+        &dir(&repo),
+        "--strategy",
+        "existing",
+        "--agent",
+        "mine",
+    ]);
+    let id = s["id"].as_str().expect("id").to_string();
+    f.ok(&["send", &id, "echo kept-the-valid-agent"]);
+    f.wait_status(&id, "idle", Duration::from_secs(10));
+    assert!(f.ok(&["log", &id]).contains("kept-the-valid-agent"));
+    let status = f.ok(&["daemon", "status"]);
+    assert!(status.contains("ignored agents.other"), "{status}");
+
+    // Now the session's own agent has the typo.
+    fs::write(f.path("config.toml"), "[agents.mine]\ncomand = [\"sh\"]\n").expect("config");
+    f.ok(&["daemon", "stop"]);
+    assert_eq!(f.status(&id), "idle");
+    let err = f.fails(&["send", &id, "echo while-broken"]);
+    assert!(err.contains("agent 'mine' is not configured"), "{err}");
+    f.ok(&["daemon", "stop"]);
+    assert_eq!(f.status(&id), "idle", "no error was stored");
+
+    fs::write(f.path("config.toml"), good).expect("config");
+    f.ok(&["daemon", "stop"]);
+    f.ok(&["send", &id, "echo fixed-again"]);
+    f.wait_status(&id, "idle", Duration::from_secs(10));
+    assert!(f.ok(&["log", &id]).contains("fixed-again"));
+}

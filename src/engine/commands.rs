@@ -143,6 +143,7 @@ impl State {
                 Ok(self.session_reply(id, Some(note)))
             }
             _ if !self.live.contains_key(&id) => {
+                self.configured(id)?;
                 // No agent runs for this idle session: it waits in the queue while the
                 // agent starts (and resumes the conversation).
                 self.store

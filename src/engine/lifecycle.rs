@@ -47,6 +47,18 @@ impl State {
         Ok(())
     }
 
+    /// Refuses, saying what to fix, when the session's agent is not in the config (a typo
+    /// there, or an agent taken out).
+    pub(super) fn configured(&self, id: SessionId) -> Result<(), String> {
+        let agent = &self.session(id)?.agent;
+        if self.backends.contains_key(agent) {
+            return Ok(());
+        }
+        Err(format!(
+            "agent '{agent}' is not configured: fix [agents.{agent}] in config.toml (`flotilla daemon status` shows its errors), then restart the daemon with `flotilla daemon stop`"
+        ))
+    }
+
     pub(super) fn set_status(&mut self, id: SessionId, status: Status, reason: Option<String>) {
         if let Some(s) = self.sessions.get_mut(&id) {
             s.status = status;
@@ -72,15 +84,15 @@ impl State {
             .backends
             .get(&session.agent)
             .is_none_or(|b| b.starts_ready());
-        let opened = match self.backends.get(&session.agent) {
-            Some(backend) => backend
-                .open(launch, self.agent_tx.clone())
-                .map_err(|e| e.to_string()),
-            None => Err(format!(
-                "agent '{}' is no longer configured: add it back to config.toml",
-                session.agent
-            )),
+        let Some(backend) = self.backends.get(&session.agent) else {
+            // A config problem is not the session's: it stays as it is, to run again
+            // once the agent is configured (callers refuse the request before this).
+            tracing::warn!("agent '{}' of {id} is not configured", session.agent);
+            return;
         };
+        let opened = backend
+            .open(launch, self.agent_tx.clone())
+            .map_err(|e| e.to_string());
         match opened {
             Ok(driver) => {
                 self.live.insert(
@@ -215,6 +227,7 @@ impl State {
         let checked = self
             .status_of(id)
             .and_then(|status| check(status, Action::Resume).map_err(|e| e.to_string()))
+            .and_then(|_| self.configured(id))
             .and_then(|_| self.store.workspace_of(id).map_err(|e| e.to_string()));
         let ws = match checked {
             Ok((wid, ws, false))

@@ -1,6 +1,10 @@
 //! The user's `config.toml`. A bad file never stops flotilla: it is reported in one line
 //! and the defaults are used.
 
+mod errors;
+mod salvage;
+
+use errors::describe;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -139,17 +143,30 @@ impl Config {
         match Config::parse(&text) {
             Ok(config) => (config, None),
             Err(e) => {
+                // Keep what is valid: one typo must not cost every other setting.
+                let (config, ignored) = salvage::salvage(&text);
+                let what = match ignored.as_slice() {
+                    [] => "fix it".to_string(),
+                    parts => format!("ignored {} until it is fixed", parts.join(", ")),
+                };
                 let msg = format!(
-                    "{}: {e}; fix the file, using the defaults until then",
+                    "{}: {e}; {what}, and the rest of the file is used",
                     path.display()
                 );
-                (Config::default(), Some(msg))
+                (config, Some(msg))
             }
         }
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| describe(&e, text))?;
+        config.checked()
+    }
+
+    /// The rules serde cannot say: what each agent's command must hold, and that the
+    /// default agent exists.
+    fn checked(self) -> Result<Config, String> {
+        let config = self;
         for (name, agent) in &config.agents {
             if agent.command.is_empty() {
                 return Err(format!("agent '{name}' has an empty command"));
@@ -196,84 +213,6 @@ impl Config {
             .or_insert_with(|| builtin(AgentKind::Codex, &["codex"]));
         self
     }
-}
-
-/// A parse error in one line that names where it is (line, table, key) and never quotes
-/// the file: a value may be an API key, and the error goes to the daemon's log.
-fn describe(e: &toml::de::Error, text: &str) -> String {
-    let message = redact(&one_line(e.message()));
-    let Some(span) = e.span() else {
-        return message;
-    };
-    let before = &text[..span.start.min(text.len())];
-    let line_no = before.matches('\n').count() + 1;
-    let line = text.lines().nth(line_no - 1).unwrap_or("");
-    let table = before
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim())
-        .filter(|k| !k.is_empty() && !k.contains(['"', '\'']) && !k.starts_with('['));
-    let place = match (table, key) {
-        (Some(t), Some(k)) => format!(" (key {t}.{k})"),
-        (None, Some(k)) => format!(" (key {k})"),
-        (Some(t), None) => format!(" (in [{t}])"),
-        (None, None) => String::new(),
-    };
-    format!("line {line_no}{place}: {message}")
-}
-
-/// Drops values from a message: serde's "invalid type: string \"...\"" or "unknown
-/// variant `...`" would otherwise repeat them. Quoted text always goes; text in
-/// backticks goes after a word that introduces a value, and stays where it names a key
-/// or what was expected.
-fn redact(message: &str) -> String {
-    const VALUE_WORDS: &[&str] = &[
-        "variant",
-        "integer",
-        "float",
-        "string",
-        "character",
-        "boolean",
-        "value:",
-        "type:",
-        "sequence",
-        "map",
-        "bytes",
-    ];
-    let mut out = String::with_capacity(message.len());
-    let mut quote: Option<char> = None;
-    for c in message.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '"' || c == '\'' => {
-                quote = Some(c);
-                let trimmed = out.trim_end().len();
-                out.truncate(trimmed);
-            }
-            None if c == '`'
-                && out
-                    .split_whitespace()
-                    .next_back()
-                    .is_some_and(|w| VALUE_WORDS.contains(&w)) =>
-            {
-                quote = Some(c);
-                let trimmed = out.trim_end().len();
-                out.truncate(trimmed);
-            }
-            None => out.push(c),
-        }
-    }
-    out
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
