@@ -1,6 +1,6 @@
 //! One client API over two transports: the daemon's socket, or an engine in this process.
 
-use super::lines::{Line, next_line};
+use super::lines::{Line, MAX_REPLY, next_line};
 use super::lockfile::{self, Holder};
 use super::spawn;
 use crate::engine::Engine;
@@ -28,7 +28,12 @@ const CLOSED: &str =
     "the daemon closed the connection: see `flotilla daemon status` and the daemon log";
 
 /// Events from every subscription the client made, in order.
-pub type Events = mpsc::UnboundedReceiver<Event>;
+pub type Events = mpsc::Receiver<Event>;
+
+/// Events waiting for the client to take them. When it takes none, the connection is not
+/// read further, the daemon's queue for it fills, and it is told it lagged: memory stays
+/// bounded on both sides.
+const EVENTS: usize = 1024;
 
 pub struct Client {
     transport: Transport,
@@ -47,7 +52,7 @@ enum Transport {
     },
     InProcess {
         engine: Engine,
-        events: mpsc::UnboundedSender<Event>,
+        events: mpsc::Sender<Event>,
     },
 }
 
@@ -136,7 +141,7 @@ impl Client {
 
     /// A client of an engine running in this process (tests, `--no-daemon`).
     pub fn in_process(engine: Engine) -> Client {
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(EVENTS);
         Client {
             transport: Transport::InProcess {
                 engine,
@@ -148,7 +153,7 @@ impl Client {
 
     fn over_socket(stream: UnixStream, silent: String) -> Client {
         let (read, write) = stream.into_split();
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(EVENTS);
         let pending: Pending = Arc::default();
         tokio::spawn(read_replies(
             BufReader::new(read),
@@ -181,7 +186,7 @@ impl Client {
                     let tx = tx.clone();
                     tokio::spawn(async move {
                         while let Some(event) = events.next().await {
-                            if tx.send(event).is_err() {
+                            if tx.send(event).await.is_err() {
                                 return;
                             }
                         }
@@ -257,10 +262,10 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Shared> {
 async fn read_replies(
     mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
     pending: Pending,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
 ) {
     let mut buf = Vec::new();
-    while let Ok(Line::Text(line)) = next_line(&mut reader, &mut buf).await {
+    while let Ok(Line::Text(line)) = next_line(&mut reader, &mut buf, MAX_REPLY).await {
         let msg: ServerMsg = match serde_json::from_str(&line) {
             Ok(msg) => msg,
             Err(e) => {
@@ -291,7 +296,7 @@ async fn read_replies(
                 }
             }
             ServerMsg::Event { event } => {
-                let _ = events.send(event);
+                let _ = events.send(event).await;
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The daemon: a private Unix socket in front of the engine.
 
-use super::lines::{Line, next_line};
+use super::lines::{Line, MAX_REQUEST, next_line};
 use super::lockfile;
 use crate::config::Config;
 use crate::engine::{Engine, Outcome};
@@ -8,14 +8,24 @@ use crate::paths::{Paths, create_private_dir};
 use crate::protocol::{Command, PROTOCOL_VERSION, Request, ServerMsg};
 use anyhow::{Context, Result, bail};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-const OUTBOX: usize = 4096;
+/// Messages waiting to be written to one client. A client that reads nothing holds up
+/// only its own replies and events, up to this many.
+const OUTBOX: usize = 256;
+/// Requests of one connection answered at once. A client that sends requests and reads
+/// no replies is not read from any more: what it sends waits in the kernel's buffer.
+const IN_FLIGHT: usize = 64;
+/// After a failed accept (out of file descriptors, say), how long to wait at most before
+/// the next, and how often the failure is logged.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// How often the daemon checks that its socket is still there: the system may delete the
 /// runtime directory (logind does at the last logout) while the daemon runs.
@@ -46,13 +56,25 @@ pub async fn run(paths: Paths) -> Result<()> {
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut connections = JoinSet::new();
     let uid = nix::unistd::geteuid().as_raw();
+    let mut backoff = Duration::ZERO;
+    let mut logged: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    backoff = Duration::ZERO;
                     connections.spawn(connection(stream, engine.clone(), uid));
                 }
-                Err(e) => tracing::warn!("accept: {e}"),
+                Err(e) => {
+                    // Out of descriptors the accept fails at once, again and again:
+                    // wait before the next, and say so once in a while, not each time.
+                    if logged.is_none_or(|at| at.elapsed() >= ACCEPT_LOG_EVERY) {
+                        tracing::warn!("accept: {e}; trying again with a pause");
+                        logged = Some(tokio::time::Instant::now());
+                    }
+                    backoff = (backoff * 2).clamp(Duration::from_millis(10), ACCEPT_BACKOFF_MAX);
+                    tokio::time::sleep(backoff).await;
+                }
             },
             _ = terminate.recv() => { let _ = engine.execute(Command::Shutdown).await; }
             _ = interrupt.recv() => { let _ = engine.execute(Command::Shutdown).await; }
@@ -143,12 +165,20 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     let mut reader = BufReader::new(read);
     let mut buf = Vec::new();
     let mut requests = JoinSet::new();
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut greeted = false;
     loop {
-        let line = match next_line(&mut reader, &mut buf).await {
+        // Stop reading while the client leaves its replies unread.
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        let line = match next_line(&mut reader, &mut buf, MAX_REQUEST).await {
             Ok(Line::Text(line)) => line,
             Ok(Line::TooLong) => {
-                let message = "request too long: it was ignored".to_string();
+                let message = format!(
+                    "request over {} MiB: it was ignored; send a shorter prompt",
+                    MAX_REQUEST / (1024 * 1024)
+                );
                 let _ = out.send(ServerMsg::Error { re: 0, message }).await;
                 continue;
             }
@@ -192,7 +222,9 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
             }
             _ => {}
         }
-        requests.spawn(serve_request(request, engine.clone(), out.clone()));
+        requests.spawn(serve_request(request, engine.clone(), out.clone(), permit));
+        // Finished requests are not kept around until the connection ends.
+        while requests.try_join_next().is_some() {}
     }
     // The client is gone: drop its requests and subscriptions with it.
     requests.abort_all();
@@ -200,13 +232,20 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     let _ = writer.await;
 }
 
-async fn serve_request(request: Request, engine: Engine, out: mpsc::Sender<ServerMsg>) {
+async fn serve_request(
+    request: Request,
+    engine: Engine,
+    out: mpsc::Sender<ServerMsg>,
+    permit: OwnedSemaphorePermit,
+) {
     let re = request.seq;
     match engine.execute(request.command).await {
         Ok(Outcome { reply, events }) => {
             if out.send(ServerMsg::Reply { re, reply }).await.is_err() {
                 return;
             }
+            // Answered: a subscription's events that follow do not hold up requests.
+            drop(permit);
             if let Some(mut events) = events {
                 while let Some(event) = events.next().await {
                     if out.send(ServerMsg::Event { event }).await.is_err() {

@@ -85,9 +85,15 @@ pub(super) fn command_holds(paths: &Paths, pid: Option<i32>) -> String {
     )
 }
 
+/// A log larger than this is moved aside to `daemon.log.1` when the next daemon starts.
+const LOG_KEEP: u64 = 10 * 1024 * 1024;
+
 /// The daemon's log: private, since errors may name files and sessions.
 fn open_log(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > LOG_KEEP) {
+        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    }
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

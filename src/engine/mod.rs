@@ -35,7 +35,10 @@ pub use subscription::Subscription;
 /// How long streamed text may wait in memory before it is written to the database: the
 /// most a crash can lose of a message that was still streaming.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
-const EVENT_BUFFER: usize = 16_384;
+/// Events kept for subscribers that are behind; one that falls further behind is told it
+/// lagged and fetches the state again. Deltas are coalesced (up to 32 KiB each), so this
+/// bounds what a client that never reads can cost the daemon.
+const EVENT_BUFFER: usize = 4_096;
 const AGENT_BUFFER: usize = 4_096;
 
 /// What a command produced: a reply, and for subscribing commands, the events after it.
