@@ -455,3 +455,18 @@ fn hostile_agent_output_never_reaches_the_terminal() {
         }
     }
 }
+
+/// The Info tab says whether the agent runs: an idle session's agent is stopped after
+/// the idle timeout and starts again on the next prompt.
+#[test]
+fn info_tab_says_whether_the_agent_runs() {
+    let asleep = session(1, Status::Idle, APP, "fix login", 5);
+    let awake = Session {
+        agent_running: true,
+        ..session(2, Status::Active, APP, "add tests", 3)
+    };
+    let mut state = with_sessions(vec![asleep, awake]);
+    give_transcript(&mut state, sid(1), conversation());
+    press(&mut state, KeyCode::Char('3'));
+    snap("info_tab_agent_not_running", &mut state);
+}

@@ -38,9 +38,9 @@ pub fn render(state: &State, s: &Session, frame: &mut Frame, area: Rect) {
         (
             "agent",
             if s.agent_running {
-                format!("{} (running)", s.agent)
+                format!("{} · running", s.agent)
             } else {
-                format!("{} (not running: starts with the next prompt)", s.agent)
+                format!("{} · starts on the next prompt", s.agent)
             },
         ),
         ("model", or_dash(s.model.clone())),
