@@ -336,3 +336,37 @@ fn a_stopped_daemon_is_reported_and_can_be_stopped() {
     f.ok(&["ls"]);
     assert_ne!(f.daemon_pid(), pid, "a new daemon answers");
 }
+
+/// An abort while the agent is still starting ends the start at once, instead of waiting
+/// for a turn that has not begun.
+#[test]
+fn an_abort_during_start_ends_the_start() {
+    let repo = repo();
+    let f = Flotilla::new();
+    // A "claude" that never answers its initialize request.
+    let claude = f.path("silent-claude");
+    fs::write(&claude, "#!/bin/sh\nexec cat > /dev/null\n").expect("script");
+    support::make_executable(&claude);
+    fs::write(
+        f.path("config.toml"),
+        format!(
+            "[agents.claude]\nkind = \"claude\"\ncommand = [\"{}\"]\n",
+            claude.display()
+        ),
+    )
+    .expect("config");
+    let s = f.json(&[
+        "new",
+        "--dir",
+        &repo.path().to_string_lossy(),
+        "--strategy",
+        "existing",
+        "--agent",
+        "claude",
+    ]);
+    let id = s["id"].as_str().expect("id").to_string();
+    assert_eq!(f.status(&id), "starting");
+    let aborted = f.json(&["abort", &id]);
+    assert_eq!(aborted["status"], "idle", "{aborted}");
+    assert_eq!(aborted["agent_running"], false);
+}

@@ -514,3 +514,28 @@ fn workspace_users_include_sessions_in_directories_below() {
             .is_empty()
     );
 }
+
+/// A huge part goes into the search index by its two ends, read without reading it all.
+#[test]
+fn the_index_takes_the_ends_of_a_huge_part() {
+    let (_dir, _path, store, ws) = file_store();
+    let id = add(&store, ws, "Big", Status::Active, 0);
+    say(&store, id, "m1", Role::Assistant);
+    put(&store, "small", "m1", text(""));
+    store.append_text("small", "short ✓").unwrap();
+    assert_eq!(
+        store.part_text_ends("small", 1024).unwrap().as_deref(),
+        Some("short ✓")
+    );
+    put(&store, "big", "m1", text(""));
+    for n in 0..5000 {
+        store.append_text("big", &format!("line {n} é\n")).unwrap();
+    }
+    let ends = store.part_text_ends("big", 1024).unwrap().expect("text");
+    assert!(ends.starts_with("line 0 é\n"), "{}", &ends[..40]);
+    assert!(ends.ends_with("line 4999 é\n"), "the end is kept");
+    assert!(ends.contains("\n…\n"), "the middle is left out");
+    assert!(ends.len() <= 2 * 1024 + 8, "{} bytes", ends.len());
+    assert!(!ends.contains("line 2500 é"), "the middle is not read in");
+    assert_eq!(store.part_text_ends("none", 1024).unwrap(), None);
+}

@@ -5,6 +5,9 @@ use crate::agent::{AgentEvent, Usage, new_id};
 use crate::core::{Message, Part, PartKind, Role, SessionId, Status};
 use crate::protocol::Event;
 
+/// How much of the start and of the end of a streamed part goes into the search index.
+const INDEXED_ENDS: usize = 256 * 1024;
+
 impl State {
     pub(super) fn agent_event(&mut self, id: SessionId, event: AgentEvent) {
         if !self.sessions.contains_key(&id) {
@@ -190,7 +193,9 @@ impl State {
         }
         for part in streamed {
             self.part_len.remove(&part);
-            match self.store.part_text(&part) {
+            // Index the ends of a huge part: reading all of it here would stall every
+            // client at the end of a big turn, and SQLite refuses a string past 1 GB.
+            match self.store.part_text_ends(&part, INDEXED_ENDS) {
                 Ok(Some(text)) => {
                     if let Err(e) = self.store.index_text(id, &text) {
                         tracing::error!("indexing a part of {id}: {e}");

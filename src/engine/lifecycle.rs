@@ -209,6 +209,17 @@ impl State {
             return;
         }
         let note = self.drop_queue(id);
+        if self.status_of(id).ok() == Some(Status::Starting)
+            && let Some(live) = self.live.remove(&id)
+        {
+            // Nothing runs yet: the abort ends the start. The agent starts again when a
+            // prompt needs it.
+            self.after(live.driver.stop(), |_, ()| {});
+            self.set_status(id, Status::Idle, None);
+            self.publish(id);
+            let _ = reply.send(Ok(self.session_reply(id, note)));
+            return;
+        }
         match self.live.get_mut(&id) {
             // The reply waits for the turn to end, so the caller sees the idle session.
             Some(live) => {

@@ -83,6 +83,45 @@ impl Store {
         Ok(())
     }
 
+    /// A part's text for the search index: all of it when short, else its first and last
+    /// `each` bytes or so. Reads only the chunks it keeps, so a part of a gigabyte costs
+    /// no more than one of a few hundred kilobytes.
+    pub fn part_text_ends(&self, part_id: &str, each: usize) -> Result<Option<String>> {
+        let total: Option<i64> = self.conn.query_row(
+            "SELECT sum(length(CAST(text AS BLOB))) FROM part_chunks WHERE part_id = ?1",
+            [part_id],
+            |r| r.get(0),
+        )?;
+        let Some(total) = total else {
+            return Ok(None);
+        };
+        if total as usize <= 2 * each {
+            return self.part_text(part_id);
+        }
+        let gather = |order: &str| -> Result<Vec<String>> {
+            let sql =
+                format!("SELECT text FROM part_chunks WHERE part_id = ?1 ORDER BY seq {order}");
+            let mut stmt = self.conn.prepare(&sql)?;
+            let mut rows = stmt.query([part_id])?;
+            let (mut kept, mut len) = (Vec::new(), 0usize);
+            while len < each
+                && let Some(row) = rows.next()?
+            {
+                let text: String = row.get(0)?;
+                len += text.len();
+                kept.push(text);
+            }
+            Ok(kept)
+        };
+        let head: String = gather("ASC")?.concat();
+        let mut tail = gather("DESC")?;
+        tail.reverse();
+        let tail = tail.concat();
+        let head = &head[..floor_char(&head, each)];
+        let tail = &tail[ceil_char(&tail, tail.len().saturating_sub(each))..];
+        Ok(Some(format!("{head}\n…\n{tail}")))
+    }
+
     /// The whole streamed text of a part, if it has any.
     pub fn part_text(&self, part_id: &str) -> Result<Option<String>> {
         Ok(self
@@ -160,4 +199,22 @@ impl Store {
         }
         Ok(messages)
     }
+}
+
+/// The largest char boundary at or below `at`.
+fn floor_char(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// The smallest char boundary at or above `at`.
+fn ceil_char(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
 }

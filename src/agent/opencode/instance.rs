@@ -15,6 +15,10 @@ use tokio::sync::{mpsc, watch};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+/// The longest any one call to the server may take; a long transcript is fetched well
+/// within it.
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// What the event stream hands a session.
@@ -56,7 +60,14 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A call to the server that must be answered within [`CALL_TIMEOUT`]: a server that
+    /// hangs must not hang the session with it.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.stream(method, path).timeout(CALL_TIMEOUT)
+    }
+
+    /// A request whose answer streams for as long as the server runs (the event stream).
+    fn stream(&self, method: Method, path: &str) -> RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.url))
             .basic_auth("opencode", Some(&self.password))
@@ -190,7 +201,10 @@ impl Launcher {
             url: record.url,
             pid: record.pid,
             password: record.password,
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .build()
+                .unwrap_or_default(),
             routes: Mutex::default(),
             dead: watch::channel(None).0,
             record: path,
@@ -328,7 +342,7 @@ async fn watch_pid(instance: Arc<Instance>) {
 async fn read_events(instance: Arc<Instance>) {
     let mut backoff = Duration::from_millis(100);
     while !instance.is_dead() {
-        let connected = instance.request(Method::GET, "/event").send().await;
+        let connected = instance.stream(Method::GET, "/event").send().await;
         match connected {
             Ok(resp) if resp.status().is_success() => {
                 backoff = Duration::from_millis(100);

@@ -26,6 +26,8 @@ pub struct Pool {
     launcher: Launcher,
     settings: Arc<Settings>,
     instances: Mutex<HashMap<PathBuf, Users>>,
+    /// Held while a directory's server is being found or started.
+    starting: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
 }
 
 /// An instance, how many sessions use it, and whether one of them left it running for a
@@ -34,17 +36,27 @@ type Users = (Arc<Instance>, usize, bool);
 
 impl Pool {
     async fn acquire(&self, dir: &Path) -> Result<Arc<Instance>, String> {
-        let mut instances = self.instances.lock().await;
-        if let Some((instance, users, _)) = instances.get_mut(dir)
-            && !instance.is_dead()
+        // One start per directory at a time, and a slow start (up to a minute) in one
+        // directory never holds up sessions in another.
+        let starting = {
+            let mut starting = self.starting.lock().await;
+            starting.entry(dir.to_path_buf()).or_default().clone()
+        };
+        let _one_start = starting.lock().await;
         {
-            *users += 1;
-            return Ok(instance.clone());
+            let mut instances = self.instances.lock().await;
+            if let Some((instance, users, _)) = instances.get_mut(dir)
+                && !instance.is_dead()
+            {
+                *users += 1;
+                return Ok(instance.clone());
+            }
         }
         let instance = match self.launcher.reattach(dir).await {
             Some(instance) => instance,
             None => self.launcher.start(dir).await?,
         };
+        let mut instances = self.instances.lock().await;
         instances.insert(dir.to_path_buf(), (instance.clone(), 1, false));
         Ok(instance)
     }
@@ -89,6 +101,7 @@ impl OpenCodeBackend {
                 },
                 settings: Arc::new(settings),
                 instances: Mutex::default(),
+                starting: Mutex::default(),
             }),
         }
     }
