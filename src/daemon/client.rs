@@ -265,7 +265,13 @@ async fn read_replies(
     events: mpsc::Sender<Event>,
 ) {
     let mut buf = Vec::new();
-    while let Ok(Line::Text(line)) = next_line(&mut reader, &mut buf, MAX_REPLY).await {
+    loop {
+        let line = match next_line(&mut reader, &mut buf, MAX_REPLY).await {
+            Ok(Line::Text(line)) => line,
+            // The daemon never sends so long a line; skip it rather than hang up.
+            Ok(Line::TooLong) => continue,
+            Ok(Line::Eof) | Err(_) => break,
+        };
         let msg: ServerMsg = match serde_json::from_str(&line) {
             Ok(msg) => msg,
             Err(e) => {

@@ -1,6 +1,6 @@
 //! The daemon: a private Unix socket in front of the engine.
 
-use super::lines::{Line, MAX_REQUEST, next_line};
+use super::lines::{Line, MAX_REPLY, MAX_REQUEST, next_line};
 use super::lockfile;
 use crate::config::Config;
 use crate::engine::{Engine, Outcome};
@@ -139,6 +139,19 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
             let Ok(mut line) = serde_json::to_vec(&msg) else {
                 continue;
             };
+            if line.len() as u64 >= MAX_REPLY {
+                // More than a client takes in one line: that request fails, with why, and
+                // the connection goes on.
+                let ServerMsg::Reply { re, .. } = msg else {
+                    continue;
+                };
+                let message = format!(
+                    "the answer is {} MiB, more than the {} MiB a client takes at once: ask for less (`flotilla diff --stat`, one file)",
+                    line.len() / (1024 * 1024),
+                    MAX_REPLY / (1024 * 1024)
+                );
+                line = serde_json::to_vec(&ServerMsg::Error { re, message }).unwrap_or_default();
+            }
             line.push(b'\n');
             if w.write_all(&line).await.is_err() {
                 return;

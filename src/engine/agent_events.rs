@@ -4,9 +4,12 @@ use super::State;
 use crate::agent::{AgentEvent, Usage, new_id};
 use crate::core::{Message, Part, PartKind, Role, SessionId, Status};
 use crate::protocol::Event;
+use crate::store::Store;
 
 /// How much of the start and of the end of a streamed part goes into the search index.
 const INDEXED_ENDS: usize = 256 * 1024;
+/// A turn that streamed more than this empties the write-ahead log after it.
+const CHECKPOINT_AFTER: usize = 16 * 1024 * 1024;
 
 impl State {
     pub(super) fn agent_event(&mut self, id: SessionId, event: AgentEvent) {
@@ -190,6 +193,18 @@ impl State {
                 kind: PartKind::Error { message: text },
             };
             self.update_part(id, part);
+        }
+        let streamed_bytes: usize = streamed.iter().filter_map(|p| self.part_len.get(p)).sum();
+        if streamed_bytes > CHECKPOINT_AFTER {
+            let db = self.paths.database.clone();
+            self.blocking(
+                move || Store::checkpoint(&db),
+                |_, done| {
+                    if let Err(e) = done {
+                        tracing::warn!("emptying the write-ahead log: {e}");
+                    }
+                },
+            );
         }
         for part in streamed {
             self.part_len.remove(&part);

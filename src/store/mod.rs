@@ -82,6 +82,19 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
+    /// Moves what the write-ahead log holds into the database and empties the log, on a
+    /// connection of its own (so it may run off the engine's thread). After a big turn the
+    /// log would otherwise stay as large as that turn's output.
+    pub fn checkpoint(path: &Path) -> Result<()> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Runs `f` in one transaction: all of its writes land, or none do.
     pub fn transaction<T>(&mut self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
