@@ -38,7 +38,7 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// Events kept for subscribers that are behind; one that falls further behind is told it
 /// lagged and fetches the state again. Deltas are coalesced (up to 32 KiB each), so this
 /// bounds what a client that never reads can cost the daemon.
-const EVENT_BUFFER: usize = 4_096;
+const EVENT_BUFFER: usize = 1_024;
 const AGENT_BUFFER: usize = 4_096;
 
 /// What a command produced: a reply, and for subscribing commands, the events after it.
