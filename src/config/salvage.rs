@@ -13,6 +13,9 @@ pub(super) fn salvage(text: &str) -> (Config, Vec<String>) {
     };
     let mut good = toml::Table::new();
     let mut ignored = Vec::new();
+    // Agents whose section was left out. A built-in one must not come back with its
+    // defaults: the user's settings (tools that ask, a read-only sandbox) would be lost.
+    let mut dropped = Vec::new();
     for (key, value) in table {
         match (key.as_str(), value) {
             ("agents", toml::Value::Table(agents)) => {
@@ -26,7 +29,10 @@ pub(super) fn salvage(text: &str) -> (Config, Vec<String>) {
                         Ok(_) => {
                             kept.insert(name, agent);
                         }
-                        Err(why) => ignored.push(format!("agents.{name} ({why})")),
+                        Err(why) => {
+                            ignored.push(format!("agents.{name} ({why})"));
+                            dropped.push(name);
+                        }
                     }
                 }
                 good.insert(key, toml::Value::Table(kept));
@@ -47,16 +53,22 @@ pub(super) fn salvage(text: &str) -> (Config, Vec<String>) {
             }
         }
     }
-    match load(good.clone()) {
-        Ok(config) => (config, ignored),
+    let mut config = match load(good.clone()) {
+        Ok(config) => config,
         Err(why) => {
             // The parts are valid alone but not together: the default agent names one
             // that was left out.
             good.remove("default_agent");
             ignored.push(format!("default_agent ({why})"));
-            (load(good).unwrap_or_default(), ignored)
+            load(good).unwrap_or_default()
+        }
+    };
+    for name in dropped {
+        if name != config.default_agent {
+            config.agents.remove(&name);
         }
     }
+    (config, ignored)
 }
 
 fn load(table: toml::Table) -> Result<Config, String> {
@@ -104,6 +116,18 @@ comand = ["claude"]
             ignored.iter().any(|i| i.starts_with("default_agent")),
             "{ignored:?}"
         );
+    }
+
+    #[test]
+    fn a_broken_built_in_agent_is_left_out_not_reset() {
+        let text = "[agents.opencode]\nkind = \"opencode\"\ncommand = [\"opencode\"]\nask = [\"bash\"]\ntypo = 1\n";
+        let (config, ignored) = salvage(text);
+        assert!(
+            !config.agents.contains_key("opencode"),
+            "not back with its defaults"
+        );
+        assert!(config.agents.contains_key("claude"));
+        assert_eq!(ignored.len(), 1, "{ignored:?}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! One client API over two transports: the daemon's socket, or an engine in this process.
 
-use super::lines::{Line, MAX_REPLY, next_line};
+use super::lines::{Line, MAX_REPLY, MAX_REQUEST, next_line};
 use super::lockfile::{self, Holder};
 use super::spawn;
 use crate::engine::Engine;
@@ -121,7 +121,7 @@ impl Client {
             _ => String::new(),
         };
         let silent = format!(
-            "the daemon{pid} does not answer: it may be stopped (SIGSTOP) or stuck; `flotilla daemon stop` ends it, see {}",
+            "the daemon{pid} does not answer in time: it may be stopped (SIGSTOP), stuck or very busy; see {}, and `flotilla daemon stop` ends it",
             paths.daemon_log.display()
         );
         let client = Client::over_socket(stream, silent);
@@ -204,6 +204,13 @@ impl Client {
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let mut line = serde_json::to_vec(&Request { seq: id, command })
                     .map_err(|e| format!("cannot encode the request: {e}"))?;
+                if line.len() as u64 >= MAX_REQUEST {
+                    return Err(format!(
+                        "the request is {} MiB, more than the daemon takes ({} MiB): send a shorter prompt",
+                        line.len() / (1024 * 1024),
+                        MAX_REQUEST / (1024 * 1024)
+                    ));
+                }
                 line.push(b'\n');
                 let (tx, rx) = oneshot::channel();
                 {
@@ -247,7 +254,9 @@ fn patience(command: &Command) -> std::time::Duration {
         Command::Hello { .. } => 5,
         Command::DaemonStatus | Command::List => 10,
         Command::New(_) | Command::Stop { .. } | Command::Remove { .. } => 900,
-        Command::Diff { .. } | Command::Agents | Command::Resume { .. } => 120,
+        Command::Diff { .. } | Command::Agents | Command::Resume { .. } | Command::Abort { .. } => {
+            120
+        }
         _ => 60,
     };
     std::time::Duration::from_secs(secs)
@@ -265,6 +274,7 @@ async fn read_replies(
     events: mpsc::Sender<Event>,
 ) {
     let mut buf = Vec::new();
+    let mut last_said: Option<String> = None;
     loop {
         let line = match next_line(&mut reader, &mut buf, MAX_REPLY).await {
             Ok(Line::Text(line)) => line,
@@ -291,13 +301,12 @@ async fn read_replies(
                     Some(tx) => {
                         let _ = tx.send(Err(message));
                     }
-                    // An error not tied to a request (a refusal): it is why the
-                    // connection ends, for everything waiting and everything after.
+                    // Not tied to a waiting request: the answer to one that timed out,
+                    // or the daemon's word before it hangs up (a refusal). Only the end of
+                    // the connection makes it the reason everything fails.
                     None => {
-                        for (_, tx) in shared.waiting.drain() {
-                            let _ = tx.send(Err(message.clone()));
-                        }
-                        shared.closed = Some(message);
+                        tracing::warn!("the daemon said: {message}");
+                        last_said = Some(message);
                     }
                 }
             }
@@ -308,6 +317,10 @@ async fn read_replies(
     }
     // Connection closed: whoever still waits learns why from `closed`.
     let mut shared = lock(&pending);
-    shared.closed.get_or_insert_with(|| CLOSED.into());
+    let why = last_said.unwrap_or_else(|| CLOSED.into());
+    for (_, tx) in shared.waiting.drain() {
+        let _ = tx.send(Err(why.clone()));
+    }
+    shared.closed.get_or_insert(why);
     shared.waiting.clear();
 }

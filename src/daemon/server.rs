@@ -146,7 +146,7 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
                     continue;
                 };
                 let message = format!(
-                    "the answer is {} MiB, more than the {} MiB a client takes at once: ask for less (`flotilla diff --stat`, one file)",
+                    "the answer is {} MiB, more than the {} MiB a client takes at once: ask for less (for a diff, `--stat`)",
                     line.len() / (1024 * 1024),
                     MAX_REPLY / (1024 * 1024)
                 );

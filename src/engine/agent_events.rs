@@ -12,6 +12,28 @@ const INDEXED_ENDS: usize = 256 * 1024;
 const CHECKPOINT_AFTER: usize = 16 * 1024 * 1024;
 
 impl State {
+    /// An event from the driver of `generation`. One from a driver the engine has since
+    /// replaced is dropped; one from a driver let go of with none after it may still end
+    /// its turn or add its last parts, but no longer changes how the session runs.
+    pub(super) fn driver_event(&mut self, id: SessionId, generation: u64, event: AgentEvent) {
+        let stale = match self.live.get(&id) {
+            Some(live) => live.generation != generation,
+            None => matches!(
+                event,
+                AgentEvent::Ready
+                    | AgentEvent::Busy
+                    | AgentEvent::Failed(_)
+                    | AgentEvent::Lost(_)
+                    | AgentEvent::AgentSessionId(_)
+            ),
+        };
+        if stale {
+            tracing::debug!("dropped a late event of an earlier driver of {id}");
+            return;
+        }
+        self.agent_event(id, event);
+    }
+
     pub(super) fn agent_event(&mut self, id: SessionId, event: AgentEvent) {
         if !self.sessions.contains_key(&id) {
             return;

@@ -153,6 +153,13 @@ impl State {
                     s.queued_prompts += 1;
                 }
                 self.pump_queue(id);
+                if let Ok(Status::Error) = self.status_of(id) {
+                    // The agent could not start: say why, and keep no prompt for later.
+                    self.drop_queue(id);
+                    self.publish(id);
+                    let why = self.session(id)?.status_reason.clone();
+                    return Err(why.unwrap_or_else(|| "the agent could not start".into()));
+                }
                 Ok(self.session_reply(id, None))
             }
             _ => {

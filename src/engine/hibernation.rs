@@ -30,7 +30,11 @@ impl State {
         if live.idle_since.is_none() {
             let since = Instant::now();
             live.idle_since = Some(since);
-            let due = since + self.config.idle_instance_timeout;
+            // A timeout of zero (or past any date) keeps agents running.
+            let timeout = self.config.idle_instance_timeout;
+            let Some(due) = since.checked_add(timeout).filter(|_| !timeout.is_zero()) else {
+                return;
+            };
             if self.hibernate_at.is_none_or(|at| due < at) {
                 self.hibernate_at = Some(due);
             }
@@ -47,7 +51,9 @@ impl State {
             let Some(since) = live.idle_since else {
                 continue;
             };
-            let at = since + timeout;
+            let Some(at) = since.checked_add(timeout).filter(|_| !timeout.is_zero()) else {
+                continue;
+            };
             if at <= now && live.abort_waiters.is_empty() {
                 due.push(*id);
             } else if self.hibernate_at.is_none_or(|next| at < next) {

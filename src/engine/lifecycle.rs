@@ -12,6 +12,9 @@ use std::time::Duration;
 
 type Stopping = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// Events one driver may have on their way to the engine.
+const DRIVER_BUFFER: usize = 256;
+
 /// How long a daemon shutdown waits for running turns to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -90,9 +93,19 @@ impl State {
             tracing::warn!("agent '{}' of {id} is not configured", session.agent);
             return;
         };
-        let opened = backend
-            .open(launch, self.agent_tx.clone())
-            .map_err(|e| e.to_string());
+        // Each driver reports on a channel of its own, tagged on the way in.
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let (events, mut from_driver) = tokio::sync::mpsc::channel(DRIVER_BUFFER);
+        let engine = self.agent_tx.clone();
+        tokio::spawn(async move {
+            while let Some((session, event)) = from_driver.recv().await {
+                if engine.send((session, generation, event)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let opened = backend.open(launch, events).map_err(|e| e.to_string());
         match opened {
             Ok(driver) => {
                 self.live.insert(
@@ -103,6 +116,7 @@ impl State {
                         streamed: Vec::new(),
                         abort_waiters: Vec::new(),
                         idle_since: None,
+                        generation,
                     },
                 );
                 // Backends that must start something first report `Ready` when done.
@@ -192,7 +206,7 @@ impl State {
     }
 
     /// Drops queued prompts; says how many went, if any.
-    fn drop_queue(&mut self, id: SessionId) -> Option<String> {
+    pub(super) fn drop_queue(&mut self, id: SessionId) -> Option<String> {
         let dropped = self.store.clear_queued(id).unwrap_or(0);
         if let Some(s) = self.sessions.get_mut(&id) {
             s.queued_prompts = 0;
@@ -450,11 +464,12 @@ impl State {
     /// Ends the session's turn and lets go of its agent; the session is `stopped`.
     fn halt(&mut self, id: SessionId) -> Stopping {
         let was = self.sessions.get(&id).map(|s| s.status);
+        let live = self.live.remove(&id);
         if was.is_some_and(|s| s != Status::Stopped && s != Status::Archived) {
             self.set_status(id, Status::Stopped, None);
             self.publish(id);
         }
-        match self.live.remove(&id) {
+        match live {
             Some(live) => {
                 for (waiter, note) in live.abort_waiters {
                     let _ = waiter.send(Ok(self.session_reply(id, note)));

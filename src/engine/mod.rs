@@ -36,8 +36,9 @@ pub use subscription::Subscription;
 /// most a crash can lose of a message that was still streaming.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// Events kept for subscribers that are behind; one that falls further behind is told it
-/// lagged and fetches the state again. Deltas are coalesced (up to 32 KiB each), so this
-/// bounds what a client that never reads can cost the daemon.
+/// lagged and fetches the state again. This bounds what a client that never reads can
+/// cost the daemon: the command agent's deltas are coalesced up to 32 KiB, the other
+/// agents' are a token or a few.
 const EVENT_BUFFER: usize = 1_024;
 const AGENT_BUFFER: usize = 4_096;
 
@@ -210,6 +211,8 @@ struct Live {
     abort_waiters: Vec<(Responder, Option<String>)>,
     /// Since when the session has been idle, for hibernation.
     idle_since: Option<Instant>,
+    /// Which driver of the session this is; events of earlier ones are stale.
+    generation: u64,
 }
 
 pub(crate) struct State {
@@ -230,7 +233,10 @@ pub(crate) struct State {
     /// When the next idle agent is due to be stopped.
     hibernate_at: Option<Instant>,
     events: broadcast::Sender<Event>,
-    agent_tx: mpsc::Sender<(SessionId, AgentEvent)>,
+    /// Backends' events, each with the generation of the driver that sent it.
+    agent_tx: mpsc::Sender<Tagged>,
+    /// The generation the next driver gets.
+    next_generation: u64,
     jobs: mpsc::UnboundedSender<Msg>,
     started_at: DateTime<Utc>,
     shutting_down: Option<Responder>,
@@ -238,10 +244,11 @@ pub(crate) struct State {
     groups: Registry,
 }
 
-type Inboxes = (
-    mpsc::UnboundedReceiver<Msg>,
-    mpsc::Receiver<(SessionId, AgentEvent)>,
-);
+/// An agent's event with the generation of the driver it came from: a driver let go of
+/// (stopped while starting, say) may still report, and must not touch its successor.
+type Tagged = (SessionId, u64, AgentEvent);
+
+type Inboxes = (mpsc::UnboundedReceiver<Msg>, mpsc::Receiver<Tagged>);
 
 impl State {
     /// The engine's state on the store at `paths`, and the inboxes its task reads.
@@ -278,6 +285,7 @@ impl State {
             hibernate_at: None,
             events,
             agent_tx,
+            next_generation: 0,
             jobs: tx,
             started_at: Utc::now(),
             shutting_down: None,
@@ -289,7 +297,7 @@ impl State {
     async fn run(
         mut self,
         mut requests: mpsc::UnboundedReceiver<Msg>,
-        mut agent_events: mpsc::Receiver<(SessionId, AgentEvent)>,
+        mut agent_events: mpsc::Receiver<Tagged>,
     ) {
         loop {
             let (flush_at, hibernate_at) = (self.flush_at, self.hibernate_at);
@@ -299,7 +307,9 @@ impl State {
                     Some(Msg::Job(job)) => job(&mut self),
                     None => break,
                 },
-                Some((session, event)) = agent_events.recv() => self.agent_event(session, event),
+                Some((session, generation, event)) = agent_events.recv() => {
+                    self.driver_event(session, generation, event)
+                }
                 _ = sleep_until(flush_at), if flush_at.is_some() => self.flush(),
                 _ = sleep_until(hibernate_at), if hibernate_at.is_some() => self.hibernate_due(),
             }

@@ -88,7 +88,7 @@ impl Store {
     /// no more than one of a few hundred kilobytes.
     pub fn part_text_ends(&self, part_id: &str, each: usize) -> Result<Option<String>> {
         let total: Option<i64> = self.conn.query_row(
-            "SELECT sum(length(CAST(text AS BLOB))) FROM part_chunks WHERE part_id = ?1",
+            "SELECT sum(octet_length(text)) FROM part_chunks WHERE part_id = ?1",
             [part_id],
             |r| r.get(0),
         )?;

@@ -66,6 +66,8 @@ impl Store {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "foreign_keys", true)?;
+            // After a big turn's log is checkpointed, keep no more than 64 MiB of it.
+            conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
             conn.busy_timeout(std::time::Duration::from_secs(5))
         };
         setup(&conn).map_err(|source| StoreError::Open {
@@ -82,7 +84,7 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// Moves what the write-ahead log holds into the database and empties the log, on a
+    /// Moves what the write-ahead log holds into the database, on a
     /// connection of its own (so it may run off the engine's thread). After a big turn the
     /// log would otherwise stay as large as that turn's output.
     pub fn checkpoint(path: &Path) -> Result<()> {
@@ -91,7 +93,9 @@ impl Store {
             source,
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // PASSIVE never holds up the engine's writes; the main connection's
+        // journal_size_limit then shrinks the log file once it is reset.
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 

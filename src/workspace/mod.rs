@@ -216,7 +216,14 @@ fn dir_name(source_repo: &Path, branch: &str, id_hint: &str) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "repo".to_string());
     // A file name holds 255 bytes at most; the id keeps a shortened name unique.
-    let branch: String = branch.chars().take(80).collect();
+    let short = |text: &str, bytes: usize| -> String {
+        let mut end = text.len().min(bytes);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text[..end].to_string()
+    };
+    let (repo, branch) = (short(&repo, 80), short(branch, 120));
     let name = format!("{repo}-{branch}-{id_hint}");
     name.replace(['/', '\\'], "-")
 }

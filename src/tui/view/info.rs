@@ -37,10 +37,12 @@ pub fn render(state: &State, s: &Session, frame: &mut Frame, area: Rect) {
         ("base commit", s.base_commit.clone()),
         (
             "agent",
-            if s.agent_running {
-                format!("{} · running", s.agent)
-            } else {
-                format!("{} · starts on the next prompt", s.agent)
+            match (s.agent_running, s.status) {
+                (true, _) => format!("{} · running", s.agent),
+                (false, crate::core::Status::Idle) => {
+                    format!("{} · starts on the next prompt", s.agent)
+                }
+                (false, _) => format!("{} · not running", s.agent),
             },
         ),
         ("model", or_dash(s.model.clone())),
