@@ -305,7 +305,7 @@ async fn read_replies(
                     // or the daemon's word before it hangs up (a refusal). Only the end of
                     // the connection makes it the reason everything fails.
                     None => {
-                        tracing::warn!("the daemon said: {message}");
+                        tracing::debug!("the daemon said: {message}");
                         last_said = Some(message);
                     }
                 }
