@@ -104,11 +104,6 @@ impl Group {
     pub fn pgid(&self) -> Pid {
         self.pgid
     }
-
-    /// Signals every process of the group.
-    pub fn signal(&self, signal: Signal) -> nix::Result<()> {
-        killpg(self.pgid, signal)
-    }
 }
 
 impl Drop for Group {
@@ -182,11 +177,6 @@ fn boot_id() -> String {
         .unwrap_or_default()
 }
 
-/// The leader's start time, in clock ticks since boot.
-pub fn start_time(pid: Pid) -> Option<u64> {
-    stat_fields(pid)?.start_time
-}
-
 struct StatFields {
     state: char,
     pgrp: i32,
@@ -216,7 +206,11 @@ mod tests {
     #[test]
     fn own_start_time_is_read() {
         let me = nix::unistd::getpid();
-        assert!(start_time(me).is_some_and(|t| t > 0));
+        assert!(
+            stat_fields(me)
+                .and_then(|f| f.start_time)
+                .is_some_and(|t| t > 0)
+        );
         let fields = stat_fields(me).expect("own stat");
         assert_eq!(fields.pgrp, nix::unistd::getpgrp().as_raw());
     }

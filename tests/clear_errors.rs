@@ -47,31 +47,8 @@ fn ls_shows_why_a_session_failed() {
     let repo = repo();
     let f = Flotilla::new();
     // A "claude" that fails at once, saying why on stderr.
-    let claude = f.path("broken-claude");
-    fs::write(
-        &claude,
-        "#!/bin/sh\necho 'no credentials here' >&2\nexit 3\n",
-    )
-    .expect("script");
-    support::make_executable(&claude);
-    fs::write(
-        f.path("config.toml"),
-        format!(
-            "[agents.claude]\nkind = \"claude\"\ncommand = [\"{}\"]\n",
-            claude.display()
-        ),
-    )
-    .expect("config");
-    let s = f.json(&[
-        "new",
-        "--dir",
-        &dir(&repo),
-        "--strategy",
-        "existing",
-        "--agent",
-        "claude",
-    ]);
-    let id = s["id"].as_str().expect("id").to_string();
+    f.fake_claude("echo 'no credentials here' >&2\nexit 3");
+    let id = f.existing_session(repo.path(), Some("claude"));
     f.wait_status(&id, "error", Duration::from_secs(20));
     let reason = f.session(&id)["status_reason"]
         .as_str()
@@ -183,16 +160,7 @@ fn a_config_typo_keeps_the_rest_and_fails_no_session() {
     let good = "[agents.mine]\ncommand = [\"sh\", \"-c\", \"{prompt}\"]\n";
     let typo = "[agents.other]\ncomand = [\"x\"]\n";
     fs::write(f.path("config.toml"), format!("{good}{typo}")).expect("config");
-    let s = f.json(&[
-        "new",
-        "--dir",
-        &dir(&repo),
-        "--strategy",
-        "existing",
-        "--agent",
-        "mine",
-    ]);
-    let id = s["id"].as_str().expect("id").to_string();
+    let id = f.existing_session(repo.path(), Some("mine"));
     f.ok(&["send", &id, "echo kept-the-valid-agent"]);
     f.wait_status(&id, "idle", Duration::from_secs(10));
     assert!(f.ok(&["log", &id]).contains("kept-the-valid-agent"));

@@ -176,17 +176,6 @@ fn repo() -> Repo {
     repo
 }
 
-fn existing_session(f: &Flotilla, repo: &Repo) -> String {
-    let s = f.json(&[
-        "new",
-        "--dir",
-        &repo.path().to_string_lossy(),
-        "--strategy",
-        "existing",
-    ]);
-    s["id"].as_str().expect("id").to_string()
-}
-
 /// The processes of a session's agent: each gets FLOTILLA_SESSION in its environment.
 fn agent_processes(id: &str) -> Vec<i32> {
     processes_with(&format!("FLOTILLA_SESSION={id}"), "300")
@@ -196,7 +185,7 @@ fn agent_processes(id: &str) -> Vec<i32> {
 fn kill_dash_nine_leaves_no_agent_running_and_resume_works() {
     let repo = repo();
     let f = Flotilla::new();
-    let id = existing_session(&f, &repo);
+    let id = f.existing_session(repo.path(), None);
     f.ok(&["send", &id, "sleep 300 & sleep 300"]);
     wait_until(Duration::from_secs(10), "the agent's processes", || {
         agent_processes(&id).len() >= 2
@@ -225,7 +214,7 @@ fn kill_dash_nine_leaves_no_agent_running_and_resume_works() {
 fn sighup_shuts_the_daemon_down_in_order() {
     let repo = repo();
     let f = Flotilla::new();
-    let id = existing_session(&f, &repo);
+    let id = f.existing_session(repo.path(), None);
     f.ok(&["send", &id, "sleep 300"]);
     wait_until(Duration::from_secs(10), "the agent's process", || {
         !agent_processes(&id).is_empty()
@@ -264,7 +253,7 @@ fn agents_make_files_with_the_users_umask() {
         .output()
         .expect("start");
     assert!(start.status.success(), "{start:?}");
-    let id = existing_session(&f, &repo);
+    let id = f.existing_session(repo.path(), None);
     f.ok(&["send", &id, "echo x > made.txt && mkdir made-dir"]);
     f.wait_status(&id, "idle", Duration::from_secs(10));
     assert_eq!(mode(&repo.path().join("made.txt")), 0o644);
@@ -344,27 +333,8 @@ fn an_abort_during_start_ends_the_start() {
     let repo = repo();
     let f = Flotilla::new();
     // A "claude" that never answers its initialize request.
-    let claude = f.path("silent-claude");
-    fs::write(&claude, "#!/bin/sh\nexec cat > /dev/null\n").expect("script");
-    support::make_executable(&claude);
-    fs::write(
-        f.path("config.toml"),
-        format!(
-            "[agents.claude]\nkind = \"claude\"\ncommand = [\"{}\"]\n",
-            claude.display()
-        ),
-    )
-    .expect("config");
-    let s = f.json(&[
-        "new",
-        "--dir",
-        &repo.path().to_string_lossy(),
-        "--strategy",
-        "existing",
-        "--agent",
-        "claude",
-    ]);
-    let id = s["id"].as_str().expect("id").to_string();
+    f.fake_claude("exec cat > /dev/null");
+    let id = f.existing_session(repo.path(), Some("claude"));
     assert_eq!(f.status(&id), "starting");
     let aborted = f.json(&["abort", &id]);
     assert_eq!(aborted["status"], "idle", "{aborted}");

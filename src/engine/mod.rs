@@ -12,6 +12,7 @@ mod flush;
 mod hibernation;
 mod lifecycle;
 mod subscription;
+mod termination;
 
 use crate::agent::claude::{self, ClaudeBackend};
 use crate::agent::codex::{self, CodexBackend};

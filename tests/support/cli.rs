@@ -111,6 +111,28 @@ impl Flotilla {
     pub fn path(&self, name: &str) -> PathBuf {
         self.home.path().join(name)
     }
+
+    /// A session in `dir` as it is (`existing`), of `agent` or the default one; its id.
+    pub fn existing_session(&self, dir: &Path, agent: Option<&str>) -> String {
+        let dir = dir.to_string_lossy();
+        let mut args = vec!["new", "--dir", &dir, "--strategy", "existing"];
+        args.extend(agent.iter().flat_map(|a| ["--agent", a]));
+        let s = self.json(&args);
+        s["id"].as_str().expect("id").to_string()
+    }
+
+    /// Configures the `claude` agent as a shell script with `body`: a stand-in that fails
+    /// or stays silent as a test needs.
+    pub fn fake_claude(&self, body: &str) {
+        let script = self.path("fake-claude");
+        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).expect("script");
+        super::make_executable(&script);
+        let config = format!(
+            "[agents.claude]\nkind = \"claude\"\ncommand = [\"{}\"]\n",
+            script.display()
+        );
+        std::fs::write(self.path("config.toml"), config).expect("config");
+    }
 }
 
 impl Drop for Flotilla {
