@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod message;
 pub mod naming;
+pub mod page;
 pub mod sanitize;
 pub mod session;
 pub mod status;
@@ -11,6 +12,7 @@ pub mod status;
 pub use diff::{DiffLine, FileDiff, FileStatus, Hunk, LineKind};
 pub use message::{Message, Part, PartKind, PermissionReply, Role, ToolStatus};
 pub use naming::branch_from_title;
+pub use page::{Page, PageQuery, Pos};
 pub use sanitize::{is_clean, sanitize};
 pub use session::{Session, SessionId, Strategy, age};
 pub use status::{Action, Refused, Status, Verdict, check};

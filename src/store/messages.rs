@@ -70,19 +70,6 @@ impl Store {
         Ok(())
     }
 
-    /// Appends streamed text to a part.
-    pub fn append_text(&self, part_id: &str, text: &str) -> Result<()> {
-        if text.is_empty() {
-            return Ok(());
-        }
-        self.conn.execute(
-            "INSERT INTO part_chunks (part_id, seq, text)
-             VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM part_chunks WHERE part_id = ?1), ?2)",
-            params![part_id, text],
-        )?;
-        Ok(())
-    }
-
     /// A part's text for the search index: all of it when short, else its first and last
     /// `each` bytes or so. Reads only the chunks it keeps, so a part of a gigabyte costs
     /// no more than one of a few hundred kilobytes.
@@ -202,7 +189,7 @@ impl Store {
 }
 
 /// The largest char boundary at or below `at`.
-fn floor_char(text: &str, at: usize) -> usize {
+pub(super) fn floor_char(text: &str, at: usize) -> usize {
     let mut at = at.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;
@@ -211,7 +198,7 @@ fn floor_char(text: &str, at: usize) -> usize {
 }
 
 /// The smallest char boundary at or above `at`.
-fn ceil_char(text: &str, at: usize) -> usize {
+pub(super) fn ceil_char(text: &str, at: usize) -> usize {
     let mut at = at.min(text.len());
     while !text.is_char_boundary(at) {
         at += 1;

@@ -78,6 +78,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE workspaces ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';
     "#,
+    // 3: where each chunk starts in its part's text, so a page of a huge part is read
+    // without reading what comes before it.
+    r#"
+    ALTER TABLE part_chunks ADD COLUMN start INTEGER NOT NULL DEFAULT 0;
+    UPDATE part_chunks SET start = w.start
+    FROM (SELECT part_id, seq,
+                 coalesce(sum(octet_length(text)) OVER (PARTITION BY part_id ORDER BY seq
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS start
+          FROM part_chunks) AS w
+    WHERE part_chunks.part_id = w.part_id AND part_chunks.seq = w.seq;
+    CREATE INDEX part_chunks_start ON part_chunks(part_id, start);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

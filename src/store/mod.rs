@@ -1,8 +1,10 @@
 //! The SQLite database: sessions, workspaces, instances, messages and their parts.
 //! Only the engine writes; everyone else reads through it.
 
+mod chunks;
 mod history;
 mod messages;
+mod pages;
 mod migrations;
 mod sessions;
 mod workspaces;

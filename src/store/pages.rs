@@ -1,0 +1,328 @@
+//! Reading a transcript a page at a time (see [`crate::core::page`]). Messages and parts
+//! are walked in order through their indexes, and a part's text is read from the chunks
+//! the page covers, so a page costs about its own size however big the transcript.
+
+use super::messages::{ceil_char, floor_char};
+use super::{Result, Store, StoreError, from_millis};
+use crate::core::{Message, Page, PageQuery, Part, PartKind, Pos, Role, SessionId};
+use crate::core::page::MAX_PAGE_BYTES;
+use rusqlite::params;
+
+/// What is left of a page's size, and what it holds so far.
+struct Fill {
+    left: usize,
+    messages: Vec<Message>,
+    /// The edge of the page reached so far: its end when reading forward, else its start.
+    edge: Pos,
+    /// Something is in the page, so a too-big item now ends it rather than joining it.
+    any: bool,
+}
+
+impl Fill {
+    fn full(&self) -> bool {
+        self.any && self.left == 0
+    }
+
+    fn spend(&mut self, bytes: usize) {
+        self.left = self.left.saturating_sub(bytes);
+        self.any = true;
+    }
+}
+
+fn sql_i64(n: u64) -> i64 {
+    n.min(i64::MAX as u64) as i64
+}
+
+fn role(text: &str) -> Role {
+    if text == "user" {
+        Role::User
+    } else {
+        Role::Assistant
+    }
+}
+
+impl Store {
+    /// A page of the session's transcript.
+    pub fn page(&self, session: SessionId, query: &PageQuery) -> Result<Page> {
+        let size = query.max_bytes.clamp(1024, MAX_PAGE_BYTES) as usize;
+        let mut fill = Fill {
+            left: size,
+            messages: Vec::new(),
+            edge: query.at,
+            any: false,
+        };
+        let more = if query.backward {
+            self.fill_backward(session, query.at, &mut fill)?
+        } else {
+            self.fill_forward(session, query.at, &mut fill)?
+        };
+        let (start, end) = if query.backward {
+            fill.messages.reverse();
+            (fill.edge, query.at)
+        } else {
+            (query.at, fill.edge)
+        };
+        Ok(Page {
+            messages: fill.messages,
+            start,
+            end,
+            more,
+        })
+    }
+
+    /// Returns whether anything is left after the page.
+    fn fill_forward(&self, session: SessionId, at: Pos, fill: &mut Fill) -> Result<bool> {
+        let mut messages = self.conn.prepare(
+            "SELECT seq, id, role, created_at FROM messages
+             WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq",
+        )?;
+        let mut parts = self.conn.prepare(
+            "SELECT seq, id, data FROM parts WHERE message_id = ?1 AND seq >= ?2 ORDER BY seq",
+        )?;
+        let mut rows = messages.query(params![session.to_string(), sql_i64(at.message)])?;
+        while let Some(row) = rows.next()? {
+            let mseq: i64 = row.get(0)?;
+            if fill.full() {
+                return Ok(true);
+            }
+            let mut message = message_from(row)?;
+            let first_part = if mseq as u64 == at.message { at.part } else { 0 };
+            fill.edge = fill.edge.max(Pos {
+                message: mseq as u64,
+                part: 0,
+                offset: 0,
+            });
+            fill.spend(0);
+            let mut prows = parts.query(params![message.id, sql_i64(first_part)])?;
+            let mut stopped = false;
+            while let Some(prow) = prows.next()? {
+                let pseq: i64 = prow.get(0)?;
+                if fill.full() {
+                    stopped = true;
+                    break;
+                }
+                let mut part = part_from(prow, &message.id)?;
+                let here = Pos {
+                    message: mseq as u64,
+                    part: pseq as u64,
+                    offset: 0,
+                };
+                let from = if (here.message, here.part) == (at.message, at.part) {
+                    at.offset
+                } else {
+                    0
+                };
+                let (bytes, end, whole) = match part.kind.streamed_text_mut() {
+                    Some(slot) => {
+                        let (text, whole) = self.text_after(&part.id, from, fill.left)?;
+                        let len = text.len();
+                        *slot = text;
+                        (len, from + len as u64, whole)
+                    }
+                    None => (data_len(prow)?, 0, true),
+                };
+                fill.spend(bytes);
+                fill.edge = match part.kind.streamed_text() {
+                    Some(_) => Pos { offset: end, ..here },
+                    // Past it, so that a part bigger than a page does not come again.
+                    None => Pos {
+                        part: here.part + 1,
+                        ..here
+                    },
+                };
+                message.parts.push(part);
+                if !whole {
+                    stopped = true;
+                    break;
+                }
+            }
+            fill.messages.push(message);
+            if stopped {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Returns whether anything is left before the page.
+    fn fill_backward(&self, session: SessionId, at: Pos, fill: &mut Fill) -> Result<bool> {
+        let mut messages = self.conn.prepare(
+            "SELECT seq, id, role, created_at FROM messages
+             WHERE session_id = ?1 AND seq <= ?2 ORDER BY seq DESC",
+        )?;
+        let mut parts = self.conn.prepare(
+            "SELECT seq, id, data FROM parts WHERE message_id = ?1 AND seq <= ?2 ORDER BY seq DESC",
+        )?;
+        let mut rows = messages.query(params![session.to_string(), sql_i64(at.message)])?;
+        while let Some(row) = rows.next()? {
+            let mseq: i64 = row.get(0)?;
+            if fill.full() {
+                return Ok(true);
+            }
+            let mut message = message_from(row)?;
+            let last_part = if mseq as u64 == at.message {
+                at.part
+            } else {
+                Pos::END.part
+            };
+            fill.spend(0);
+            let mut prows = parts.query(params![message.id, sql_i64(last_part)])?;
+            let mut stopped = false;
+            while let Some(prow) = prows.next()? {
+                let pseq: i64 = prow.get(0)?;
+                if fill.full() {
+                    stopped = true;
+                    break;
+                }
+                let mut part = part_from(prow, &message.id)?;
+                let here = Pos {
+                    message: mseq as u64,
+                    part: pseq as u64,
+                    offset: 0,
+                };
+                let to = if (here.message, here.part) == (at.message, at.part) {
+                    at.offset
+                } else {
+                    Pos::END.offset
+                };
+                let (bytes, start) = match part.kind.streamed_text_mut() {
+                    Some(slot) => {
+                        let (text, start) = self.text_before(&part.id, to, fill.left)?;
+                        let len = text.len();
+                        *slot = text;
+                        (len, start)
+                    }
+                    None => (data_len(prow)?, 0),
+                };
+                fill.spend(bytes);
+                fill.edge = match part.kind.streamed_text() {
+                    Some(_) => Pos {
+                        offset: start,
+                        ..here
+                    },
+                    None => Pos {
+                        part: here.part - 1,
+                        offset: Pos::END.offset,
+                        ..here
+                    },
+                };
+                message.parts.push(part);
+                if start > 0 {
+                    stopped = true;
+                    break;
+                }
+            }
+            message.parts.reverse();
+            fill.messages.push(message);
+            if stopped {
+                return Ok(true);
+            }
+            // The whole message is in: the page now starts at the message itself.
+            fill.edge = Pos {
+                message: mseq as u64,
+                part: 0,
+                offset: 0,
+            };
+        }
+        Ok(false)
+    }
+
+    /// The part's text from byte `from`, at most `max` bytes of it (at least one char);
+    /// and whether that reaches its end.
+    fn text_after(&self, part_id: &str, from: u64, max: usize) -> Result<(String, bool)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT start, text FROM part_chunks WHERE part_id = ?1
+             AND start >= (SELECT coalesce(max(start), 0) FROM part_chunks
+                           WHERE part_id = ?1 AND start <= ?2)
+             ORDER BY start",
+        )?;
+        let mut rows = stmt.query(params![part_id, sql_i64(from)])?;
+        let mut out = String::new();
+        while let Some(row) = rows.next()? {
+            let start: i64 = row.get(0)?;
+            let text = text_of(row, 1)?;
+            let skip = (from as usize).saturating_sub(start as usize).min(text.len());
+            let text = &text[ceil_char(text, skip)..];
+            let room = max.saturating_sub(out.len());
+            if text.len() > room {
+                let mut cut = floor_char(text, room);
+                if cut == 0 && out.is_empty() {
+                    cut = ceil_char(text, 1);
+                }
+                out.push_str(&text[..cut]);
+                return Ok((out, false));
+            }
+            out.push_str(text);
+        }
+        Ok((out, true))
+    }
+
+    /// The part's text before byte `to` (all of it for `Pos::END.offset`), at most `max`
+    /// bytes of it (at least one char); and where that begins.
+    fn text_before(&self, part_id: &str, to: u64, max: usize) -> Result<(String, u64)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT start, text FROM part_chunks WHERE part_id = ?1 AND start < ?2
+             ORDER BY start DESC",
+        )?;
+        let mut rows = stmt.query(params![part_id, sql_i64(to)])?;
+        let mut pieces: Vec<String> = Vec::new();
+        let (mut len, mut begins) = (0usize, None);
+        while let Some(row) = rows.next()? {
+            let start: i64 = row.get(0)?;
+            let text = text_of(row, 1)?;
+            let end = (to.saturating_sub(start as u64) as usize).min(text.len());
+            let text = &text[..floor_char(text, end)];
+            let room = max.saturating_sub(len);
+            if text.len() > room {
+                let mut cut = ceil_char(text, text.len() - room);
+                if cut == text.len() && len == 0 {
+                    cut = floor_char(text, text.len() - 1);
+                }
+                pieces.push(text[cut..].to_string());
+                begins = Some(start as u64 + cut as u64);
+                break;
+            }
+            len += text.len();
+            pieces.push(text.to_string());
+            begins = Some(start as u64);
+        }
+        pieces.reverse();
+        Ok((pieces.concat(), begins.filter(|&b| b > 0).unwrap_or(0)))
+    }
+}
+
+fn message_from(row: &rusqlite::Row) -> Result<Message> {
+    let role_text: String = row.get(2)?;
+    Ok(Message {
+        id: row.get(1)?,
+        role: role(&role_text),
+        created_at: from_millis(row.get(3)?),
+        parts: Vec::new(),
+    })
+}
+
+fn part_from(row: &rusqlite::Row, message_id: &str) -> Result<Part> {
+    let id: String = row.get(1)?;
+    let data = text_of(row, 2)?;
+    let kind: PartKind = serde_json::from_str(data)
+        .map_err(|e| StoreError::Corrupt(format!("part {id}: {e}")))?;
+    Ok(Part {
+        id,
+        message_id: message_id.to_string(),
+        kind,
+    })
+}
+
+fn text_of<'r>(row: &'r rusqlite::Row, i: usize) -> Result<&'r str> {
+    row.get_ref(i)?
+        .as_str()
+        .map_err(|e| StoreError::Corrupt(format!("stored text: {e}")))
+}
+
+fn data_len(row: &rusqlite::Row) -> Result<usize> {
+    Ok(text_of(row, 2)?.len())
+}
+
+#[cfg(test)]
+#[path = "pages_tests.rs"]
+mod tests;
