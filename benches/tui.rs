@@ -196,8 +196,8 @@ fn file_diff(path: &str, lines: usize) -> FileDiff {
         deletions,
         binary: false,
         too_large: false,
-        before: None,
-        after: None,
+        size: 0,
+        omitted_lines: 0,
         hunks,
     }
 }
@@ -252,10 +252,13 @@ fn with_transcript() -> State {
     update(
         &mut state,
         Msg::Reply {
-            tag: Tag::Transcript(id),
+            tag: Tag::Page {
+                session: id,
+                load: flotilla::tui::transcript::Load::Tail,
+            },
             result: Ok(Reply::Transcript {
                 session,
-                messages: transcript(),
+                page: flotilla::core::Page::whole(transcript()),
             }),
         },
     );

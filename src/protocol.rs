@@ -3,13 +3,15 @@
 //! A client opens with `Hello`; then every request carries a `seq` that its reply repeats
 //! as `re`. Events arrive unasked on connections that subscribed.
 
-use crate::core::{FileDiff, Message, Part, PermissionReply, Session, SessionId, Status, Strategy};
+use crate::core::{
+    FileDiff, Message, Page, PageQuery, Part, PermissionReply, Session, SessionId, Status, Strategy,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Bumped whenever a message changes shape; client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -54,13 +56,20 @@ pub enum Command {
         request_id: String,
         reply: PermissionReply,
     },
+    /// The changed files with their counts, without hunks.
     Diff {
         id: String,
-        stat: bool,
     },
-    /// The transcript; with `follow`, the session's events from that moment on.
+    /// One changed file with its hunks.
+    DiffFile {
+        id: String,
+        path: String,
+    },
+    /// A page of the transcript; with `follow`, also the session's events from the
+    /// moment the page is read.
     Transcript {
         id: String,
+        page: PageQuery,
         follow: bool,
     },
     History(HistoryQuery),
@@ -124,11 +133,15 @@ pub enum Reply {
     },
     Transcript {
         session: Session,
-        messages: Vec<Message>,
+        page: Page,
     },
     Diff {
         session: Session,
         files: Vec<FileDiff>,
+    },
+    /// None if the file no longer differs from the base.
+    DiffFile {
+        file: Option<FileDiff>,
     },
     History {
         sessions: Vec<Session>,

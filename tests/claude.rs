@@ -221,8 +221,8 @@ async fn text_streams_tools_ask_and_errors_end_the_turn() {
     assert!(parts.iter().any(|p| matches!(&p.kind,
         PartKind::Permission { tool, detail, reply: Some(PermissionReply::Once), .. }
             if tool == "Write" && detail.ends_with("made.txt"))));
-    let (id, stat) = (s.id.to_string(), true);
-    let Reply::Diff { files, .. } = w.request(Command::Diff { id, stat }).await else {
+    let id = s.id.to_string();
+    let Reply::Diff { files, .. } = w.request(Command::Diff { id }).await else {
         panic!("diff")
     };
     let made = files.iter().find(|f| f.path == "made.txt");

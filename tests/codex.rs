@@ -115,7 +115,6 @@ async fn a_command_and_a_patch_run_and_the_thread_resumes() {
     assert!(output.unwrap_or_default().contains("made.txt"));
     let diff = Command::Diff {
         id: s.id.to_string(),
-        stat: true,
     };
     match w.client.request(diff).await {
         Ok(Reply::Diff { files, .. }) => assert!(

@@ -3,10 +3,19 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use flotilla::core::{FileStatus, LineKind};
-use flotilla::diff::{DiffError, DiffOptions, diff};
+use flotilla::diff::{DiffError, DiffOptions, diff, diff_file};
 use support::{Repo, find, numbered, paths};
 
 mod support;
+
+/// The texts of a file's hunk lines of one kind, in order.
+fn lines_of(f: &flotilla::core::FileDiff, kind: LineKind) -> Vec<String> {
+    let lines = f.hunks.iter().flat_map(|h| &h.lines);
+    lines
+        .filter(|l| l.kind == kind)
+        .map(|l| l.text.clone())
+        .collect()
+}
 
 #[test]
 fn modified_files_count_like_git_numstat() {
@@ -45,10 +54,8 @@ fn modified_files_count_like_git_numstat() {
             f.path
         );
         assert!(!f.hunks.is_empty());
-        assert!(f.before.is_some() && f.after.is_some());
     }
     let middle = find(&files, "middle.txt");
-    assert_eq!(middle.before.as_deref(), Some(numbered(50).as_str()));
     assert_eq!(middle.hunks.len(), 3);
     assert_eq!(middle.hunks[0].old_start, 7);
     assert!(
@@ -71,8 +78,8 @@ fn untracked_file_is_added() {
     let f = &files[0];
     assert_eq!(f.status, FileStatus::Added);
     assert_eq!((f.additions, f.deletions), (3, 0));
-    assert_eq!(f.before, None);
-    assert_eq!(f.after.as_deref(), Some("one\ntwo\nthree"));
+    assert_eq!(lines_of(f, LineKind::Added), ["one", "two", "three"]);
+    assert!(lines_of(f, LineKind::Removed).is_empty());
     assert_eq!((f.hunks[0].old_start, f.hunks[0].old_lines), (0, 0));
     assert_eq!((f.hunks[0].new_start, f.hunks[0].new_lines), (1, 3));
 }
@@ -106,8 +113,9 @@ fn deleted_files_are_listed() {
     let gone = &files[0];
     assert_eq!(gone.status, FileStatus::Deleted);
     assert_eq!((gone.additions, gone.deletions), (0, 4));
-    assert_eq!(gone.before.as_deref(), Some(numbered(4).as_str()));
-    assert_eq!(gone.after, None);
+    let old: Vec<String> = numbered(4).lines().map(String::from).collect();
+    assert_eq!(lines_of(gone, LineKind::Removed), old);
+    assert!(lines_of(gone, LineKind::Added).is_empty());
     assert_eq!((files[1].additions, files[1].deletions), (0, 2));
 }
 
@@ -166,7 +174,7 @@ fn binary_files_are_detected() {
     for f in &files {
         assert!(f.binary, "{}", f.path);
         assert_eq!((f.additions, f.deletions), (0, 0));
-        assert!(f.before.is_none() && f.after.is_none() && f.hunks.is_empty());
+        assert!(f.hunks.is_empty());
     }
     assert_eq!(files[1].status, FileStatus::Added);
 }
@@ -204,7 +212,7 @@ fn huge_files_are_summarized_without_text() {
     );
     for f in &files {
         assert!(f.too_large, "{}", f.path);
-        assert!(f.before.is_none() && f.after.is_none() && f.hunks.is_empty());
+        assert!(f.hunks.is_empty());
     }
     for tracked in ["big.txt", "big_gone.txt", "grows.txt"] {
         let f = find(&files, tracked);
@@ -220,6 +228,57 @@ fn huge_files_are_summarized_without_text() {
     assert_eq!(files[3].status, FileStatus::Added);
     assert_eq!((files[4].additions, files[4].deletions), (300, 0));
     assert!(!files[4].binary);
+    // How much was left out is said: the larger side's size.
+    let big_size = fs::metadata(repo.path().join("big.txt"))
+        .expect("big")
+        .len();
+    assert_eq!(files[0].size, big_size);
+    assert_eq!(files[1].size, numbered(400).len() as u64);
+}
+
+#[test]
+fn a_file_is_fetched_on_its_own_and_its_hunks_are_capped() {
+    let repo = Repo::new();
+    repo.write("a.txt", "a\n");
+    repo.write("long.txt", numbered(100));
+    let base = repo.commit_all("base");
+    repo.write("a.txt", "A\n");
+    repo.write("long.txt", numbered(100).replace("line ", "LINE "));
+
+    let list = DiffOptions {
+        with_text: false,
+        ..DiffOptions::default()
+    };
+    let files = diff(repo.path(), &base, &list).expect("list");
+    assert_eq!(paths(&files), ["a.txt", "long.txt"]);
+    assert!(
+        files.iter().all(|f| f.hunks.is_empty()),
+        "a list has no hunks"
+    );
+    assert_eq!((files[1].additions, files[1].deletions), (100, 100));
+
+    let capped = DiffOptions {
+        max_lines: 50,
+        ..DiffOptions::default()
+    };
+    let one = diff_file(repo.path(), &base, "long.txt", &capped)
+        .expect("file")
+        .expect("changed");
+    assert_eq!(one.path, "long.txt");
+    let shown: usize = one.hunks.iter().map(|h| h.lines.len()).sum();
+    assert_eq!(shown, 50);
+    assert_eq!(one.omitted_lines, 150);
+    let a = diff_file(repo.path(), &base, "a.txt", &capped)
+        .expect("file")
+        .expect("changed");
+    assert_eq!(lines_of(&a, LineKind::Added), ["A"]);
+    assert_eq!(a.omitted_lines, 0);
+    // Changed back: nothing to show.
+    repo.write("a.txt", "a\n");
+    assert_eq!(
+        diff_file(repo.path(), &base, "a.txt", &capped).expect("file"),
+        None
+    );
 }
 
 #[test]
@@ -256,8 +315,8 @@ fn symlinks_diff_their_target() {
 
     let files = repo.diff(&base);
     assert_eq!(paths(&files), ["link"]);
-    assert_eq!(files[0].before.as_deref(), Some("real.txt"));
-    assert_eq!(files[0].after.as_deref(), Some("elsewhere.txt"));
+    assert_eq!(lines_of(&files[0], LineKind::Removed), ["real.txt"]);
+    assert_eq!(lines_of(&files[0], LineKind::Added), ["elsewhere.txt"]);
     assert_eq!((files[0].additions, files[0].deletions), (1, 1));
 }
 
@@ -344,7 +403,7 @@ fn stat_only_has_counts_but_no_text() {
     assert_eq!((files[0].additions, files[0].deletions), (2, 0));
     assert_eq!((files[1].additions, files[1].deletions), (1, 0));
     for f in &files {
-        assert!(f.before.is_none() && f.after.is_none() && f.hunks.is_empty());
+        assert!(f.hunks.is_empty());
     }
 }
 

@@ -82,13 +82,19 @@ impl Harness {
 
     async fn text(&self, s: &Session) -> String {
         let id = s.id.to_string();
-        match self
-            .client
-            .request(Command::Transcript { id, follow: false })
-            .await
-        {
-            Ok(Reply::Transcript { messages, .. }) => {
-                serde_json::to_string(&messages).expect("json")
+        let page = flotilla::core::PageQuery {
+            max_bytes: flotilla::core::page::MAX_PAGE_BYTES,
+            ..flotilla::core::PageQuery::forward(flotilla::core::Pos::Start)
+        };
+        let command = Command::Transcript {
+            id,
+            page,
+            follow: false,
+        };
+        match self.client.request(command).await {
+            Ok(Reply::Transcript { page, .. }) => {
+                assert!(!page.more, "the test's transcript fits one page");
+                serde_json::to_string(&page.messages).expect("json")
             }
             other => panic!("transcript: {other:?}"),
         }

@@ -154,7 +154,6 @@ async fn text_streams_tools_write_files_and_a_second_session_shares_the_server()
         .client
         .request(Command::Diff {
             id: s.id.to_string(),
-            stat: true,
         })
         .await
     {

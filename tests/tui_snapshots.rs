@@ -77,11 +77,17 @@ fn with_sessions(sessions: Vec<Session>) -> State {
 
 fn give_transcript(state: &mut State, id: SessionId, messages: Vec<Message>) {
     let session = state.session(id).cloned().unwrap();
-    let result = Ok(Reply::Transcript { session, messages });
+    let result = Ok(Reply::Transcript {
+        session,
+        page: flotilla::core::Page::whole(messages),
+    });
     update(
         state,
         Msg::Reply {
-            tag: Tag::Transcript(id),
+            tag: Tag::Page {
+                session: id,
+                load: flotilla::tui::transcript::Load::Tail,
+            },
             result,
         },
     );
@@ -273,8 +279,8 @@ fn file(path: &str, status: FileStatus, hunks: Vec<Hunk>) -> FileDiff {
         deletions: count(LineKind::Removed),
         binary: false,
         too_large: false,
-        before: None,
-        after: None,
+        size: 0,
+        omitted_lines: 0,
         hunks,
     }
 }

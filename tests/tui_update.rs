@@ -78,8 +78,14 @@ fn transcript(state: &mut State, n: u128, parts: Vec<(&str, PartKind)>) -> Updat
     let messages = vec![message(parts)];
     reply(
         state,
-        Tag::Transcript(sid(n)),
-        Ok(Reply::Transcript { session, messages }),
+        Tag::Page {
+            session: sid(n),
+            load: flotilla::tui::transcript::Load::Tail,
+        },
+        Ok(Reply::Transcript {
+            session,
+            page: flotilla::core::Page::whole(messages),
+        }),
     )
 }
 
@@ -192,6 +198,7 @@ fn part_text(state: &State, n: u128, part: &str) -> String {
 fn wants_transcript(n: u128) -> Command {
     Command::Transcript {
         id: sid(n).to_string(),
+        page: flotilla::core::PageQuery::last(),
         follow: false,
     }
 }
@@ -359,10 +366,7 @@ fn moving_the_selection_crosses_groups_and_loads_transcripts_once() {
 #[test]
 fn tabs_switch_and_the_diffs_tab_asks_for_a_diff() {
     let mut state = three_sessions();
-    let diff = Command::Diff {
-        id: id1(),
-        stat: false,
-    };
+    let diff = Command::Diff { id: id1() };
     let steps = [
         (KeyCode::Char('2'), Tab::Diffs, true),
         (KeyCode::Char('3'), Tab::Info, false),
@@ -406,8 +410,8 @@ fn only_the_newest_diff_reply_is_used() {
             deletions: 0,
             binary: false,
             too_large: false,
-            before: None,
-            after: None,
+            size: 0,
+            omitted_lines: 0,
             hunks: vec![],
         }];
         Ok(Reply::Diff { session, files })
@@ -774,4 +778,67 @@ fn the_permission_card_answers_once_always_or_deny() {
         };
         assert_eq!(only_request(&ch(&mut state, c)), want, "{c}");
     }
+}
+
+#[test]
+fn the_diffs_tab_fetches_only_the_selected_files_hunks() {
+    let mut state = three_sessions();
+    let tag = requests(&ch(&mut state, '2'))[0].1.clone();
+    let listed = |path: &str| FileDiff {
+        path: path.into(),
+        status: FileStatus::Modified,
+        additions: 1,
+        deletions: 1,
+        binary: false,
+        too_large: false,
+        size: 0,
+        omitted_lines: 0,
+        hunks: vec![],
+    };
+    let session1 = session(1, Status::Idle, APP, "fix login");
+    let files = vec![listed("a.rs"), listed("b.rs")];
+    let up = reply(
+        &mut state,
+        tag,
+        Ok(Reply::Diff {
+            session: session1,
+            files,
+        }),
+    );
+    let wants = |path: &str| Command::DiffFile {
+        id: id1(),
+        path: path.into(),
+    };
+    let asked = requests(&up);
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].0, wants("a.rs"));
+    let with_hunks = |path: &str| FileDiff {
+        hunks: vec![flotilla::core::Hunk {
+            old_start: 1,
+            old_lines: 1,
+            new_start: 1,
+            new_lines: 1,
+            lines: vec![flotilla::core::DiffLine {
+                kind: flotilla::core::LineKind::Added,
+                text: format!("in {path}"),
+            }],
+        }],
+        ..listed(path)
+    };
+    reply(
+        &mut state,
+        asked[0].1.clone(),
+        Ok(Reply::DiffFile {
+            file: Some(with_hunks("a.rs")),
+        }),
+    );
+    assert_eq!(state.diff.files[0].hunks.len(), 1);
+
+    let asked = requests(&ch(&mut state, ']'));
+    assert_eq!(state.diff.selected, 1);
+    assert!(
+        asked.iter().any(|(c, _)| *c == wants("b.rs")),
+        "the next file is fetched: {asked:?}"
+    );
+    assert!(state.diff.files[0].hunks.is_empty(), "a.rs is let go of");
 }

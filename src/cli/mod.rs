@@ -1,5 +1,6 @@
 //! The headless command line: every action as a subcommand, `--json` for scripts.
 
+mod log;
 mod output;
 mod render;
 mod run;

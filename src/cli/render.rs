@@ -1,8 +1,6 @@
 //! Plain-text output for people. Agent text is sanitized before it is printed.
 
-use crate::core::{
-    FileDiff, FileStatus, LineKind, Message, PartKind, Role, Session, Status, age, sanitize,
-};
+use crate::core::{FileDiff, FileStatus, LineKind, PartKind, Session, Status, age, sanitize};
 use crate::protocol::DaemonStatus;
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
@@ -61,25 +59,6 @@ fn table(sessions: &[Session], now: DateTime<Utc>) -> String {
             )
         }) {
             let _ = writeln!(out, "{:<8}  └ {}", "", clip(&sanitize(why), 100));
-        }
-    }
-    out
-}
-
-pub fn transcript(messages: &[Message]) -> String {
-    let mut out = String::new();
-    for m in messages {
-        let who = match m.role {
-            Role::User => "you",
-            Role::Assistant => "agent",
-        };
-        let _ = writeln!(
-            out,
-            "── {who} · {}",
-            m.created_at.format("%Y-%m-%d %H:%M:%S")
-        );
-        for p in &m.parts {
-            out.push_str(&part(&p.kind));
         }
     }
     out
@@ -145,6 +124,8 @@ pub fn diff_stat(files: &[FileDiff]) -> String {
             "  (binary)"
         } else if f.too_large {
             "  (too large to show)"
+        } else if f.omitted_lines > 0 {
+            "  (partly shown)"
         } else {
             ""
         };
@@ -160,40 +141,52 @@ pub fn diff_stat(files: &[FileDiff]) -> String {
     out
 }
 
-pub fn diff(files: &[FileDiff]) -> String {
-    if files.is_empty() {
-        return diff_stat(files);
-    }
+/// One file's diff, hunks and all.
+pub fn file_diff(f: &FileDiff) -> String {
     let mut out = String::new();
-    for f in files {
-        let path = sanitize(&f.path);
+    let path = sanitize(&f.path);
+    let _ = writeln!(
+        out,
+        "--- {path} ({:?}, +{} -{})",
+        f.status, f.additions, f.deletions
+    );
+    if f.binary {
+        out.push_str("binary file\n");
+    } else if f.too_large {
+        let _ = writeln!(out, "{}", too_large(f));
+    }
+    for h in &f.hunks {
         let _ = writeln!(
             out,
-            "--- {path} ({:?}, +{} -{})",
-            f.status, f.additions, f.deletions
+            "@@ -{},{} +{},{} @@",
+            h.old_start, h.old_lines, h.new_start, h.new_lines
         );
-        if f.binary {
-            out.push_str("binary file\n");
-        } else if f.too_large {
-            out.push_str("too large to show\n");
-        }
-        for h in &f.hunks {
-            let _ = writeln!(
-                out,
-                "@@ -{},{} +{},{} @@",
-                h.old_start, h.old_lines, h.new_start, h.new_lines
-            );
-            for line in &h.lines {
-                let sign = match line.kind {
-                    LineKind::Context => ' ',
-                    LineKind::Added => '+',
-                    LineKind::Removed => '-',
-                };
-                let _ = writeln!(out, "{sign}{}", sanitize(&line.text));
-            }
+        for line in &h.lines {
+            let sign = match line.kind {
+                LineKind::Context => ' ',
+                LineKind::Added => '+',
+                LineKind::Removed => '-',
+            };
+            let _ = writeln!(out, "{sign}{}", sanitize(&line.text));
         }
     }
+    if f.omitted_lines > 0 {
+        let _ = writeln!(
+            out,
+            "… {} more lines not shown: open the file in the workspace",
+            f.omitted_lines
+        );
+    }
     out
+}
+
+/// Why a file's hunks are not shown, with how big it is.
+pub fn too_large(f: &FileDiff) -> String {
+    format!(
+        "too large to show: {:.1} MiB, over the {} MiB a file's diff may load",
+        f.size as f64 / (1024.0 * 1024.0),
+        crate::diff::DiffOptions::default().max_file_bytes / (1024 * 1024)
+    )
 }
 
 pub fn agents(agents: &[crate::protocol::AgentInfo]) -> String {

@@ -1,16 +1,14 @@
 //! Carrying out a subcommand against the daemon (or an in-process engine).
 
-use super::output::{self, out, outln};
+use super::output::{out, outln};
 use super::{Cli, Cmd, DaemonCmd, render};
 use crate::config::Config;
-use crate::core::PartKind;
 use crate::daemon::Client;
 use crate::engine::Engine;
 use crate::paths::Paths;
-use crate::protocol::{Command, Event, HistoryQuery, NewSession, Reply};
+use crate::protocol::{Command, HistoryQuery, NewSession, Reply};
 use chrono::Utc;
 use serde::Serialize;
-use std::collections::HashSet;
 
 /// Runs the subcommand. The error is one line for the user.
 pub async fn run(cli: Cli, paths: Paths) -> Result<(), String> {
@@ -107,20 +105,8 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                 other => unexpected(other),
             }
         }
-        Cmd::Diff { id, stat } => match client.request(Command::Diff { id, stat }).await? {
-            Reply::Diff { files, .. } if json => print_json(&files),
-            Reply::Diff { files, .. } => {
-                let text = if stat {
-                    render::diff_stat(&files)
-                } else {
-                    render::diff(&files)
-                };
-                out!("{text}");
-                Ok(())
-            }
-            other => unexpected(other),
-        },
-        Cmd::Log { id, follow } => log(client, id, follow, json).await,
+        Cmd::Diff { id, stat } => diff(client, id, stat, json).await,
+        Cmd::Log { id, follow } => super::log::log(client, id, follow, json).await,
         Cmd::History {
             search,
             status,
@@ -183,88 +169,48 @@ async fn session_command(client: &Client, command: Command, json: bool) -> Resul
     }
 }
 
-async fn log(client: &mut Client, id: String, follow: bool, json: bool) -> Result<(), String> {
-    let events = if follow { client.take_events() } else { None };
-    let reply = client.request(Command::Transcript { id, follow }).await?;
-    let Reply::Transcript { session, messages } = reply else {
+/// The list of changed files, then (unless `stat`) each file's hunks, fetched one at a
+/// time so a huge diff never sits whole in memory.
+async fn diff(client: &Client, id: String, stat: bool, json: bool) -> Result<(), String> {
+    let reply = client.request(Command::Diff { id: id.clone() }).await?;
+    let Reply::Diff { files, .. } = reply else {
         return unexpected(reply);
     };
-    if json {
-        let line = serde_json::json!({ "session": session, "messages": messages });
-        outln!("{line}");
-    } else {
-        out!("{}", render::transcript(&messages));
-    }
-    let Some(mut events) = events else {
+    if stat || files.is_empty() {
+        if json {
+            return print_json(&files);
+        }
+        out!("{}", render::diff_stat(&files));
         return Ok(());
-    };
-    output::flush();
-    let mut printer = Follow {
-        streamed: HashSet::new(),
-        status: Some(session.status),
-        json,
-    };
-    while let Some(event) = events.recv().await {
-        if !printer.print(&event) {
-            return Ok(());
+    }
+    if json {
+        outln!("[");
+    }
+    let mut first = true;
+    for listed in &files {
+        let command = Command::DiffFile {
+            id: id.clone(),
+            path: listed.path.clone(),
+        };
+        let file = match client.request(command).await? {
+            Reply::DiffFile { file } => file,
+            other => return unexpected(other),
+        };
+        // Changed back since the list was made: nothing to show for it.
+        let Some(file) = file else { continue };
+        if json {
+            let text =
+                serde_json::to_string(&file).map_err(|e| format!("cannot encode JSON: {e}"))?;
+            let comma = if std::mem::take(&mut first) { "" } else { "," };
+            outln!("{comma}{text}");
+        } else {
+            out!("{}", render::file_diff(&file));
         }
     }
-    Err("lost the connection to the daemon: run the command again to reconnect".into())
-}
-
-/// Prints a followed session's events as they come.
-struct Follow {
-    /// Parts whose text arrived as deltas, so a later whole copy is not printed again.
-    streamed: HashSet<String>,
-    status: Option<crate::core::Status>,
-    json: bool,
-}
-
-impl Follow {
-    /// Returns false once there is nothing more to follow.
-    fn print(&mut self, event: &Event) -> bool {
-        let more = !matches!(event, Event::SessionRemoved { .. });
-        if self.json {
-            if let Ok(line) = serde_json::to_string(event) {
-                out!("{line}");
-            }
-            outln!();
-            output::flush();
-            return more;
-        }
-        match event {
-            Event::PartDelta { part_id, text, .. } => {
-                self.streamed.insert(part_id.clone());
-                out!("{}", crate::core::sanitize(text));
-            }
-            Event::MessageAdded { message, .. } => {
-                out!("{}", render::transcript(std::slice::from_ref(message)));
-            }
-            Event::PartUpdated { part, .. } => {
-                let empty = matches!(&part.kind,
-                    PartKind::Text { text } | PartKind::Reasoning { text } if text.is_empty());
-                if !empty && !self.streamed.contains(&part.id) {
-                    out!("{}", render::part(&part.kind));
-                }
-            }
-            Event::SessionUpdated { session } => {
-                if self.status != Some(session.status) {
-                    self.status = Some(session.status);
-                    outln!("[{}]", session.status);
-                }
-            }
-            Event::SessionRemoved { .. } => {
-                outln!("[removed]");
-            }
-            Event::Lagged { missed } => {
-                outln!(
-                    "[missed {missed} events: run `flotilla log` again for the whole transcript]"
-                );
-            }
-        }
-        output::flush();
-        more
+    if json {
+        outln!("]");
     }
+    Ok(())
 }
 
 /// How long `daemon status` and `daemon stop` wait for a daemon that holds the lock to
@@ -364,7 +310,7 @@ fn expect_session(reply: Reply) -> Result<(crate::core::Session, Option<String>)
     }
 }
 
-fn unexpected(reply: Reply) -> Result<(), String> {
+pub(super) fn unexpected(reply: Reply) -> Result<(), String> {
     Err(format!(
         "the daemon answered with {}: is it another version? run `flotilla daemon stop`",
         kind(&reply)

@@ -43,38 +43,12 @@ pub struct FileDiff {
     pub binary: bool,
     /// Over the size cap: counted, but no text or hunks were loaded.
     pub too_large: bool,
-    /// The whole old and new text, which the hunks are made from. They stay in the
-    /// daemon: no client draws them, and sending them would double a diff's size.
-    #[serde(default, skip_serializing)]
-    pub before: Option<String>,
-    #[serde(default, skip_serializing)]
-    pub after: Option<String>,
+    /// The size in bytes of the larger side, when it is over the cap.
+    #[serde(default)]
+    pub size: u64,
+    /// Lines of hunks left out past the cap on what one file's diff shows.
+    #[serde(default)]
+    pub omitted_lines: u64,
+    /// Empty in a list of files; a file asked for on its own carries them.
     pub hunks: Vec<Hunk>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn whole_texts_never_go_over_the_wire() {
-        let file = FileDiff {
-            path: "a.txt".into(),
-            status: FileStatus::Modified,
-            additions: 1,
-            deletions: 1,
-            binary: false,
-            too_large: false,
-            before: Some("old text".into()),
-            after: Some("new text".into()),
-            hunks: Vec::new(),
-        };
-        let wire = serde_json::to_string(&file).expect("json");
-        assert!(
-            !wire.contains("old text") && !wire.contains("new text"),
-            "{wire}"
-        );
-        let back: FileDiff = serde_json::from_str(&wire).expect("back");
-        assert_eq!((back.before, back.after), (None, None));
-    }
 }

@@ -1,6 +1,7 @@
 //! The pure heart of flotilla: identifiers, sessions, statuses and their transition
 //! table, the message model and the diff model. Nothing here does IO.
 
+pub mod chars;
 pub mod diff;
 pub mod message;
 pub mod naming;

@@ -254,9 +254,11 @@ fn patience(command: &Command) -> std::time::Duration {
         Command::Hello { .. } => 5,
         Command::DaemonStatus | Command::List => 10,
         Command::New(_) | Command::Stop { .. } | Command::Remove { .. } => 900,
-        Command::Diff { .. } | Command::Agents | Command::Resume { .. } | Command::Abort { .. } => {
-            120
-        }
+        Command::Diff { .. }
+        | Command::DiffFile { .. }
+        | Command::Agents
+        | Command::Resume { .. }
+        | Command::Abort { .. } => 120,
         _ => 60,
     };
     std::time::Duration::from_secs(secs)

@@ -15,6 +15,7 @@ use crate::git::{self, GitError};
 use blobs::{BlobReader, ObjectInfo};
 use list::{Changed, MODE_GITLINK};
 pub use text::hunks;
+
 use worktree::WorkSide;
 
 #[derive(Debug, Clone, Copy)]
@@ -23,8 +24,10 @@ pub struct DiffOptions {
     pub max_file_bytes: u64,
     /// Unchanged lines around each change in a hunk.
     pub context: usize,
-    /// false = stat only: status, counts and binary flag, no before/after/hunks.
+    /// false = stat only: status, counts and binary flag, no hunks.
     pub with_text: bool,
+    /// The most hunk lines one file's diff carries; the rest are counted as omitted.
+    pub max_lines: usize,
 }
 
 impl Default for DiffOptions {
@@ -33,6 +36,7 @@ impl Default for DiffOptions {
             max_file_bytes: 1024 * 1024,
             context: 3,
             with_text: true,
+            max_lines: 20_000,
         }
     }
 }
@@ -61,13 +65,39 @@ pub enum DiffError {
 /// The files of the work tree at `workdir` that differ from commit `base`, sorted by
 /// path, with paths relative to the repository's top level.
 pub fn diff(workdir: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, DiffError> {
+    diff_of(workdir, base, opts, None)
+}
+
+/// The diff of the one file at `path` (relative to the top level), with its hunks; None
+/// if it does not differ from the base.
+pub fn diff_file(
+    workdir: &Path,
+    base: &str,
+    path: &str,
+    opts: &DiffOptions,
+) -> Result<Option<FileDiff>, DiffError> {
+    let opts = DiffOptions {
+        with_text: true,
+        ..*opts
+    };
+    Ok(diff_of(workdir, base, &opts, Some(path.as_bytes()))?
+        .into_iter()
+        .next())
+}
+
+fn diff_of(
+    workdir: &Path,
+    base: &str,
+    opts: &DiffOptions,
+    only: Option<&[u8]>,
+) -> Result<Vec<FileDiff>, DiffError> {
     let vanished = || DiffError::Vanished(workdir.to_path_buf());
     if !workdir.is_dir() {
         return Err(vanished());
     }
     let top = toplevel(workdir)?;
     check_base(&top, base)?;
-    match collect(&top, base, opts) {
+    match collect(&top, base, opts, only) {
         // A workspace removed while we read it surfaces as a git or read failure.
         Err(DiffError::Git(_) | DiffError::Io { .. }) if !workdir.is_dir() => Err(vanished()),
         result => result,
@@ -112,9 +142,16 @@ struct Large {
     path: Vec<u8>,
     in_base: bool,
     in_work: bool,
+    /// Of the larger side.
+    size: u64,
 }
 
-fn collect(top: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, DiffError> {
+fn collect(
+    top: &Path,
+    base: &str,
+    opts: &DiffOptions,
+    only: Option<&[u8]>,
+) -> Result<Vec<FileDiff>, DiffError> {
     let cap = opts.max_file_bytes;
     let mut changed: BTreeMap<Vec<u8>, Changed> = list::tracked(top, base)?
         .into_iter()
@@ -134,7 +171,10 @@ fn collect(top: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, 
                 untracked: true,
             });
     }
-    let changed: Vec<Changed> = changed.into_values().collect();
+    let changed: Vec<Changed> = changed
+        .into_values()
+        .filter(|c| only.is_none_or(|p| c.path == p))
+        .collect();
 
     let mut work_large = Vec::with_capacity(changed.len());
     for c in &changed {
@@ -150,11 +190,21 @@ fn collect(top: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, 
         .collect();
     let mut infos = blobs::check(top, &specs)?.into_iter();
     let mut plans = Vec::with_capacity(changed.len());
+    let mut base_sizes = Vec::with_capacity(changed.len());
     let mut to_read = Vec::new();
     for (c, &wl) in changed.iter().zip(&work_large) {
-        let plan = match c.base_oid.as_ref().filter(|_| !is_gitlink(c)) {
-            None => BasePlan::Absent,
-            Some(oid) => match infos.next() {
+        let info = c
+            .base_oid
+            .as_ref()
+            .filter(|_| !is_gitlink(c))
+            .map(|_| infos.next());
+        base_sizes.push(match info {
+            Some(Some(ObjectInfo::Blob { size })) => size,
+            _ => 0,
+        });
+        let plan = match (c.base_oid.as_ref(), info) {
+            (None, _) | (_, None) => BasePlan::Absent,
+            (Some(oid), Some(info)) => match info {
                 Some(ObjectInfo::Blob { size }) if size > cap || wl => BasePlan::Large,
                 Some(ObjectInfo::Blob { .. }) => {
                     to_read.push(oid.clone());
@@ -169,7 +219,7 @@ fn collect(top: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, 
     let mut reader = BlobReader::start(top, &to_read)?;
     let mut out = Vec::new();
     let mut large = Vec::new();
-    for ((c, plan), wl) in changed.iter().zip(plans).zip(work_large) {
+    for (((c, plan), wl), base_size) in changed.iter().zip(plans).zip(work_large).zip(base_sizes) {
         let before = match plan {
             BasePlan::Read => reader.next_blob()?,
             _ => None,
@@ -179,6 +229,10 @@ fn collect(top: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, 
             continue;
         }
         let path = top.join(os_path(&c.path));
+        let size = || {
+            let work = std::fs::metadata(&path).map_or(0, |m| m.len());
+            work.max(base_size)
+        };
         let after = if wl {
             WorkSide::TooLarge
         } else if in_work(c) {
@@ -196,6 +250,7 @@ fn collect(top: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, 
                     path: c.path.clone(),
                     in_base,
                     in_work: true,
+                    size: size(),
                 });
                 continue;
             }
@@ -205,6 +260,7 @@ fn collect(top: &Path, base: &str, opts: &DiffOptions) -> Result<Vec<FileDiff>, 
                 path: c.path.clone(),
                 in_base,
                 in_work: after.is_some(),
+                size: size(),
             });
             continue;
         }
@@ -244,11 +300,27 @@ fn loaded(
     file.additions = compared.additions;
     file.deletions = compared.deletions;
     if opts.with_text {
-        file.hunks = compared.hunks;
-        file.before = (status != FileStatus::Added).then_some(b);
-        file.after = (status != FileStatus::Deleted).then_some(a);
+        (file.hunks, file.omitted_lines) = cap_lines(compared.hunks, opts.max_lines);
     }
     Some(file)
+}
+
+/// The hunks up to `max` lines in all, and how many lines were left out.
+fn cap_lines(hunks: Vec<crate::core::Hunk>, max: usize) -> (Vec<crate::core::Hunk>, u64) {
+    let mut kept = Vec::new();
+    let (mut lines, mut omitted) = (0usize, 0u64);
+    for mut hunk in hunks {
+        let room = max.saturating_sub(lines);
+        if hunk.lines.len() > room {
+            omitted += (hunk.lines.len() - room) as u64;
+            hunk.lines.truncate(room);
+        }
+        lines += hunk.lines.len();
+        if !hunk.lines.is_empty() {
+            kept.push(hunk);
+        }
+    }
+    (kept, omitted)
 }
 
 /// Counts for over-cap paths without loading them: git's numstat when there is a base
@@ -271,6 +343,7 @@ fn summarize_large(top: &Path, base: &str, large: Vec<Large>) -> Result<Vec<File
         };
         let mut file = empty_diff(&l.path, status);
         file.too_large = true;
+        file.size = l.size;
         if l.in_base {
             // Absent from numstat: only the stat data changed.
             let Some(stat) = stats.get(&l.path) else {
@@ -316,8 +389,8 @@ fn empty_diff(path: &[u8], status: FileStatus) -> FileDiff {
         deletions: 0,
         binary: false,
         too_large: false,
-        before: None,
-        after: None,
+        size: 0,
+        omitted_lines: 0,
         hunks: Vec::new(),
     }
 }

@@ -172,22 +172,22 @@ impl State {
         self.broadcast(Event::PartUpdated { session: id, part });
     }
 
-    /// A re-synced part: stored like any other, except that text saved for it (streamed
-    /// and flushed, or still waiting to be) is kept when the agent's copy is shorter.
-    fn sync_part(&mut self, id: SessionId, mut part: Part) {
-        if let Some(text) = part.kind.streamed_text_mut() {
-            let mut saved = match self.store.part_text(&part.id) {
-                Ok(saved) => saved.unwrap_or_default(),
+    /// A re-synced part: stored like any other, unless the text saved for it (streamed
+    /// and flushed, or still waiting to be) is as long as the agent's copy: a text part
+    /// is only its text, so that copy says nothing new. Only lengths are compared, so a
+    /// wake of a session with a huge history reads none of it.
+    fn sync_part(&mut self, id: SessionId, part: Part) {
+        if let Some(text) = part.kind.streamed_text() {
+            let saved = match self.store.part_text_len(&part.id) {
+                Ok(saved) => saved,
                 Err(e) => {
                     tracing::error!("reading a part of {id}: {e}; its re-synced copy is skipped");
                     return;
                 }
             };
-            if let Some(pending) = self.buffered_text(&part.id) {
-                saved.push_str(pending);
-            }
-            if saved.len() > text.len() {
-                *text = saved;
+            let pending = self.buffered_text(&part.id).map_or(0, str::len);
+            if saved + pending >= text.len() && saved + pending > 0 {
+                return;
             }
         }
         self.update_part(id, part);

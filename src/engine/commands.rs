@@ -1,7 +1,7 @@
 //! Handling clients' commands.
 
 use super::{Outcome, Responder, State};
-use crate::core::{Action, Session, SessionId, Status, Verdict, check};
+use crate::core::{Action, PageQuery, Session, SessionId, Status, Verdict, check};
 use crate::diff::{self, DiffOptions};
 use crate::protocol::{Command, DaemonStatus, HistoryQuery, PROTOCOL_VERSION, Reply};
 
@@ -36,13 +36,18 @@ impl State {
             } => self
                 .resolve(&id)
                 .and_then(|id| self.answer_permission(id, request_id, answer)),
-            Command::Diff { id, stat } => match self.resolve(&id) {
-                Ok(id) => return self.diff(id, stat, reply),
+            Command::Diff { id } => match self.resolve(&id) {
+                Ok(id) => return self.diff(id, None, reply),
                 Err(e) => Err(e),
             },
-            Command::Transcript { id, follow } => {
-                self.resolve(&id).and_then(|id| self.transcript(id, follow))
-            }
+            Command::DiffFile { id, path } => match self.resolve(&id) {
+                Ok(id) => return self.diff(id, Some(path), reply),
+                Err(e) => Err(e),
+            },
+            Command::Transcript { id, page, follow } => match self.resolve(&id) {
+                Ok(id) => return self.transcript(id, page, follow, reply),
+                Err(e) => Err(e),
+            },
             Command::History(q) => self.history(&q),
             Command::Subscribe => Ok(Outcome {
                 reply: Reply::Subscribed {
@@ -192,7 +197,9 @@ impl State {
         Ok(self.session_reply(id, None))
     }
 
-    fn diff(&mut self, id: SessionId, stat: bool, reply: Responder) {
+    /// The list of changed files, or one file's hunks (`path`), worked out off the
+    /// engine task.
+    fn diff(&mut self, id: SessionId, path: Option<String>, reply: Responder) {
         let found = self.store.workspace_of(id).map_err(|e| e.to_string());
         let (ws, removed) = match found {
             Ok((_, ws, removed)) => (ws, removed),
@@ -208,30 +215,57 @@ impl State {
             )));
             return;
         }
-        let opts = DiffOptions {
-            with_text: !stat,
-            ..DiffOptions::default()
+        let Some(path) = path else {
+            let opts = DiffOptions {
+                with_text: false,
+                ..DiffOptions::default()
+            };
+            return self.blocking(
+                move || diff::diff(&ws.path, &ws.base_commit, &opts),
+                move |state, files| {
+                    let answer = files.map_err(|e| e.to_string()).and_then(|files| {
+                        let session = state.session(id)?.clone();
+                        Ok(Reply::Diff { session, files }.into())
+                    });
+                    let _ = reply.send(answer);
+                },
+            );
         };
         self.blocking(
-            move || diff::diff(&ws.path, &ws.base_commit, &opts),
-            move |state, files| {
-                let answer = files.map_err(|e| e.to_string()).and_then(|files| {
-                    let session = state.session(id)?.clone();
-                    Ok(Reply::Diff { session, files }.into())
-                });
+            move || diff::diff_file(&ws.path, &ws.base_commit, &path, &DiffOptions::default()),
+            move |_, file| {
+                let answer = file
+                    .map_err(|e| e.to_string())
+                    .map(|file| Reply::DiffFile { file }.into());
                 let _ = reply.send(answer);
             },
         );
     }
 
-    fn transcript(&mut self, id: SessionId, follow: bool) -> Result<Outcome, String> {
+    /// A page of the transcript, read off the engine task: a page is bounded, but the
+    /// engine must not wait on the disk while agents stream.
+    fn transcript(&mut self, id: SessionId, page: PageQuery, follow: bool, reply: Responder) {
+        // Written first, so the page holds every delta sent before the subscription.
         self.flush();
-        let messages = self.store.transcript(id).map_err(|e| e.to_string())?;
-        let session = self.session(id)?.clone();
-        Ok(Outcome {
-            reply: Reply::Transcript { session, messages },
-            events: follow.then(|| self.subscribe(Some(id))),
-        })
+        let session = match self.session(id) {
+            Ok(s) => s.clone(),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let events = follow.then(|| self.subscribe(Some(id)));
+        let readers = self.readers.clone();
+        self.blocking(
+            move || readers.read(|store| store.page(id, &page)),
+            move |_, read| {
+                let answer = read.map_err(|e| e.to_string()).map(|page| Outcome {
+                    reply: Reply::Transcript { session, page },
+                    events,
+                });
+                let _ = reply.send(answer);
+            },
+        );
     }
 
     fn history(&mut self, q: &HistoryQuery) -> Result<Outcome, String> {

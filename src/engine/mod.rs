@@ -23,7 +23,7 @@ use crate::core::{Session, SessionId};
 use crate::paths::Paths;
 use crate::process_groups::Registry;
 use crate::protocol::{Command, Event, Reply};
-use crate::store::Store;
+use crate::store::{Readers, Store};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -218,6 +218,8 @@ struct Live {
 
 pub(crate) struct State {
     store: Store,
+    /// Read-only connections for reads that may be long (pages of a transcript).
+    readers: Readers,
     paths: Paths,
     config: Config,
     config_error: Option<String>,
@@ -273,6 +275,7 @@ impl State {
         let backends = backends_from(&config, &paths);
         let state = State {
             store,
+            readers: Readers::new(&paths.database),
             paths,
             config,
             config_error,

@@ -2,6 +2,7 @@
 //! as it is flushed; everything else about a part is one JSON document in `parts.data`.
 
 use super::{Result, Store, StoreError, from_millis, millis};
+pub(super) use crate::core::chars::{ceil_char, floor_char};
 use crate::core::{Message, Part, PartKind, Role, SessionId};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
@@ -186,22 +187,4 @@ impl Store {
         }
         Ok(messages)
     }
-}
-
-/// The largest char boundary at or below `at`.
-pub(super) fn floor_char(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-/// The smallest char boundary at or above `at`.
-pub(super) fn ceil_char(text: &str, at: usize) -> usize {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at += 1;
-    }
-    at
 }

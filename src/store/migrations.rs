@@ -110,3 +110,37 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_written_before_migration_3_learn_where_they_start() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        for sql in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.pragma_update(None, "user_version", 2)
+            .expect("version");
+        conn.pragma_update(None, "foreign_keys", false)
+            .expect("pragma");
+        conn.execute_batch(
+            "INSERT INTO part_chunks (part_id, seq, text) VALUES
+                ('a', 1, 'hello '), ('a', 2, 'wörld'), ('a', 3, '!'), ('b', 1, 'x');",
+        )
+        .expect("chunks");
+        migrate(&mut conn, Path::new(":memory:")).expect("migrate");
+        let mut stmt = conn
+            .prepare("SELECT part_id, start FROM part_chunks ORDER BY part_id, seq")
+            .expect("query");
+        let starts: Vec<(String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let want = [("a", 0), ("a", 6), ("a", 12), ("b", 0)];
+        let want: Vec<(String, i64)> = want.iter().map(|(p, s)| (p.to_string(), *s)).collect();
+        assert_eq!(starts, want);
+    }
+}

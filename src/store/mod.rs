@@ -4,14 +4,16 @@
 mod chunks;
 mod history;
 mod messages;
-mod pages;
 mod migrations;
+mod pages;
+mod readers;
 mod sessions;
 mod workspaces;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
+pub use readers::Readers;
 pub use sessions::NewSessionRow;
 pub use workspaces::WorkspaceState;
 
@@ -39,6 +41,8 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Gone(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

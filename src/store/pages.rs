@@ -4,9 +4,20 @@
 
 use super::messages::{ceil_char, floor_char};
 use super::{Result, Store, StoreError, from_millis};
-use crate::core::{Message, Page, PageQuery, Part, PartKind, Pos, Role, SessionId};
 use crate::core::page::MAX_PAGE_BYTES;
-use rusqlite::params;
+use crate::core::{Message, Page, PageQuery, Part, PartKind, Pos, Role, SessionId};
+use rusqlite::{OptionalExtension, params};
+
+/// A place by seqs, as the store orders the transcript: `part` 0 is before the message's
+/// parts (and, read backward, before the message itself).
+#[derive(Clone, Copy)]
+struct Place {
+    message: i64,
+    part: i64,
+    offset: u64,
+}
+
+const LAST: i64 = i64::MAX;
 
 /// What is left of a page's size, and what it holds so far.
 struct Fill {
@@ -30,7 +41,7 @@ impl Fill {
 }
 
 fn sql_i64(n: u64) -> i64 {
-    n.min(i64::MAX as u64) as i64
+    n.min(LAST as u64) as i64
 }
 
 fn role(text: &str) -> Role {
@@ -45,22 +56,23 @@ impl Store {
     /// A page of the session's transcript.
     pub fn page(&self, session: SessionId, query: &PageQuery) -> Result<Page> {
         let size = query.max_bytes.clamp(1024, MAX_PAGE_BYTES) as usize;
+        let at = self.place(&query.at)?;
         let mut fill = Fill {
             left: size,
             messages: Vec::new(),
-            edge: query.at,
+            edge: query.at.clone(),
             any: false,
         };
         let more = if query.backward {
-            self.fill_backward(session, query.at, &mut fill)?
+            self.fill_backward(session, at, &mut fill)?
         } else {
-            self.fill_forward(session, query.at, &mut fill)?
+            self.fill_forward(session, at, &mut fill)?
         };
         let (start, end) = if query.backward {
             fill.messages.reverse();
-            (fill.edge, query.at)
+            (fill.edge, query.at.clone())
         } else {
-            (query.at, fill.edge)
+            (query.at.clone(), fill.edge)
         };
         Ok(Page {
             messages: fill.messages,
@@ -70,8 +82,49 @@ impl Store {
         })
     }
 
+    fn place(&self, pos: &Pos) -> Result<Place> {
+        let gone = |what: &str| {
+            StoreError::Gone(format!(
+                "{what} is no longer in the transcript: load it again"
+            ))
+        };
+        Ok(match pos {
+            Pos::Start => Place {
+                message: 0,
+                part: 0,
+                offset: 0,
+            },
+            Pos::End => Place {
+                message: LAST,
+                part: LAST,
+                offset: Pos::AFTER,
+            },
+            Pos::At {
+                message,
+                part,
+                offset,
+            } => {
+                let seq = |sql: &str, id: &str| -> Result<Option<i64>> {
+                    Ok(self.conn.query_row(sql, [id], |r| r.get(0)).optional()?)
+                };
+                let message_seq = seq("SELECT seq FROM messages WHERE id = ?1", message)?
+                    .ok_or_else(|| gone("that message"))?;
+                let part_seq = match part {
+                    Some(part) => seq("SELECT seq FROM parts WHERE id = ?1", part)?
+                        .ok_or_else(|| gone("that part"))?,
+                    None => 0,
+                };
+                Place {
+                    message: message_seq,
+                    part: part_seq,
+                    offset: *offset,
+                }
+            }
+        })
+    }
+
     /// Returns whether anything is left after the page.
-    fn fill_forward(&self, session: SessionId, at: Pos, fill: &mut Fill) -> Result<bool> {
+    fn fill_forward(&self, session: SessionId, at: Place, fill: &mut Fill) -> Result<bool> {
         let mut messages = self.conn.prepare(
             "SELECT seq, id, role, created_at FROM messages
              WHERE session_id = ?1 AND seq >= ?2 ORDER BY seq",
@@ -79,21 +132,19 @@ impl Store {
         let mut parts = self.conn.prepare(
             "SELECT seq, id, data FROM parts WHERE message_id = ?1 AND seq >= ?2 ORDER BY seq",
         )?;
-        let mut rows = messages.query(params![session.to_string(), sql_i64(at.message)])?;
+        let mut rows = messages.query(params![session.to_string(), at.message])?;
         while let Some(row) = rows.next()? {
             let mseq: i64 = row.get(0)?;
             if fill.full() {
                 return Ok(true);
             }
             let mut message = message_from(row)?;
-            let first_part = if mseq as u64 == at.message { at.part } else { 0 };
-            fill.edge = fill.edge.max(Pos {
-                message: mseq as u64,
-                part: 0,
-                offset: 0,
-            });
+            let first_part = if mseq == at.message { at.part } else { 0 };
+            if mseq != at.message {
+                fill.edge = Pos::before_message(&message.id);
+            }
             fill.spend(0);
-            let mut prows = parts.query(params![message.id, sql_i64(first_part)])?;
+            let mut prows = parts.query(params![message.id, first_part])?;
             let mut stopped = false;
             while let Some(prow) = prows.next()? {
                 let pseq: i64 = prow.get(0)?;
@@ -102,12 +153,7 @@ impl Store {
                     break;
                 }
                 let mut part = part_from(prow, &message.id)?;
-                let here = Pos {
-                    message: mseq as u64,
-                    part: pseq as u64,
-                    offset: 0,
-                };
-                let from = if (here.message, here.part) == (at.message, at.part) {
+                let from = if (mseq, pseq) == (at.message, at.part) {
                     at.offset
                 } else {
                     0
@@ -119,17 +165,12 @@ impl Store {
                         *slot = text;
                         (len, from + len as u64, whole)
                     }
-                    None => (data_len(prow)?, 0, true),
+                    // A part without streamed text is whole or not at all.
+                    None if from > 0 => continue,
+                    None => (data_len(prow)?, Pos::AFTER, true),
                 };
                 fill.spend(bytes);
-                fill.edge = match part.kind.streamed_text() {
-                    Some(_) => Pos { offset: end, ..here },
-                    // Past it, so that a part bigger than a page does not come again.
-                    None => Pos {
-                        part: here.part + 1,
-                        ..here
-                    },
-                };
+                fill.edge = Pos::in_part(&message.id, &part.id, end);
                 message.parts.push(part);
                 if !whole {
                     stopped = true;
@@ -145,7 +186,17 @@ impl Store {
     }
 
     /// Returns whether anything is left before the page.
-    fn fill_backward(&self, session: SessionId, at: Pos, fill: &mut Fill) -> Result<bool> {
+    fn fill_backward(&self, session: SessionId, at: Place, fill: &mut Fill) -> Result<bool> {
+        // Before a message (part 0) is after all of the one before it.
+        let at = if at.part == 0 {
+            Place {
+                message: at.message - 1,
+                part: LAST,
+                offset: Pos::AFTER,
+            }
+        } else {
+            at
+        };
         let mut messages = self.conn.prepare(
             "SELECT seq, id, role, created_at FROM messages
              WHERE session_id = ?1 AND seq <= ?2 ORDER BY seq DESC",
@@ -153,20 +204,16 @@ impl Store {
         let mut parts = self.conn.prepare(
             "SELECT seq, id, data FROM parts WHERE message_id = ?1 AND seq <= ?2 ORDER BY seq DESC",
         )?;
-        let mut rows = messages.query(params![session.to_string(), sql_i64(at.message)])?;
+        let mut rows = messages.query(params![session.to_string(), at.message])?;
         while let Some(row) = rows.next()? {
             let mseq: i64 = row.get(0)?;
             if fill.full() {
                 return Ok(true);
             }
             let mut message = message_from(row)?;
-            let last_part = if mseq as u64 == at.message {
-                at.part
-            } else {
-                Pos::END.part
-            };
+            let last_part = if mseq == at.message { at.part } else { LAST };
             fill.spend(0);
-            let mut prows = parts.query(params![message.id, sql_i64(last_part)])?;
+            let mut prows = parts.query(params![message.id, last_part])?;
             let mut stopped = false;
             while let Some(prow) = prows.next()? {
                 let pseq: i64 = prow.get(0)?;
@@ -175,15 +222,10 @@ impl Store {
                     break;
                 }
                 let mut part = part_from(prow, &message.id)?;
-                let here = Pos {
-                    message: mseq as u64,
-                    part: pseq as u64,
-                    offset: 0,
-                };
-                let to = if (here.message, here.part) == (at.message, at.part) {
+                let to = if (mseq, pseq) == (at.message, at.part) {
                     at.offset
                 } else {
-                    Pos::END.offset
+                    Pos::AFTER
                 };
                 let (bytes, start) = match part.kind.streamed_text_mut() {
                     Some(slot) => {
@@ -192,20 +234,11 @@ impl Store {
                         *slot = text;
                         (len, start)
                     }
+                    None if to == 0 => continue,
                     None => (data_len(prow)?, 0),
                 };
                 fill.spend(bytes);
-                fill.edge = match part.kind.streamed_text() {
-                    Some(_) => Pos {
-                        offset: start,
-                        ..here
-                    },
-                    None => Pos {
-                        part: here.part - 1,
-                        offset: Pos::END.offset,
-                        ..here
-                    },
-                };
+                fill.edge = Pos::in_part(&message.id, &part.id, start);
                 message.parts.push(part);
                 if start > 0 {
                     stopped = true;
@@ -213,16 +246,12 @@ impl Store {
                 }
             }
             message.parts.reverse();
+            let before = Pos::before_message(&message.id);
             fill.messages.push(message);
             if stopped {
                 return Ok(true);
             }
-            // The whole message is in: the page now starts at the message itself.
-            fill.edge = Pos {
-                message: mseq as u64,
-                part: 0,
-                offset: 0,
-            };
+            fill.edge = before;
         }
         Ok(false)
     }
@@ -241,7 +270,9 @@ impl Store {
         while let Some(row) = rows.next()? {
             let start: i64 = row.get(0)?;
             let text = text_of(row, 1)?;
-            let skip = (from as usize).saturating_sub(start as usize).min(text.len());
+            let skip = (from as usize)
+                .saturating_sub(start as usize)
+                .min(text.len());
             let text = &text[ceil_char(text, skip)..];
             let room = max.saturating_sub(out.len());
             if text.len() > room {
@@ -257,7 +288,7 @@ impl Store {
         Ok((out, true))
     }
 
-    /// The part's text before byte `to` (all of it for `Pos::END.offset`), at most `max`
+    /// The part's text before byte `to` (all of it for [`Pos::AFTER`]), at most `max`
     /// bytes of it (at least one char); and where that begins.
     fn text_before(&self, part_id: &str, to: u64, max: usize) -> Result<(String, u64)> {
         let mut stmt = self.conn.prepare_cached(
@@ -304,8 +335,8 @@ fn message_from(row: &rusqlite::Row) -> Result<Message> {
 fn part_from(row: &rusqlite::Row, message_id: &str) -> Result<Part> {
     let id: String = row.get(1)?;
     let data = text_of(row, 2)?;
-    let kind: PartKind = serde_json::from_str(data)
-        .map_err(|e| StoreError::Corrupt(format!("part {id}: {e}")))?;
+    let kind: PartKind =
+        serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("part {id}: {e}")))?;
     Ok(Part {
         id,
         message_id: message_id.to_string(),

@@ -24,6 +24,8 @@ use tokio::sync::mpsc;
 const FRAME: Duration = Duration::from_millis(16);
 /// Messages applied before a draw at the most, so input stays responsive under a flood.
 const BATCH: usize = 2_000;
+/// Replies waiting for the loop; a request whose reply finds no room waits for it.
+const REPLIES: usize = 256;
 
 /// Runs the dashboard until the user quits. `started` is when the process began.
 pub async fn run(paths: Paths, started: Instant) -> Result<()> {
@@ -49,7 +51,8 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
     state.default_dir = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_default();
-    let (tx, rx) = mpsc::unbounded_channel();
+    // Replies and completions; each request's task waits for room rather than piling up.
+    let (tx, rx) = mpsc::channel(REPLIES);
     let mut effects = update(
         &mut state,
         Msg::Reply {
@@ -87,7 +90,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
 struct Loop {
     state: State,
     client: Arc<Client>,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::Sender<Msg>,
     stats: Stats,
 }
 
@@ -100,7 +103,7 @@ impl Loop {
     async fn run(
         &mut self,
         terminal: &mut DefaultTerminal,
-        mut rx: mpsc::UnboundedReceiver<Msg>,
+        mut rx: mpsc::Receiver<Msg>,
         mut events: Events,
         mut pending: Vec<Effect>,
     ) -> Result<()> {
@@ -176,14 +179,14 @@ impl Loop {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let result = client.request(command).await;
-                    let _ = tx.send(Msg::Reply { tag, result });
+                    let _ = tx.send(Msg::Reply { tag, result }).await;
                 });
             }
             Effect::Complete(typed) => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
                     let (completed, options) = complete_path(&typed);
-                    let _ = tx.send(Msg::Completed { completed, options });
+                    let _ = tx.blocking_send(Msg::Completed { completed, options });
                 });
             }
             Effect::Run { program, args, dir } => {

@@ -50,7 +50,10 @@ pub struct DiffView {
     /// The newest request; replies to older ones are dropped.
     pub seq: u64,
     pub loading: bool,
+    /// The changed files; only the selected one has its hunks, fetched on its own.
     pub files: Vec<FileDiff>,
+    /// The file whose hunks are on their way.
+    pub fetching: Option<String>,
     pub error: Option<String>,
     pub selected: usize,
     /// Lines scrolled from the top of the selected file's hunks.
@@ -62,6 +65,9 @@ pub enum Row {
     Group(usize),
     Session(usize),
 }
+
+/// How many sessions' transcripts the dashboard holds at once.
+pub const KEPT_TRANSCRIPTS: usize = 8;
 
 pub struct State {
     pub now: DateTime<Utc>,
@@ -76,7 +82,10 @@ pub struct State {
     pub filter: String,
     pub filtering: bool,
     pub tab: Tab,
+    /// The transcripts of the sessions viewed last (see [`KEPT_TRANSCRIPTS`]).
     pub transcripts: HashMap<SessionId, Transcript>,
+    /// Sessions by when they were last selected, the latest first.
+    pub recent: std::collections::VecDeque<SessionId>,
     /// Events for transcripts being loaded, replayed once they arrive.
     pub loading: HashMap<SessionId, Vec<crate::protocol::Event>>,
     /// Lines scrolled up from the end of the transcript; 0 follows the tail.
@@ -124,6 +133,7 @@ impl State {
             filtering: false,
             tab: Tab::Messages,
             transcripts: HashMap::new(),
+            recent: Default::default(),
             loading: HashMap::new(),
             scroll: 0,
             tool_cursor: None,
@@ -156,6 +166,32 @@ impl State {
 
     pub fn transcript(&self) -> Option<&Transcript> {
         self.selected.and_then(|id| self.transcripts.get(&id))
+    }
+
+    /// The width the transcript is drawn at: the screen less the sidebar and borders.
+    pub fn messages_width(&self) -> usize {
+        let width = self.size.0;
+        usize::from(
+            width
+                .saturating_sub((width / 3).clamp(24, 44))
+                .saturating_sub(2),
+        )
+        .max(1)
+    }
+
+    /// Notes that the session was selected, for [`State::keep_transcripts`].
+    pub fn viewed(&mut self, id: SessionId) {
+        self.recent.retain(|r| *r != id);
+        self.recent.push_front(id);
+        self.recent.truncate(KEPT_TRANSCRIPTS);
+    }
+
+    /// Lets go of the transcripts of all but the sessions viewed last: each window is
+    /// bounded, and so is how many are held. One let go of is read again when selected.
+    pub fn keep_transcripts(&mut self) {
+        let (recent, selected) = (&self.recent, self.selected);
+        self.transcripts
+            .retain(|id, _| Some(*id) == selected || recent.contains(id));
     }
 
     /// Recomputes the sidebar after sessions, sorting or the filter changed, and keeps

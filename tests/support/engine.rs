@@ -157,11 +157,28 @@ impl AgentWorld {
         }
     }
 
+    /// The whole transcript, read a page at a time as clients do.
     pub async fn transcript(&self, s: &Session) -> Vec<Message> {
-        let (id, follow) = (s.id.to_string(), false);
-        match self.request(Command::Transcript { id, follow }).await {
-            Reply::Transcript { messages, .. } => messages,
-            other => panic!("transcript: {other:?}"),
+        let mut held = Vec::new();
+        let mut at = flotilla::core::Pos::Start;
+        loop {
+            let page = flotilla::core::PageQuery::forward(at.clone());
+            let id = s.id.to_string();
+            let command = Command::Transcript {
+                id,
+                page,
+                follow: false,
+            };
+            match self.request(command).await {
+                Reply::Transcript { page, .. } => {
+                    at = page.end;
+                    flotilla::core::page::append(&mut held, page.messages);
+                    if !page.more {
+                        return held;
+                    }
+                }
+                other => panic!("transcript: {other:?}"),
+            }
         }
     }
 

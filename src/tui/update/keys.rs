@@ -1,11 +1,14 @@
 //! Keys outside dialogs: the prompt, the filter, the permission card, the tabs, global.
 
-use super::{Effect, Tag, Update, dialog_keys, flash, load_diff, select};
+use super::{
+    Effect, Tag, Update, dialog_keys, fetch_page, flash, load_diff, load_file, page_in, select,
+};
 use crate::core::{Action as Allowed, PermissionReply, Status, check};
 use crate::protocol::Command;
 use crate::tui::dialog::{Confirm, Dialog, NewSessionForm};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::state::{Level, State, Tab, new_prompt};
+use crate::tui::transcript::Load;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
@@ -141,7 +144,7 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             flash(state, on, Level::Info);
         }
         Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
-            scroll(state, action, page)
+            scroll(state, action, page, effects)
         }
         Action::NextTool | Action::PrevTool => move_tool_cursor(state, action == Action::NextTool),
         Action::ToggleTool => toggle_tool(state),
@@ -149,10 +152,12 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             let last = state.diff.files.len().saturating_sub(1);
             state.diff.selected = (state.diff.selected + 1).min(last);
             state.diff.scroll = 0;
+            load_file(state, effects);
         }
         Action::PrevFile => {
             state.diff.selected = state.diff.selected.saturating_sub(1);
             state.diff.scroll = 0;
+            load_file(state, effects);
         }
         _ => {}
     }
@@ -163,16 +168,24 @@ fn open_diffs(state: &mut State, effects: &mut Vec<Effect>) {
     load_diff(state, effects);
 }
 
-fn scroll(state: &mut State, action: Action, page: usize) {
+fn scroll(state: &mut State, action: Action, page: usize, effects: &mut Vec<Effect>) {
     match state.tab {
         Tab::Messages => {
-            let max = state.transcript().map_or(0, |t| t.lines);
+            let Some(t) = state.transcript() else { return };
+            let (max, at_start, at_end) = (t.lines, t.at_start, t.at_end);
             state.scroll = match action {
                 Action::PageUp => (state.scroll + page).min(max),
                 Action::PageDown => state.scroll.saturating_sub(page),
                 Action::Top => max,
                 _ => 0,
             };
+            // The window holds part of a long transcript: the top and the end are pages
+            // of their own; anything else comes a page at a time as the view nears it.
+            match action {
+                Action::Top if !at_start => fetch_page(state, Load::Head, effects),
+                Action::Bottom if !at_end => fetch_page(state, Load::Tail, effects),
+                _ => page_in(state, effects),
+            }
         }
         Tab::Diffs => {
             let max = state.diff.files.get(state.diff.selected).map_or(0, |f| {

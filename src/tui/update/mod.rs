@@ -7,8 +7,8 @@ mod keys;
 pub use keys::permission_card_shown;
 
 use super::state::{Level, Mark, State, Tab};
-use super::transcript::Transcript;
-use crate::core::{Session, SessionId, Status};
+use super::transcript::{Load, Transcript};
+use crate::core::{PageQuery, Session, SessionId, Status};
 use crate::protocol::{Command, DaemonStatus, Event, Reply};
 use crossterm::event::KeyEvent;
 use std::path::PathBuf;
@@ -39,10 +39,20 @@ pub enum Msg {
 pub enum Tag {
     Sessions,
     Status,
-    Transcript(SessionId),
+    /// A page of a session's transcript.
+    Page {
+        session: SessionId,
+        load: Load,
+    },
     Diff {
         session: SessionId,
         seq: u64,
+    },
+    /// One file of that diff.
+    DiffFile {
+        session: SessionId,
+        seq: u64,
+        path: String,
     },
     NewSession,
     /// A user action on a session; `what` is said when it succeeds.
@@ -81,7 +91,13 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
     };
     match msg {
         Msg::Key(key) => keys::key(state, key, &mut up),
-        Msg::Resize { width, height } => state.size = (width, height),
+        Msg::Resize { width, height } => {
+            state.size = (width, height);
+            let wrap = state.messages_width();
+            for t in state.transcripts.values_mut() {
+                t.set_width(wrap);
+            }
+        }
         Msg::Daemon(event) => up.redraw = daemon_event(state, event, &mut up.effects),
         Msg::Reply { tag, result } => reply(state, tag, result, &mut up.effects),
         Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),
@@ -110,6 +126,7 @@ pub fn select(state: &mut State, id: Option<SessionId>, effects: &mut Vec<Effect
     state.scroll = 0;
     state.tool_cursor = None;
     let Some(id) = id else { return };
+    state.viewed(id);
     state.marks.remove(&id);
     if !state.transcripts.contains_key(&id) {
         load_transcript(state, id, effects);
@@ -119,8 +136,8 @@ pub fn select(state: &mut State, id: Option<SessionId>, effects: &mut Vec<Effect
     }
 }
 
-/// Asks for a transcript. Events for it that arrive meanwhile are kept and replayed on
-/// top of it, since the reply may have been taken before they were sent.
+/// Asks for a transcript's last page. Events for it that arrive meanwhile are kept and
+/// replayed on top of it, since the page may have been read before they were sent.
 fn load_transcript(state: &mut State, id: SessionId, effects: &mut Vec<Effect>) {
     if state.loading.contains_key(&id) {
         return;
@@ -129,10 +146,51 @@ fn load_transcript(state: &mut State, id: SessionId, effects: &mut Vec<Effect>) 
     effects.push(Effect::Request(
         Command::Transcript {
             id: id.to_string(),
+            page: PageQuery::last(),
             follow: false,
         },
-        Tag::Transcript(id),
+        Tag::Page {
+            session: id,
+            load: Load::Tail,
+        },
     ));
+}
+
+/// Asks for the page `load` names of the selected session's transcript, unless one is
+/// on its way or there is none.
+pub fn fetch_page(state: &mut State, load: Load, effects: &mut Vec<Effect>) {
+    let Some(id) = state.selected else { return };
+    let Some(t) = state.transcripts.get_mut(&id) else {
+        return;
+    };
+    if t.fetching.is_some() || state.loading.contains_key(&id) {
+        return;
+    }
+    let Some(page) = t.query(load) else { return };
+    t.fetching = Some(load);
+    if matches!(load, Load::Later | Load::Tail) {
+        // It may reach the end: keep the events that come meanwhile, as for a load.
+        state.loading.insert(id, Vec::new());
+    }
+    effects.push(Effect::Request(
+        Command::Transcript {
+            id: id.to_string(),
+            page,
+            follow: false,
+        },
+        Tag::Page { session: id, load },
+    ));
+}
+
+/// Fetches the neighbouring page when the view comes near an edge of what is held.
+pub fn page_in(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(t) = state.transcript() else { return };
+    let height = usize::from(state.size.1).max(1);
+    if !t.at_start && state.scroll + 2 * height >= t.lines {
+        fetch_page(state, Load::Earlier, effects);
+    } else if !t.at_end && state.scroll < 2 * height {
+        fetch_page(state, Load::Later, effects);
+    }
 }
 
 /// Asks for the selected session's diff; only the newest request's answer is used.
@@ -146,11 +204,38 @@ pub fn load_diff(state: &mut State, effects: &mut Vec<Effect>) {
     state.diff.seq = seq;
     state.diff.loading = true;
     effects.push(Effect::Request(
-        Command::Diff {
-            id: id.to_string(),
-            stat: false,
-        },
+        Command::Diff { id: id.to_string() },
         Tag::Diff { session: id, seq },
+    ));
+}
+
+/// Asks for the hunks of the selected file, and lets go of any other file's.
+pub fn load_file(state: &mut State, effects: &mut Vec<Effect>) {
+    let Some(id) = state.diff.session else { return };
+    let selected = state.diff.selected;
+    for (i, f) in state.diff.files.iter_mut().enumerate() {
+        if i != selected {
+            f.hunks = Vec::new();
+        }
+    }
+    let Some(file) = state.diff.files.get(selected) else {
+        return;
+    };
+    if file.binary || file.too_large || !file.hunks.is_empty() {
+        return;
+    }
+    let path = file.path.clone();
+    state.diff.fetching = Some(path.clone());
+    effects.push(Effect::Request(
+        Command::DiffFile {
+            id: id.to_string(),
+            path: path.clone(),
+        },
+        Tag::DiffFile {
+            session: id,
+            seq: state.diff.seq,
+            path,
+        },
     ));
 }
 
@@ -225,6 +310,44 @@ fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> b
             }
             true
         }
+    }
+}
+
+fn join_page(
+    state: &mut State,
+    id: SessionId,
+    load: Load,
+    page: crate::core::Page,
+    effects: &mut Vec<Effect>,
+) {
+    let on_screen = state.selected == Some(id);
+    match (load, state.transcripts.get_mut(&id)) {
+        (Load::Earlier | Load::Later | Load::Head, Some(t)) => {
+            let shift = t.join(page, load);
+            if on_screen {
+                state.scroll = match load {
+                    Load::Head => t.lines,
+                    _ => state.scroll.saturating_add_signed(shift as isize),
+                };
+            }
+        }
+        // A page to join to a transcript let go of meanwhile.
+        (Load::Earlier | Load::Later, None) => {}
+        // A first load or a reload.
+        (Load::Tail | Load::Head, held) => {
+            let expanded = held.map(|t| std::mem::take(&mut t.expanded));
+            let mut t = Transcript::from_page(page, load);
+            t.expanded = expanded.unwrap_or_default();
+            t.set_width(state.messages_width());
+            state.transcripts.insert(id, t);
+            state.keep_transcripts();
+            if on_screen && load == Load::Head {
+                state.scroll = state.transcript().map_or(0, |t| t.lines);
+            }
+        }
+    }
+    for event in state.loading.remove(&id).unwrap_or_default() {
+        daemon_event(state, event, effects);
     }
 }
 
@@ -316,16 +439,18 @@ fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &m
                 flash(state, e, Level::Error);
             }
         }
-        (Tag::Transcript(id), Ok(Reply::Transcript { messages, .. })) => {
-            state.transcripts.insert(id, Transcript::new(messages));
-            for event in state.loading.remove(&id).unwrap_or_default() {
-                daemon_event(state, event, effects);
-            }
+        (Tag::Page { session, load }, Ok(Reply::Transcript { page, .. })) => {
+            join_page(state, session, load, page, effects)
         }
-        (Tag::Transcript(id), Err(e)) => {
-            // An empty transcript, so the failure is not retried on every message.
-            state.loading.remove(&id);
-            state.transcripts.insert(id, Transcript::default());
+        (Tag::Page { session, load }, Err(e)) => {
+            state.loading.remove(&session);
+            match (load, state.transcripts.get_mut(&session)) {
+                (Load::Earlier | Load::Later | Load::Head, Some(t)) => t.fetching = None,
+                // An empty transcript, so the failure is not retried on every message.
+                _ => {
+                    state.transcripts.insert(session, Transcript::default());
+                }
+            }
             flash(state, e, Level::Error);
         }
         (Tag::Diff { session, seq }, result) => {
@@ -335,12 +460,43 @@ fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &m
             state.diff.loading = false;
             match result {
                 Ok(Reply::Diff { files, .. }) => {
-                    state.diff.selected = state.diff.selected.min(files.len().saturating_sub(1));
+                    // Keep the place: the same file, if it is still changed.
+                    let was = state
+                        .diff
+                        .files
+                        .get(state.diff.selected)
+                        .map(|f| f.path.clone());
+                    let at = was.and_then(|p| files.iter().position(|f| f.path == p));
+                    state.diff.selected =
+                        at.unwrap_or(state.diff.selected.min(files.len().saturating_sub(1)));
                     state.diff.files = files;
                     state.diff.error = None;
+                    load_file(state, effects);
                 }
                 Ok(_) => {}
                 Err(e) => state.diff.error = Some(e),
+            }
+        }
+        (Tag::DiffFile { session, seq, path }, result) => {
+            let diff = &mut state.diff;
+            if diff.session != Some(session) || diff.seq != seq {
+                return;
+            }
+            if diff.fetching.as_deref() == Some(path.as_str()) {
+                diff.fetching = None;
+            }
+            let Some(slot) = diff.files.get_mut(diff.selected).filter(|f| f.path == path) else {
+                return;
+            };
+            match result {
+                Ok(Reply::DiffFile { file: Some(file) }) => *slot = file,
+                Ok(Reply::DiffFile { file: None }) => flash(
+                    state,
+                    "that file no longer differs from the base",
+                    Level::Info,
+                ),
+                Ok(_) => {}
+                Err(e) => flash(state, e, Level::Error),
             }
         }
         (Tag::NewSession, Ok(Reply::Session { session, note })) => {

@@ -93,11 +93,17 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         return;
     };
     let width = usize::from(hunks.width.saturating_sub(1));
-    if file.binary || file.too_large {
+    let waiting = file.hunks.is_empty() && diff.fetching.as_deref() == Some(file.path.as_str());
+    if file.binary || file.too_large || waiting {
         let why = if file.binary {
-            "binary file"
+            "binary file".to_string()
+        } else if file.too_large {
+            format!(
+                "too large to show ({:.1} MiB)",
+                file.size as f64 / (1024.0 * 1024.0)
+            )
         } else {
-            "too large to show"
+            "loading…".to_string()
         };
         let text = format!(
             "{}\n{why}: +{} -{}",
@@ -160,6 +166,16 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         if shown.len() >= height {
             break;
         }
+    }
+    if file.omitted_lines > 0 && shown.len() < height {
+        shown.push(Line::styled(
+            format!(
+                "… {} more lines not shown: {} opens the workspace in your editor",
+                file.omitted_lines,
+                state.keymap.keys_of(crate::tui::keymap::Action::Editor)
+            ),
+            theme.style(Meaning::Dim),
+        ));
     }
     frame.render_widget(
         Paragraph::new(shown),

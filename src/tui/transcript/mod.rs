@@ -1,47 +1,80 @@
-//! A session's transcript as the dashboard holds it: loaded once, then kept current by
-//! events. Parts are replaced by id; deltas carry offsets, so text already loaded is not
-//! added twice and a gap is noticed (the transcript is then reloaded).
+//! A session's transcript as the dashboard holds it: a window of pages (see `window`),
+//! kept current by events while it reaches the end. Parts are replaced by id; deltas
+//! carry offsets, so text already loaded is not added twice and a gap is noticed (the
+//! transcript is then reloaded).
 
-use crate::core::{Message, Part, PartKind};
+mod window;
+
+use crate::core::{Message, Part, PartKind, Pos};
 use std::collections::{HashMap, HashSet};
+
+pub use window::{Load, WINDOW_BYTES};
 
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
     pub messages: Vec<Message>,
+    /// Where the first part's text begins in that part's whole text: a window may start
+    /// inside a huge part.
+    base: u64,
+    /// Nothing is missing before the window.
+    pub at_start: bool,
+    /// The window reaches the transcript's end, so events extend it.
+    pub at_end: bool,
+    /// Where to go on reading forward when the window stops short of the end.
+    end: Option<Pos>,
+    /// A page is on its way.
+    pub fetching: Option<Load>,
+    /// Bytes of text held, to keep the window bounded.
+    bytes: usize,
+    /// The width text wraps at, for [`Transcript::lines`]; 0 counts lines unwrapped.
+    width: usize,
     /// Part id → (message index, part index).
     index: HashMap<String, (usize, usize)>,
     /// Tool calls the user unfolded.
     pub expanded: HashSet<String>,
     /// Events were missed: reload before trusting this.
     pub stale: bool,
-    /// Rough number of lines, to bound scrolling.
+    /// Rough number of rows, wrapped at `width`, to bound scrolling.
     pub lines: usize,
 }
 
 impl Transcript {
+    /// A whole transcript, as held (tests and benches build them so).
     pub fn new(messages: Vec<Message>) -> Transcript {
         let mut t = Transcript {
             messages,
+            at_start: true,
+            at_end: true,
             ..Transcript::default()
         };
         t.reindex();
         t
     }
 
+    /// Wraps the row count at `width` from now on.
+    pub fn set_width(&mut self, width: usize) {
+        if self.width != width {
+            self.width = width;
+            self.reindex();
+        }
+    }
+
     fn reindex(&mut self) {
         self.index.clear();
         self.lines = 0;
+        self.bytes = 0;
         for (m, message) in self.messages.iter().enumerate() {
             self.lines += 1;
             for (p, part) in message.parts.iter().enumerate() {
                 self.index.insert(part.id.clone(), (m, p));
-                self.lines += line_estimate(&part.kind);
+                self.lines += line_estimate(&part.kind, self.width);
+                self.bytes += part_bytes(&part.kind);
             }
         }
     }
 
     pub fn add_message(&mut self, message: &Message) {
-        if self.messages.iter().any(|m| m.id == message.id) {
+        if !self.at_end || self.messages.iter().any(|m| m.id == message.id) {
             return;
         }
         self.messages.push(Message {
@@ -57,13 +90,23 @@ impl Transcript {
     /// Creates or replaces a part. A part of a message this transcript has not seen means
     /// events were missed.
     pub fn put_part(&mut self, part: &Part) {
+        if !self.at_end {
+            // Beyond the window: read when the user scrolls there.
+            return;
+        }
         if let Some(&(m, p)) = self.index.get(&part.id) {
             let slot = &mut self.messages[m].parts[p];
             // An empty copy of a streaming part must not erase text that streamed in.
             let keeps_text = part.kind.streamed_text().is_some_and(str::is_empty)
                 && slot.kind.streamed_text().is_some_and(|t| !t.is_empty());
             if !keeps_text {
-                self.lines = self.lines - line_estimate(&slot.kind) + line_estimate(&part.kind);
+                if (m, p) == (0, 0) && part.kind.streamed_text().is_some() {
+                    // A whole copy: the window now holds the part from its start.
+                    self.base = 0;
+                }
+                self.lines = self.lines - line_estimate(&slot.kind, self.width)
+                    + line_estimate(&part.kind, self.width);
+                self.bytes = self.bytes - part_bytes(&slot.kind) + part_bytes(&part.kind);
                 *slot = part.clone();
             }
             return;
@@ -73,7 +116,8 @@ impl Transcript {
                 let p = self.messages[m].parts.len();
                 self.messages[m].parts.push(part.clone());
                 self.index.insert(part.id.clone(), (m, p));
-                self.lines += line_estimate(&part.kind);
+                self.lines += line_estimate(&part.kind, self.width);
+                self.bytes += part_bytes(&part.kind);
             }
             None => self.stale = true,
         }
@@ -81,14 +125,22 @@ impl Transcript {
 
     /// Appends streamed text at `offset`; returns whether anything changed.
     pub fn append(&mut self, part_id: &str, offset: usize, text: &str) -> bool {
+        if !self.at_end {
+            return false;
+        }
         let Some(&(m, p)) = self.index.get(part_id) else {
             self.stale = true;
             return false;
         };
+        let base = if (m, p) == (0, 0) {
+            self.base as usize
+        } else {
+            0
+        };
         let Some(current) = self.messages[m].parts[p].kind.streamed_text_mut() else {
             return false;
         };
-        let have = current.len();
+        let have = base + current.len();
         if offset > have {
             self.stale = true;
             return false;
@@ -102,7 +154,8 @@ impl Transcript {
             self.stale = true;
             return false;
         };
-        self.lines += new.matches('\n').count();
+        self.lines += rows(new, self.width).saturating_sub(1);
+        self.bytes += new.len();
         current.push_str(new);
         true
     }
@@ -127,17 +180,37 @@ impl Transcript {
     }
 }
 
-fn line_estimate(kind: &PartKind) -> usize {
+/// What a part costs the window.
+fn part_bytes(kind: &PartKind) -> usize {
     match kind {
-        PartKind::Text { text } | PartKind::Reasoning { text } => text.matches('\n').count() + 1,
-        PartKind::Tool { output, .. } => {
-            1 + output.as_ref().map_or(0, |o| o.matches('\n').count() + 1)
+        PartKind::Text { text } | PartKind::Reasoning { text } => text.len(),
+        PartKind::Tool { output, .. } => 64 + output.as_ref().map_or(0, String::len),
+        PartKind::Error { message } => message.len(),
+        PartKind::Permission { detail, diff, .. } => {
+            detail.len() + diff.as_ref().map_or(0, String::len)
         }
+    }
+}
+
+fn line_estimate(kind: &PartKind, width: usize) -> usize {
+    match kind {
+        PartKind::Text { text } | PartKind::Reasoning { text } => rows(text, width),
+        PartKind::Tool { output, .. } => 1 + output.as_ref().map_or(0, |o| rows(o, width)),
         PartKind::Error { .. } => 1,
         PartKind::Permission { diff, .. } => {
             2 + diff.as_ref().map_or(0, |d| d.matches('\n').count())
         }
     }
+}
+
+/// About how many rows `text` takes wrapped at `width` (0: unwrapped).
+fn rows(text: &str, width: usize) -> usize {
+    if width == 0 {
+        return text.matches('\n').count() + 1;
+    }
+    text.split('\n')
+        .map(|line| line.len().div_ceil(width).max(1))
+        .sum()
 }
 
 #[cfg(test)]
