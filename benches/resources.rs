@@ -176,9 +176,11 @@ fn run() -> Result<(), String> {
 
     // A subscriber that never reads a byte.
     let mut sub = UnixStream::connect(fl.home.join("flotilla.sock")).map_err(|e| e.to_string())?;
-    sub.write_all(
-        b"{\"seq\":1,\"cmd\":\"hello\",\"protocol\":1}\n{\"seq\":2,\"cmd\":\"subscribe\"}\n",
-    )
+    let hello = format!(
+        "{{\"seq\":1,\"cmd\":\"hello\",\"protocol\":{}}}\n{{\"seq\":2,\"cmd\":\"subscribe\"}}\n",
+        flotilla::protocol::PROTOCOL_VERSION
+    );
+    sub.write_all(hello.as_bytes())
     .map_err(|e| e.to_string())?;
     let big = format!("head -c {}000000 /dev/zero | tr '\\0' x | fold -w 99", mb);
     let (peak, lats, secs) = turn(&fl, &id, &big, pid)?;

@@ -112,8 +112,12 @@ fn the_handshake_checks_the_protocol_version() {
             .contains("protocol")
     );
 
+    let hello = format!(
+        r#"{{"seq":1,"cmd":"hello","protocol":{}}}"#,
+        flotilla::protocol::PROTOCOL_VERSION
+    );
     let answers = talk(&[
-        r#"{"seq":1,"cmd":"hello","protocol":1}"#,
+        &hello,
         r#"not json"#,
         r#"{"seq":2,"cmd":"list"}"#,
     ]);

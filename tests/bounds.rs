@@ -8,12 +8,15 @@ use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 use support::cli::Flotilla;
 
-const HELLO: &str = "{\"seq\":1,\"cmd\":\"hello\",\"protocol\":1}\n";
 
 fn connect(f: &Flotilla) -> UnixStream {
     f.ok(&["ls"]);
     let mut stream = UnixStream::connect(f.path("flotilla.sock")).expect("connect");
-    stream.write_all(HELLO.as_bytes()).expect("hello");
+    let hello = format!(
+        "{{\"seq\":1,\"cmd\":\"hello\",\"protocol\":{}}}\n",
+        flotilla::protocol::PROTOCOL_VERSION
+    );
+    stream.write_all(hello.as_bytes()).expect("hello");
     stream
 }
 

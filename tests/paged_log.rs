@@ -1,0 +1,148 @@
+//! `flotilla log` reads a long transcript a page at a time: every line comes out once and
+//! in order, whether read whole, as JSON pages, or followed while it streams, and the
+//! client never holds the whole transcript.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+use support::Repo;
+use support::cli::Flotilla;
+
+/// A session whose first turn printed `seq 1 n`.
+fn session_with_numbers(f: &Flotilla, repo: &Repo, n: u64) -> String {
+    repo.commit_all("base");
+    let id = f.existing_session(repo.path(), None);
+    f.ok(&["send", &id, &format!("seq 1 {n}")]);
+    f.wait_status(&id, "idle", Duration::from_secs(300));
+    id
+}
+
+fn empty_repo() -> Repo {
+    let repo = Repo::new();
+    repo.write("README", "x\n");
+    repo
+}
+
+/// Checks that the numbers 1..=n appear in `text`, each once and in order.
+fn assert_numbers(text: &str, n: u64) {
+    let mut next = 1u64;
+    for line in text.lines() {
+        if let Ok(k) = line.trim().parse::<u64>() {
+            assert_eq!(k, next, "line {next} expected, {k} found");
+            next += 1;
+        }
+    }
+    assert_eq!(next, n + 1, "numbers up to {} of {n} came out", next - 1);
+}
+
+/// Runs the command to its end; returns whether it succeeded, its output, and the
+/// largest resident size it reached in MiB, read from its high-water mark between
+/// reads of its output (the mark only grows, so a late read sees every earlier peak).
+fn run_measured(mut cmd: std::process::Command) -> (bool, Vec<u8>, f64) {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let status_file = format!("/proc/{}/status", child.id());
+    let high_water = || -> Option<f64> {
+        let status = std::fs::read_to_string(&status_file).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    };
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (mut out, mut buf, mut peak) = (Vec::new(), vec![0u8; 1 << 16], 0.0f64);
+    loop {
+        let n = stdout.read(&mut buf).expect("read");
+        if let Some(mib) = high_water() {
+            peak = peak.max(mib);
+        }
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    let ok = child.wait().expect("wait").success();
+    (ok, out, peak)
+}
+
+#[test]
+fn log_prints_a_transcript_of_many_pages_once_and_in_order_in_bounded_memory() {
+    let f = Flotilla::new();
+    let repo = empty_repo();
+    // About 31 MB of output: sixty pages.
+    let n = 4_000_000;
+    let id = session_with_numbers(&f, &repo, n);
+    let (ok, out, rss) = run_measured(f.command(&["log", &id]));
+    assert!(ok);
+    // A client holding the transcript whole would need more than its 31 MB.
+    assert!(rss > 0.0 && rss < 28.0, "`log` reached {rss:.1} MiB");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.len() > 30_000_000, "{} bytes", text.len());
+    assert_numbers(&text, n);
+}
+
+#[test]
+fn log_json_is_one_page_a_line_and_the_pages_join_up() {
+    let f = Flotilla::new();
+    let repo = empty_repo();
+    let n = 300_000;
+    let id = session_with_numbers(&f, &repo, n);
+    let out = f.ok(&["log", &id, "--json"]);
+    let mut messages = Vec::new();
+    let mut lines = 0;
+    for line in out.lines() {
+        let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let page: flotilla::core::Page =
+            serde_json::from_value(value["page"].clone()).expect("a page");
+        flotilla::core::page::append(&mut messages, page.messages);
+        lines += 1;
+    }
+    assert!(lines > 2, "{lines} pages");
+    let text: Vec<&str> = messages
+        .iter()
+        .flat_map(|m| &m.parts)
+        .filter_map(|p| p.kind.streamed_text())
+        .collect();
+    let text = text.join("\n");
+    assert_numbers(&text, n);
+}
+
+#[test]
+fn log_follow_prints_a_long_stream_once_and_in_order() {
+    let f = Flotilla::new();
+    let repo = empty_repo();
+    repo.commit_all("base");
+    let id = f.existing_session(repo.path(), None);
+    // An earlier turn of several pages, then one that streams while followed.
+    f.ok(&["send", &id, "seq 1 200000"]);
+    f.wait_status(&id, "idle", Duration::from_secs(120));
+    let mut follower = f
+        .command(&["log", &id, "--follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("follow");
+    f.ok(&["send", &id, "seq 200001 1500000"]);
+    // Read until the last number comes out.
+    let mut out = std::io::BufReader::new(follower.stdout.take().expect("stdout"));
+    let mut text = String::new();
+    let mut line = String::new();
+    while std::io::BufRead::read_line(&mut out, &mut line).expect("read") > 0 {
+        text.push_str(&line);
+        if line.trim() == "1500000" {
+            break;
+        }
+        line.clear();
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    assert_numbers(&text, 1_500_000);
+}
