@@ -180,8 +180,7 @@ fn run() -> Result<(), String> {
         "{{\"seq\":1,\"cmd\":\"hello\",\"protocol\":{}}}\n{{\"seq\":2,\"cmd\":\"subscribe\"}}\n",
         flotilla::protocol::PROTOCOL_VERSION
     );
-    sub.write_all(hello.as_bytes())
-    .map_err(|e| e.to_string())?;
+    sub.write_all(hello.as_bytes()).map_err(|e| e.to_string())?;
     let big = format!("head -c {}000000 /dev/zero | tr '\\0' x | fold -w 99", mb);
     let (peak, lats, secs) = turn(&fl, &id, &big, pid)?;
     let rss_during = rss_mib(pid);

@@ -116,11 +116,7 @@ fn the_handshake_checks_the_protocol_version() {
         r#"{{"seq":1,"cmd":"hello","protocol":{}}}"#,
         flotilla::protocol::PROTOCOL_VERSION
     );
-    let answers = talk(&[
-        &hello,
-        r#"not json"#,
-        r#"{"seq":2,"cmd":"list"}"#,
-    ]);
+    let answers = talk(&[&hello, r#"not json"#, r#"{"seq":2,"cmd":"list"}"#]);
     // Requests are served concurrently: match replies by `re`, not by position.
     let by_re = |re: u64| {
         answers

@@ -8,7 +8,6 @@ use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 use support::cli::Flotilla;
 
-
 fn connect(f: &Flotilla) -> UnixStream {
     f.ok(&["ls"]);
     let mut stream = UnixStream::connect(f.path("flotilla.sock")).expect("connect");
@@ -74,4 +73,61 @@ fn a_client_that_reads_no_replies_is_not_read_from() {
     // Another client is served all the same.
     let status = f.json(&["daemon", "status"]);
     assert!(status["pid"].as_i64().is_some());
+}
+
+#[test]
+fn out_of_file_descriptors_the_daemon_waits_and_logs_once_then_recovers() {
+    use std::os::unix::process::CommandExt;
+    let f = Flotilla::new();
+    let log = std::fs::File::create(f.path("foreground.log")).expect("log");
+    let mut cmd = f.command(&["daemon"]);
+    cmd.stderr(log);
+    // SAFETY: only setrlimit, which is async-signal-safe, runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, 48, 48)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut daemon = cmd.spawn().expect("daemon");
+    support::cli::wait_until(
+        std::time::Duration::from_secs(20),
+        "the daemon listens",
+        || f.run(&["daemon", "status"]).status.success(),
+    );
+    // Connections the kernel queues while the daemon has no descriptor left to take them.
+    let mut held = Vec::new();
+    let warned = || {
+        std::fs::read_to_string(f.path("foreground.log"))
+            .unwrap_or_default()
+            .matches("accept:")
+            .count()
+    };
+    while warned() == 0 && held.len() < 120 {
+        match UnixStream::connect(f.path("flotilla.sock")) {
+            Ok(stream) => held.push(stream),
+            Err(e) => panic!("connect {}: {e}", held.len()),
+        }
+    }
+    support::cli::wait_until(
+        std::time::Duration::from_secs(10),
+        "the failed accept is logged",
+        || warned() > 0,
+    );
+    // Failing again and again, it says so once, not thousands of times.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        warned(),
+        1,
+        "{}",
+        std::fs::read_to_string(f.path("foreground.log")).unwrap_or_default()
+    );
+    drop(held);
+    support::cli::wait_until(
+        std::time::Duration::from_secs(20),
+        "the daemon serves again",
+        || f.run(&["ls"]).status.success(),
+    );
+    f.ok(&["daemon", "stop"]);
+    let _ = daemon.wait();
 }

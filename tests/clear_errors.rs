@@ -182,3 +182,32 @@ fn a_config_typo_keeps_the_rest_and_fails_no_session() {
     f.wait_status(&id, "idle", Duration::from_secs(10));
     assert!(f.ok(&["log", &id]).contains("fixed-again"));
 }
+
+#[test]
+fn stop_cleanup_of_a_directory_flotilla_did_not_make_is_refused() {
+    let repo = repo();
+    let f = Flotilla::new();
+    let id = f.existing_session(repo.path(), None);
+    let err = f.fails(&["stop", &id, "--cleanup"]);
+    assert!(err.contains("your own directory"), "{err}");
+    assert!(err.contains("leave out --cleanup"), "{err}");
+    assert_eq!(f.status(&id), "idle", "nothing was changed");
+    assert!(repo.path().join("README").exists());
+    f.ok(&["stop", &id]);
+    assert_eq!(f.status(&id), "stopped");
+}
+
+#[test]
+fn diff_of_a_worktree_whose_repository_was_deleted_names_the_repository() {
+    let repo = repo();
+    let f = Flotilla::new();
+    let s = f.json(&["new", "--dir", &dir(&repo), "--strategy", "worktree"]);
+    let id = s["id"].as_str().expect("id").to_string();
+    let workspace = s["workspace"].as_str().expect("workspace").to_string();
+    fs::remove_dir_all(repo.path().join(".git")).expect("delete the repository");
+    assert!(std::path::Path::new(&workspace).is_dir());
+    let err = f.fails(&["diff", &id]);
+    assert!(err.contains("source repository"), "{err}");
+    assert!(err.contains("is gone"), "{err}");
+    assert!(!err.contains("its folder is gone"), "{err}");
+}

@@ -424,7 +424,7 @@ fn vanished_workdir_is_reported() {
 
     let not_a_repo = tempfile::tempdir().expect("tempdir");
     let err = diff(not_a_repo.path(), &base, &DiffOptions::default()).expect_err("must fail");
-    assert!(matches!(err, DiffError::Vanished(_)), "{err:?}");
+    assert!(matches!(err, DiffError::NotAWorkTree(_)), "{err:?}");
 }
 
 #[test]

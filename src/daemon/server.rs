@@ -130,29 +130,36 @@ fn is_bound(socket: &std::path::Path, ino: u64) -> bool {
     std::fs::symlink_metadata(socket).is_ok_and(|m| m.ino() == ino)
 }
 
+/// The line that carries `msg`, newline included. A reply over `max` bytes, more than a
+/// client takes in one line, becomes an error for that request alone, saying why, and
+/// the connection goes on; any other message that big is dropped.
+fn encode(msg: &ServerMsg, max: u64) -> Option<Vec<u8>> {
+    let mut line = serde_json::to_vec(msg).ok()?;
+    if line.len() as u64 >= max {
+        let ServerMsg::Reply { re, .. } = msg else {
+            tracing::warn!("dropped a message of {} bytes", line.len());
+            return None;
+        };
+        let message = format!(
+            "the answer is {} MiB, more than the {} MiB a client takes at once: ask for less",
+            line.len() / (1024 * 1024),
+            max / (1024 * 1024)
+        );
+        line = serde_json::to_vec(&ServerMsg::Error { re: *re, message }).ok()?;
+    }
+    line.push(b'\n');
+    Some(line)
+}
+
 async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     let (read, write) = stream.into_split();
     let (out, mut outbox) = mpsc::channel::<ServerMsg>(OUTBOX);
     let writer = tokio::spawn(async move {
         let mut w = BufWriter::new(write);
         while let Some(msg) = outbox.recv().await {
-            let Ok(mut line) = serde_json::to_vec(&msg) else {
+            let Some(line) = encode(&msg, MAX_REPLY) else {
                 continue;
             };
-            if line.len() as u64 >= MAX_REPLY {
-                // More than a client takes in one line: that request fails, with why, and
-                // the connection goes on.
-                let ServerMsg::Reply { re, .. } = msg else {
-                    continue;
-                };
-                let message = format!(
-                    "the answer is {} MiB, more than the {} MiB a client takes at once: ask for less (for a diff, `--stat`)",
-                    line.len() / (1024 * 1024),
-                    MAX_REPLY / (1024 * 1024)
-                );
-                line = serde_json::to_vec(&ServerMsg::Error { re, message }).unwrap_or_default();
-            }
-            line.push(b'\n');
             if w.write_all(&line).await.is_err() {
                 return;
             }
@@ -275,4 +282,50 @@ async fn serve_request(
 
 fn peer_uid(read: &tokio::net::unix::OwnedReadHalf) -> Option<u32> {
     read.as_ref().peer_cred().ok().map(|cred| cred.uid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Reply;
+
+    #[test]
+    fn a_reply_too_big_for_a_client_fails_only_its_request() {
+        let big = ServerMsg::Reply {
+            re: 7,
+            reply: Reply::Agents {
+                agents: vec![
+                    crate::protocol::AgentInfo {
+                        name: "x".repeat(3 * 1024 * 1024),
+                        kind: "shell".into(),
+                        default: true,
+                        command: "sh".into(),
+                        found: None,
+                        version: None,
+                    };
+                    1
+                ],
+            },
+        };
+        let line = encode(&big, 2 * 1024 * 1024).expect("a line");
+        assert!(line.len() < 1024, "{} bytes", line.len());
+        let said: ServerMsg = serde_json::from_slice(&line).expect("json");
+        match said {
+            ServerMsg::Error { re, message } => {
+                assert_eq!(re, 7);
+                assert!(message.contains("more than the 2 MiB"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let small = ServerMsg::Reply {
+            re: 8,
+            reply: Reply::Ok,
+        };
+        let line = encode(&small, 2 * 1024 * 1024).expect("a line");
+        assert!(line.ends_with(b"\n"));
+        assert!(matches!(
+            serde_json::from_slice(&line).expect("json"),
+            ServerMsg::Reply { re: 8, .. }
+        ));
+    }
 }

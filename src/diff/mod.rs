@@ -44,10 +44,15 @@ impl Default for DiffOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
     #[error(
-        "workspace {} has vanished: its folder is gone or no longer a git work tree; recreate the workspace or remove it",
+        "workspace {} has vanished: its folder is gone; recreate the workspace or remove the session",
         .0.display()
     )]
     Vanished(PathBuf),
+    #[error(
+        "workspace {} is no longer a git work tree (its repository may have moved or been deleted); restore the repository, or remove the session",
+        .0.display()
+    )]
+    NotAWorkTree(PathBuf),
     #[error(
         "base commit {0} is not in the workspace's repository; fetch it, or recreate the workspace from a commit that exists"
     )]
@@ -111,7 +116,7 @@ fn toplevel(workdir: &Path) -> Result<PathBuf, DiffError> {
             Ok(os_path(raw))
         }
         Err(GitError::Failed { stderr, .. }) if stderr.contains("not a git repository") => {
-            Err(DiffError::Vanished(workdir.to_path_buf()))
+            Err(DiffError::NotAWorkTree(workdir.to_path_buf()))
         }
         Err(e) => Err(e.into()),
     }

@@ -215,6 +215,16 @@ impl State {
             )));
             return;
         }
+        // A worktree needs its source repository: say so when that is what is gone.
+        let source = ws.source_repo.clone();
+        let explain = move |e: diff::DiffError| match e {
+            diff::DiffError::NotAWorkTree(path) if !source.join(".git").exists() => format!(
+                "the source repository {} is gone, and the workspace {} cannot be read without it; restore the repository, or remove the session",
+                source.display(),
+                path.display()
+            ),
+            e => e.to_string(),
+        };
         let Some(path) = path else {
             let opts = DiffOptions {
                 with_text: false,
@@ -223,7 +233,7 @@ impl State {
             return self.blocking(
                 move || diff::diff(&ws.path, &ws.base_commit, &opts),
                 move |state, files| {
-                    let answer = files.map_err(|e| e.to_string()).and_then(|files| {
+                    let answer = files.map_err(explain).and_then(|files| {
                         let session = state.session(id)?.clone();
                         Ok(Reply::Diff { session, files }.into())
                     });
@@ -235,7 +245,7 @@ impl State {
             move || diff::diff_file(&ws.path, &ws.base_commit, &path, &DiffOptions::default()),
             move |_, file| {
                 let answer = file
-                    .map_err(|e| e.to_string())
+                    .map_err(explain)
                     .map(|file| Reply::DiffFile { file }.into());
                 let _ = reply.send(answer);
             },

@@ -155,9 +155,17 @@ impl State {
             return Ok((ws_id, ws, false, notes));
         }
         if ws.strategy == Strategy::Existing {
+            let path = ws.path.display();
+            if !remove {
+                // `stop --cleanup` would do nothing it was asked to: refused whole,
+                // rather than a stop with a note a script never reads.
+                return Err(format!(
+                    "nothing was changed: --cleanup removes only workspaces flotilla made, and {path} is your own directory; leave out --cleanup"
+                ));
+            }
+            // `rm --cleanup` still does what matters, removing the session.
             notes.push(format!(
-                "kept {}: flotilla never deletes a directory it did not create",
-                ws.path.display()
+                "kept {path}: flotilla never deletes a directory it did not create"
             ));
             return Ok((ws_id, ws, false, notes));
         }
