@@ -506,3 +506,73 @@ async fn a_permission_pending_across_a_daemon_restart_comes_back_and_can_be_answ
         "the card shows the answer"
     );
 }
+
+/// A server that is slow to start in one directory holds up no other: the start lock is
+/// per directory. The first `opencode serve` waits for the test's word before it starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_server_start_in_one_directory_holds_up_no_other() {
+    let Some(binary) = isolation::agent_binary("opencode") else {
+        return;
+    };
+    let fake = OpenAiChat::start().await.expect("fake server");
+    let agent_home = isolation::agent_home();
+    let env = offline::opencode_env(agent_home.path(), fake.url()).expect("offline env");
+    let gate = tempfile::tempdir().expect("gate");
+    let (hold, taken, release) = (
+        gate.path().join("hold"),
+        gate.path().join("taken"),
+        gate.path().join("release"),
+    );
+    let wrapper = gate.path().join("opencode");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *serve*)\n  if mv '{}' '{}' 2>/dev/null; then\n    while [ ! -e '{}' ]; do sleep 0.05; done\n  fi;;\nesac\nexec '{}' \"$@\"\n",
+            hold.display(),
+            taken.display(),
+            release.display(),
+            binary.display()
+        ),
+    )
+    .expect("wrapper");
+    support::make_executable(&wrapper);
+    std::fs::write(&hold, "").expect("hold");
+    let mut config = Config::default();
+    config.agents.insert(
+        "opencode".into(),
+        engine::agent(AgentKind::Opencode, &wrapper, env),
+    );
+    let w = AgentWorld::start(config).await;
+
+    // Session A's server start is held: it stays starting.
+    let a = match w
+        .request(Command::New(flotilla::protocol::NewSession {
+            dir: w.repo.path().to_path_buf(),
+            strategy: Some(Strategy::Worktree),
+            agent: Some("opencode".into()),
+            ..Default::default()
+        }))
+        .await
+    {
+        Reply::Session { session, .. } => session,
+        other => panic!("{other:?}"),
+    };
+    let start = Instant::now();
+    while !taken.exists() {
+        assert!(start.elapsed() < WAIT, "A's server was never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Meanwhile session B, in a directory of its own, starts and answers.
+    let b = w.new_session("opencode", Strategy::Worktree).await;
+    assert_ne!(a.workspace, b.workspace);
+    fake.push(Llm::text("B answers while A waits."));
+    w.turn(&b, "say something").await;
+    let text = w.text(&b).await;
+    assert!(text.contains("B answers while A waits."), "{text}");
+    assert_eq!(w.get(&a).await.status, Status::Starting, "A is still held");
+
+    std::fs::write(&release, "").expect("release");
+    let a = w.wait_for(&a, |s| s.status == Status::Idle).await;
+    assert!(a.agent_session_id.is_some(), "{a:?}");
+}
