@@ -151,8 +151,7 @@ impl Printer {
 
     /// Prints what is new of `text`, which starts at byte `offset` of the part's text.
     fn text(&mut self, part_id: &str, kind: &PartKind, offset: u64, text: &str) {
-        let done = self.printed.get(part_id).copied();
-        let have = done.unwrap_or(0);
+        let have = self.printed.get(part_id).copied().unwrap_or(0);
         if offset > have {
             // A gap: a later part of the text than was printed. Say so, and go on.
             self.end_line();
@@ -163,7 +162,8 @@ impl Printer {
             self.printed.entry(part_id.to_string()).or_insert(have);
             return;
         };
-        if done.is_none() {
+        if have == 0 {
+            // The part's first text: on a line of its own.
             self.end_line();
             if matches!(kind, PartKind::Reasoning { .. }) {
                 out!("(thinking) ");

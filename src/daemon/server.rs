@@ -187,6 +187,8 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     let mut requests = JoinSet::new();
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut greeted = false;
+    // Whether the connection took events, whose queue is worth giving back at its end.
+    let subscribed = std::sync::atomic::AtomicBool::new(false);
     loop {
         // Stop reading while the client leaves its replies unread.
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
@@ -242,6 +244,12 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
             }
             _ => {}
         }
+        if matches!(
+            request.command,
+            Command::Subscribe | Command::Transcript { follow: true, .. }
+        ) {
+            subscribed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         requests.spawn(serve_request(request, engine.clone(), out.clone(), permit));
         // Finished requests are not kept around until the connection ends.
         while requests.try_join_next().is_some() {}
@@ -250,6 +258,10 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     requests.abort_all();
     drop(out);
     let _ = writer.await;
+    if subscribed.load(std::sync::atomic::Ordering::Relaxed) {
+        // What the subscriber's queue and unread events held is free now.
+        tokio::task::spawn_blocking(super::heap::trim);
+    }
 }
 
 async fn serve_request(

@@ -7,7 +7,7 @@ use crate::protocol::Event;
 use crate::store::Store;
 
 /// How much of the start and of the end of a streamed part goes into the search index.
-const INDEXED_ENDS: usize = 256 * 1024;
+const INDEXED_ENDS: usize = 64 * 1024;
 /// A turn that streamed more than this empties the write-ahead log after it.
 const CHECKPOINT_AFTER: usize = 16 * 1024 * 1024;
 
@@ -220,7 +220,11 @@ impl State {
         if streamed_bytes > CHECKPOINT_AFTER {
             let db = self.paths.database.clone();
             self.blocking(
-                move || Store::checkpoint(&db),
+                move || {
+                    let done = Store::checkpoint(&db);
+                    crate::daemon::trim_heap();
+                    done
+                },
                 |_, done| {
                     if let Err(e) = done {
                         tracing::warn!("emptying the write-ahead log: {e}");

@@ -301,7 +301,8 @@ fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> b
             marked || (changed && on_screen(session) && state.tab == Tab::Messages)
         }
         Event::Lagged { .. } => {
-            for t in state.transcripts.values_mut() {
+            // Only a window at the end follows events; one scrolled back missed nothing.
+            for t in state.transcripts.values_mut().filter(|t| t.at_end) {
                 t.stale = true;
             }
             effects.push(Effect::Request(Command::List, Tag::Sessions));
