@@ -88,8 +88,10 @@ async fn run(
     n: u64,
     timeout: Option<Duration>,
 ) -> ((usize, f64), Option<(usize, f64, f64)>) {
-    let mut config = Config::default();
-    config.idle_instance_timeout = timeout.unwrap_or(Duration::ZERO);
+    let mut config = Config {
+        idle_instance_timeout: timeout.unwrap_or(Duration::ZERO),
+        ..Config::default()
+    };
     config
         .agents
         .insert(name.into(), engine::agent(kind, bin, env.to_vec()));
