@@ -57,7 +57,8 @@ fn agents() -> (usize, f64) {
         false
     };
     let ours: Vec<i64> = parent.keys().copied().filter(|&p| descends(p)).collect();
-    (ours.len(), ours.iter().filter_map(|p| rss.get(p)).sum())
+    let mib: f64 = ours.iter().filter_map(|p| rss.get(p)).sum();
+    (ours.len(), mib + 0.0)
 }
 
 fn own_rss() -> f64 {

@@ -28,6 +28,8 @@ pub struct Transcript {
     bytes: usize,
     /// The width text wraps at, for [`Transcript::lines`]; 0 counts lines unwrapped.
     width: usize,
+    /// The rows the window took when last drawn, and what it held then.
+    drawn: std::cell::Cell<Option<(Held, usize)>>,
     /// Part id → (message index, part index).
     index: HashMap<String, (usize, usize)>,
     /// Tool calls the user unfolded.
@@ -38,7 +40,31 @@ pub struct Transcript {
     pub lines: usize,
 }
 
+/// What a window holds, in short: when any of it changes, so may its drawn height.
+type Held = (usize, usize, usize, usize, usize, u64);
+
 impl Transcript {
+    /// The rows the window takes drawn at `width`, as `measure` counts them; kept until
+    /// the window changes, since measuring walks all of it.
+    pub fn drawn_rows(&self, width: usize, measure: impl FnOnce() -> usize) -> usize {
+        let held = (
+            width,
+            self.lines,
+            self.bytes,
+            self.messages.len(),
+            self.expanded.len(),
+            self.base,
+        );
+        match self.drawn.get() {
+            Some((was, rows)) if was == held => rows,
+            _ => {
+                let rows = measure();
+                self.drawn.set(Some((held, rows)));
+                rows
+            }
+        }
+    }
+
     /// A whole transcript, as held (tests and benches build them so).
     pub fn new(messages: Vec<Message>) -> Transcript {
         let mut t = Transcript {

@@ -172,7 +172,9 @@ fn scroll(state: &mut State, action: Action, page: usize, effects: &mut Vec<Effe
     match state.tab {
         Tab::Messages => {
             let Some(t) = state.transcript() else { return };
-            let (max, at_start, at_end) = (t.lines, t.at_start, t.at_end);
+            let (at_start, at_end) = (t.at_start, t.at_end);
+            // The top of what is held is a screenful below its row count.
+            let max = crate::tui::view::transcript_rows(state).saturating_sub(page);
             state.scroll = match action {
                 Action::PageUp => (state.scroll + page).min(max),
                 Action::PageDown => state.scroll.saturating_sub(page),

@@ -327,7 +327,7 @@ fn join_page(
             let shift = t.join(page, load);
             if on_screen {
                 state.scroll = match load {
-                    Load::Head => t.lines,
+                    Load::Head => top_scroll(state),
                     _ => state.scroll.saturating_add_signed(shift as isize),
                 };
             }
@@ -343,13 +343,19 @@ fn join_page(
             state.transcripts.insert(id, t);
             state.keep_transcripts();
             if on_screen && load == Load::Head {
-                state.scroll = state.transcript().map_or(0, |t| t.lines);
+                state.scroll = top_scroll(state);
             }
         }
     }
     for event in state.loading.remove(&id).unwrap_or_default() {
         daemon_event(state, event, effects);
     }
+}
+
+/// The scroll that shows the top of the selected transcript's window.
+fn top_scroll(state: &State) -> usize {
+    let page = usize::from(state.size.1.saturating_sub(8)).max(1);
+    super::view::transcript_rows(state).saturating_sub(page)
 }
 
 /// Marks a session that is not on screen as having new output; returns whether the

@@ -170,7 +170,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     if file.omitted_lines > 0 && shown.len() < height {
         shown.push(Line::styled(
             format!(
-                "… {} more lines not shown: {} opens the workspace in your editor",
+                "… {} more lines not shown ({}: editor)",
                 file.omitted_lines,
                 state.keymap.keys_of(crate::tui::keymap::Action::Editor)
             ),

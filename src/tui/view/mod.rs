@@ -80,3 +80,17 @@ fn render_main(state: &State, frame: &mut Frame, area: Rect) {
         Tab::Info => info::render(state, session, frame, inner),
     }
 }
+
+/// How many rows the selected transcript's window takes when drawn, so that scrolling
+/// stops where the drawing does (the count in the transcript is an estimate). Measures
+/// without building rows, so it costs what one pass over the window does.
+pub fn transcript_rows(state: &State) -> usize {
+    let Some(t) = state.transcript() else {
+        return 0;
+    };
+    let width = state.messages_width();
+    t.drawn_rows(width, || {
+        let skip = usize::MAX / 2;
+        messages::window(t, width, skip, 1, &state.theme, None).1
+    })
+}
