@@ -265,3 +265,94 @@ fn only_the_transcripts_of_the_last_sessions_viewed_are_held() {
     );
     assert!(state.transcript().is_some(), "the selected one is held");
 }
+
+fn delta(state: &mut State, session: SessionId, n: usize, offset: usize, text: &str) {
+    let event = flotilla::protocol::Event::PartDelta {
+        session,
+        message_id: format!("m2-{n}"),
+        part_id: format!("p2-{n}"),
+        offset,
+        text: text.into(),
+    };
+    update(state, Msg::Daemon(event));
+}
+
+#[test]
+fn a_window_that_follows_a_long_stream_stays_bounded_and_in_step() {
+    let (store, ids) = store_with(10, 1);
+    let mut state = open(&store, &ids);
+    let mut offset = store.part_text_len("p2-0").expect("len");
+    let piece = "streamed line of the answer, and more to come\n".repeat(2000);
+    for _ in 0..120 {
+        delta(&mut state, ids[0], 0, offset, &piece);
+        offset += piece.len();
+        assert!(
+            held(&state) <= WINDOW_BYTES,
+            "the window grew to {}",
+            held(&state)
+        );
+    }
+    delta(&mut state, ids[0], 0, offset, "THE-VERY-END\n");
+    let t = state.transcript().expect("held");
+    assert!(!t.stale, "every delta joined where it belongs");
+    assert!(t.at_end && !t.at_start);
+    assert!(screen(&state).contains("THE-VERY-END"));
+}
+
+#[test]
+fn an_earlier_page_asked_for_before_the_window_changed_is_dropped() {
+    let (store, ids) = store_with(PAGED, 1);
+    let mut state = open(&store, &ids);
+    // Page up until the dashboard asks for the page before its window; hold the answer.
+    let asked = loop {
+        let effects = update(
+            &mut state,
+            Msg::Key(KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE)),
+        )
+        .effects;
+        if let Some(Effect::Request(Command::Transcript { page, .. }, tag)) = effects
+            .into_iter()
+            .find(|e| matches!(e, Effect::Request(Command::Transcript { .. }, _)))
+        {
+            break (page, tag);
+        }
+    };
+    // Meanwhile the part is sent whole (an agent's final copy of its text).
+    let whole = store.part_text("p2-0").expect("read").expect("text");
+    let part = Part {
+        id: "p2-0".into(),
+        message_id: "m2-0".into(),
+        kind: PartKind::Text {
+            text: whole.clone(),
+        },
+    };
+    update(
+        &mut state,
+        Msg::Daemon(flotilla::protocol::Event::PartUpdated {
+            session: ids[0],
+            part,
+        }),
+    );
+    let (query, tag) = asked;
+    let session = state.sessions[0].clone();
+    let page = store.page(ids[0], &query).expect("page");
+    update(
+        &mut state,
+        Msg::Reply {
+            tag,
+            result: Ok(Reply::Transcript { session, page }),
+        },
+    );
+    let t = state.transcript().expect("held");
+    let text = t
+        .messages
+        .iter()
+        .flat_map(|m| &m.parts)
+        .find(|p| p.id == "p2-0")
+        .and_then(|p| p.kind.streamed_text())
+        .expect("the part");
+    assert!(
+        whole.ends_with(text),
+        "the held text is a tail of the part, nothing doubled"
+    );
+}

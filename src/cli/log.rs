@@ -22,6 +22,7 @@ pub async fn log(client: &mut Client, id: String, follow: bool, json: bool) -> R
     };
     // What came since the last page, and the events from the moment it is read.
     printer.pages(client, &id, &mut at, true).await?;
+    printer.following = true;
     output::flush();
     while let Some(event) = events.recv().await {
         match printer.event(&event) {
@@ -56,6 +57,11 @@ struct Printer {
     printed: HashMap<String, u64>,
     /// The last thing printed did not end its line.
     open_line: bool,
+    /// Events are being printed: what pages held is kept from now on, for a re-read
+    /// after missed events to skip what events already printed.
+    following: bool,
+    /// Reasoning parts seen, so their streamed text is marked as thinking.
+    reasoning: HashSet<String>,
     status: Option<Status>,
 }
 
@@ -118,6 +124,9 @@ impl Printer {
     /// Forgets what the page held but its last part and message: a later page starts
     /// there. What events printed beyond the page is kept, for a re-read to skip.
     fn forget_before(&mut self, page: &Page) {
+        if self.following {
+            return;
+        }
         let Some(last) = page.messages.last() else {
             return;
         };
@@ -213,8 +222,14 @@ impl Printer {
                 if *offset as u64 > have {
                     return Next::Reread;
                 }
-                let kind = PartKind::Text {
-                    text: String::new(),
+                let kind = if self.reasoning.contains(part_id) {
+                    PartKind::Reasoning {
+                        text: String::new(),
+                    }
+                } else {
+                    PartKind::Text {
+                        text: String::new(),
+                    }
                 };
                 self.text(part_id, &kind, *offset as u64, text);
             }
@@ -243,6 +258,9 @@ impl Printer {
     }
 
     fn part(&mut self, part: &crate::core::Part) {
+        if matches!(part.kind, PartKind::Reasoning { .. }) {
+            self.reasoning.insert(part.id.clone());
+        }
         match part.kind.streamed_text() {
             Some(text) => self.text(&part.id, &part.kind, 0, text),
             // A tool's progress is news each time it changes.

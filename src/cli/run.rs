@@ -192,9 +192,18 @@ async fn diff(client: &Client, id: String, stat: bool, json: bool) -> Result<(),
             id: id.clone(),
             path: listed.path.clone(),
         };
-        let file = match client.request(command).await? {
-            Reply::DiffFile { file } => file,
-            other => return unexpected(other),
+        let file = match client.request(command).await {
+            Ok(Reply::DiffFile { file }) => file,
+            failed => {
+                // What was printed stays valid JSON.
+                if json {
+                    outln!("]");
+                }
+                return match failed {
+                    Err(e) => Err(e),
+                    Ok(other) => unexpected(other),
+                };
+            }
         };
         // Changed back since the list was made: nothing to show for it.
         let Some(file) = file else { continue };

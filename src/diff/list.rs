@@ -23,20 +23,27 @@ pub(crate) struct Changed {
 
 /// Tracked paths whose work-tree content may differ from `base`. `diff-index` compares
 /// stat data only, so some of these may turn out to be unchanged.
-pub(crate) fn tracked(top: &Path, base: &str) -> Result<Vec<Changed>, GitError> {
-    let out = git::output(
-        top,
-        [
-            "diff-index",
-            "--raw",
-            "-z",
-            "--no-renames",
-            "--no-abbrev",
-            base,
-            "--",
-        ],
-    )?;
+pub(crate) fn tracked(
+    top: &Path,
+    base: &str,
+    only: Option<&[u8]>,
+) -> Result<Vec<Changed>, GitError> {
+    let mut args: Vec<OsString> = ["diff-index", "--raw", "-z", "--no-renames", "--no-abbrev"]
+        .map(OsString::from)
+        .into();
+    args.push(base.into());
+    args.push("--".into());
+    args.extend(only.map(literal));
+    let out = git::output(top, args)?;
     Ok(parse_raw(&out.stdout))
+}
+
+/// A pathspec that matches exactly this path, whatever characters it holds.
+fn literal(path: &[u8]) -> OsString {
+    use std::os::unix::ffi::OsStringExt;
+    let mut spec = b":(literal)".to_vec();
+    spec.extend_from_slice(path);
+    OsString::from_vec(spec)
 }
 
 fn parse_raw(out: &[u8]) -> Vec<Changed> {
@@ -68,8 +75,12 @@ fn parse_raw(out: &[u8]) -> Vec<Changed> {
 }
 
 /// Untracked files, honouring .gitignore and friends, relative to `top`.
-pub(crate) fn untracked(top: &Path) -> Result<Vec<Vec<u8>>, GitError> {
-    let out = git::output(top, ["ls-files", "--others", "--exclude-standard", "-z"])?;
+pub(crate) fn untracked(top: &Path, only: Option<&[u8]>) -> Result<Vec<Vec<u8>>, GitError> {
+    let mut args: Vec<OsString> = ["ls-files", "--others", "--exclude-standard", "-z", "--"]
+        .map(OsString::from)
+        .into();
+    args.extend(only.map(literal));
+    let out = git::output(top, args)?;
     Ok(out
         .stdout
         .split(|&b| b == 0)

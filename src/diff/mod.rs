@@ -158,11 +158,11 @@ fn collect(
     only: Option<&[u8]>,
 ) -> Result<Vec<FileDiff>, DiffError> {
     let cap = opts.max_file_bytes;
-    let mut changed: BTreeMap<Vec<u8>, Changed> = list::tracked(top, base)?
+    let mut changed: BTreeMap<Vec<u8>, Changed> = list::tracked(top, base, only)?
         .into_iter()
         .map(|c| (c.path.clone(), c))
         .collect();
-    for path in list::untracked(top)? {
+    for path in list::untracked(top, only)? {
         // Untracked yet in the diff means removed from the index only (`git rm
         // --cached`): the file is still there, so compare it with the base.
         changed

@@ -21,6 +21,18 @@ impl Store {
         if text.is_empty() {
             return Ok(());
         }
+        // All of it or none: a retry after a failure part-way would write text twice.
+        self.conn.execute_batch("SAVEPOINT append_text")?;
+        let written = self.append_chunks(part_id, text);
+        let end = match written {
+            Ok(()) => "RELEASE append_text",
+            Err(_) => "ROLLBACK TO append_text; RELEASE append_text",
+        };
+        self.conn.execute_batch(end)?;
+        written
+    }
+
+    fn append_chunks(&self, part_id: &str, text: &str) -> Result<()> {
         let (mut seq, last_len, mut start) = self.text_end(part_id)?;
         let mut rest = text;
         if seq > 0 && last_len < SMALL {

@@ -1,6 +1,8 @@
 //! Schema migrations, in code. `user_version` counts the ones applied.
 
+use super::chunks::CHUNK;
 use super::{Result, StoreError};
+use crate::core::chars::floor_char;
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -87,10 +89,64 @@ const MIGRATIONS: &[&str] = &[
                  coalesce(sum(octet_length(text)) OVER (PARTITION BY part_id ORDER BY seq
                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS start
           FROM part_chunks) AS w
-    WHERE part_chunks.part_id = w.part_id AND part_chunks.seq = w.seq;
+    WHERE part_chunks.part_id = w.part_id AND part_chunks.seq = w.seq AND w.start <> 0;
     CREATE INDEX part_chunks_start ON part_chunks(part_id, start);
     "#,
 ];
+
+/// Chunks written before migration 3 may be of any size (a whole part replaced at once):
+/// they are cut to at most [`CHUNK`] bytes, so a page of them reads only what it shows.
+/// One old chunk is held at a time.
+fn split_big_chunks(tx: &rusqlite::Transaction) -> Result<()> {
+    // New seqs go above any old one, then come down: (part, seq) stays unique throughout.
+    const ABOVE: i64 = 1 << 40;
+    let parts: Vec<String> = {
+        let mut stmt =
+            tx.prepare("SELECT DISTINCT part_id FROM part_chunks WHERE octet_length(text) > ?1")?;
+        let rows = stmt.query_map([CHUNK as i64], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for part in parts {
+        let seqs: Vec<i64> = {
+            let mut stmt =
+                tx.prepare("SELECT seq FROM part_chunks WHERE part_id = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([&part], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let (mut next, mut start) = (ABOVE, 0i64);
+        for seq in seqs {
+            let text: String = tx.query_row(
+                "SELECT text FROM part_chunks WHERE part_id = ?1 AND seq = ?2",
+                rusqlite::params![part, seq],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "DELETE FROM part_chunks WHERE part_id = ?1 AND seq = ?2",
+                rusqlite::params![part, seq],
+            )?;
+            let mut rest = text.as_str();
+            while !rest.is_empty() {
+                let cut = match floor_char(rest, CHUNK) {
+                    0 => rest.len(),
+                    cut => cut,
+                };
+                let (piece, tail) = rest.split_at(cut);
+                next += 1;
+                tx.execute(
+                    "INSERT INTO part_chunks (part_id, seq, start, text) VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![part, next, start, piece],
+                )?;
+                start += piece.len() as i64;
+                rest = tail;
+            }
+        }
+        tx.execute(
+            "UPDATE part_chunks SET seq = seq - ?2 WHERE part_id = ?1",
+            rusqlite::params![part, ABOVE],
+        )?;
+    }
+    Ok(())
+}
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let known = MIGRATIONS.len() as i64;
@@ -105,6 +161,9 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == 3 {
+            split_big_chunks(&tx)?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
     }
@@ -130,9 +189,17 @@ mod tests {
                 ('a', 1, 'hello '), ('a', 2, 'wörld'), ('a', 3, '!'), ('b', 1, 'x');",
         )
         .expect("chunks");
+        let big = "ü".repeat(CHUNK); // twice CHUNK bytes: three chunks once split
+        conn.execute(
+            "INSERT INTO part_chunks (part_id, seq, text) VALUES ('c', 1, 'x'), ('c', 2, ?1)",
+            [&big],
+        )
+        .expect("big chunk");
         migrate(&mut conn, Path::new(":memory:")).expect("migrate");
         let mut stmt = conn
-            .prepare("SELECT part_id, start FROM part_chunks ORDER BY part_id, seq")
+            .prepare(
+                "SELECT part_id, start FROM part_chunks WHERE part_id <> 'c' ORDER BY part_id, seq",
+            )
             .expect("query");
         let starts: Vec<(String, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -142,5 +209,25 @@ mod tests {
         let want = [("a", 0), ("a", 6), ("a", 12), ("b", 0)];
         let want: Vec<(String, i64)> = want.iter().map(|(p, s)| (p.to_string(), *s)).collect();
         assert_eq!(starts, want);
+        let mut stmt = conn
+            .prepare(
+                "SELECT seq, start, octet_length(text) FROM part_chunks WHERE part_id = 'c' ORDER BY seq",
+            )
+            .expect("query");
+        let c: Vec<(i64, i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        let chunk = CHUNK as i64;
+        assert_eq!(c, [(1, 0, 1), (2, 1, chunk), (3, 1 + chunk, chunk)]);
+        let text: String = conn
+            .query_row(
+                "SELECT group_concat(text, '') FROM (SELECT text FROM part_chunks WHERE part_id = 'c' ORDER BY seq)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("text");
+        assert_eq!(text, format!("x{big}"));
     }
 }

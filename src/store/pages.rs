@@ -27,6 +27,9 @@ struct Fill {
     edge: Pos,
     /// Something is in the page, so a too-big item now ends it rather than joining it.
     any: bool,
+    /// Parts in the page: a part without streamed text too big for what is left starts
+    /// the next page, unless the page has none yet.
+    parts: usize,
 }
 
 impl Fill {
@@ -62,6 +65,7 @@ impl Store {
             messages: Vec::new(),
             edge: query.at.clone(),
             any: false,
+            parts: 0,
         };
         let more = if query.backward {
             self.fill_backward(session, at, &mut fill)?
@@ -167,10 +171,19 @@ impl Store {
                     }
                     // A part without streamed text is whole or not at all.
                     None if from > 0 => continue,
+                    // Too big for what is left: it starts the next page.
+                    None if fill.parts > 0 && data_len(prow)? > fill.left => {
+                        stopped = true;
+                        break;
+                    }
                     None => (data_len(prow)?, Pos::AFTER, true),
                 };
                 fill.spend(bytes);
                 fill.edge = Pos::in_part(&message.id, &part.id, end);
+                // The edge part again with nothing left of it does not count.
+                if bytes > 0 || part.kind.streamed_text().is_none() {
+                    fill.parts += 1;
+                }
                 message.parts.push(part);
                 if !whole {
                     stopped = true;
@@ -235,10 +248,17 @@ impl Store {
                         (len, start)
                     }
                     None if to == 0 => continue,
+                    None if fill.parts > 0 && data_len(prow)? > fill.left => {
+                        stopped = true;
+                        break;
+                    }
                     None => (data_len(prow)?, 0),
                 };
                 fill.spend(bytes);
                 fill.edge = Pos::in_part(&message.id, &part.id, start);
+                if bytes > 0 || part.kind.streamed_text().is_none() {
+                    fill.parts += 1;
+                }
                 message.parts.push(part);
                 if start > 0 {
                     stopped = true;

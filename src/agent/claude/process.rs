@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 
 /// The longest stdout line kept; a longer one is dropped whole.
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
+/// Output lines waiting for the driver.
+const OUTPUT_BUFFER: usize = 16;
 /// The longest stderr line kept.
 const MAX_STDERR_LINE: usize = 64 * 1024;
 /// After the process exits, how long output still in the pipes is waited for. A child it
@@ -33,7 +35,7 @@ pub enum Output {
 pub struct Proc {
     pub pid: Pid,
     input: Option<mpsc::UnboundedSender<String>>,
-    output: mpsc::UnboundedReceiver<Output>,
+    output: mpsc::Receiver<Output>,
 }
 
 impl Proc {
@@ -79,7 +81,9 @@ impl Proc {
             }
             // Dropping stdin closes it: the process ends once it has nothing more to do.
         });
-        let (output_tx, output) = mpsc::unbounded_channel();
+        // Bounded: a driver that falls behind holds up the reading, so Claude waits on
+        // its pipe instead of the daemon buffering its output.
+        let (output_tx, output) = mpsc::channel(OUTPUT_BUFFER);
         tokio::spawn(pump(child, group, stdout, stderr, output_tx));
         Ok(Proc {
             pid,
@@ -129,7 +133,7 @@ async fn pump(
     group: Group,
     mut stdout: tokio::process::ChildStdout,
     mut stderr: tokio::process::ChildStderr,
-    tx: mpsc::UnboundedSender<Output>,
+    tx: mpsc::Sender<Output>,
 ) {
     let mut lines = LineSplitter::new(MAX_LINE);
     let mut errors = LineSplitter::new(MAX_STDERR_LINE);
@@ -138,30 +142,20 @@ async fn pump(
     let (mut out_open, mut err_open) = (true, true);
     let mut status = None;
     let mut drain_until = None;
-    let send_lines = |found: Vec<Line>, stderr: bool| {
-        for line in found {
-            let _ = tx.send(match (line, stderr) {
-                (Line::Text(l), false) => Output::Line(l),
-                (Line::Text(l), true) => Output::Stderr(l),
-                (Line::TooLong(n), false) => Output::TooLong(n),
-                (Line::TooLong(n), true) => Output::Stderr(format!("({n} bytes)")),
-            });
-        }
-    };
     while out_open || err_open {
         tokio::select! {
             read = read_some(&mut stdout, &mut out_buf, out_open) => match read {
-                Ok(n) if n > 0 => send_lines(lines.push(&out_buf[..n]), false),
+                Ok(n) if n > 0 => send_lines(&tx, lines.push(&out_buf[..n]), false).await,
                 _ => {
                     out_open = false;
-                    send_lines(lines.finish().into_iter().collect(), false);
+                    send_lines(&tx, lines.finish().into_iter().collect(), false).await;
                 }
             },
             read = read_some(&mut stderr, &mut err_buf, err_open) => match read {
-                Ok(n) if n > 0 => send_lines(errors.push(&err_buf[..n]), true),
+                Ok(n) if n > 0 => send_lines(&tx, errors.push(&err_buf[..n]), true).await,
                 _ => {
                     err_open = false;
-                    send_lines(errors.finish().into_iter().collect(), true);
+                    send_lines(&tx, errors.finish().into_iter().collect(), true).await;
                 }
             },
             exited = child.wait(), if status.is_none() => {
@@ -176,7 +170,22 @@ async fn pump(
         None => child.wait().await.ok(),
     };
     drop(group);
-    let _ = tx.send(Output::Exited(status));
+    let _ = tx.send(Output::Exited(status)).await;
+}
+
+/// Hands the lines on, waiting for room. A driver that is gone takes nothing.
+async fn send_lines(tx: &mpsc::Sender<Output>, found: Vec<Line>, stderr: bool) {
+    for line in found {
+        let output = match (line, stderr) {
+            (Line::Text(l), false) => Output::Line(l),
+            (Line::Text(l), true) => Output::Stderr(l),
+            (Line::TooLong(n), false) => Output::TooLong(n),
+            (Line::TooLong(n), true) => Output::Stderr(format!("({n} bytes)")),
+        };
+        if tx.send(output).await.is_err() {
+            return;
+        }
+    }
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {

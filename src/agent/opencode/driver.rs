@@ -62,7 +62,7 @@ pub async fn drive(
     if launch.agent_session_id.as_deref() != Some(id.as_str()) {
         say(AgentEvent::AgentSessionId(id.clone())).await;
     }
-    let (feed_tx, mut feed) = mpsc::unbounded_channel();
+    let (feed_tx, mut feed) = mpsc::channel(super::instance::FEED);
     instance.route(&id, feed_tx);
     let mut died = instance.died();
     let mut s = Session {

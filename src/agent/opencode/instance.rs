@@ -48,13 +48,49 @@ struct Record {
     password: String,
 }
 
+/// Where a session's events go. The queue is bounded: a session that falls behind gets
+/// a `Resync` instead of what it missed, as after a reconnect, so the shared event stream
+/// never waits for one session and never buffers without end.
+struct Route {
+    tx: mpsc::Sender<Feed>,
+    /// Events were dropped: a `Resync` is owed before anything else.
+    lagging: bool,
+}
+
+impl Route {
+    /// Returns false once the session is gone.
+    fn deliver(&mut self, feed: Feed) -> bool {
+        use mpsc::error::TrySendError;
+        if self.lagging {
+            match self.tx.try_send(Feed::Resync) {
+                // The resync reads what this event says, and more.
+                Ok(()) => self.lagging = false,
+                Err(TrySendError::Full(_)) => {}
+                Err(TrySendError::Closed(_)) => return false,
+            }
+            return true;
+        }
+        match self.tx.try_send(feed) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.lagging = true;
+                true
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// How many events a session's queue holds before it is sent a resync instead.
+pub const FEED: usize = 4096;
+
 pub struct Instance {
     pub dir: PathBuf,
     pub url: String,
     pub pid: i32,
     password: String,
     http: reqwest::Client,
-    routes: Mutex<HashMap<String, mpsc::UnboundedSender<Feed>>>,
+    routes: Mutex<HashMap<String, Route>>,
     dead: watch::Sender<Option<String>>,
     record: PathBuf,
 }
@@ -83,8 +119,12 @@ impl Instance {
         self.dead.borrow().is_some()
     }
 
-    pub fn route(&self, session: &str, feed: mpsc::UnboundedSender<Feed>) {
-        lock(&self.routes).insert(session.to_string(), feed);
+    pub fn route(&self, session: &str, feed: mpsc::Sender<Feed>) {
+        let route = Route {
+            tx: feed,
+            lagging: false,
+        };
+        lock(&self.routes).insert(session.to_string(), route);
     }
 
     pub fn unroute(&self, session: &str) {
@@ -128,7 +168,16 @@ impl Instance {
     }
 
     fn broadcast(&self, feed: impl Fn() -> Feed) {
-        lock(&self.routes).retain(|_, tx| tx.send(feed()).is_ok());
+        lock(&self.routes).retain(|_, route| route.deliver(feed()));
+    }
+
+    fn deliver(&self, session: &str, feed: Feed) {
+        let mut routes = lock(&self.routes);
+        if let Some(route) = routes.get_mut(session)
+            && !route.deliver(feed)
+        {
+            routes.remove(session);
+        }
     }
 }
 
@@ -353,10 +402,8 @@ async fn read_events(instance: Arc<Instance>) {
                     match parse(&frame.data) {
                         Ok(event) => {
                             if let Some(session) = event.session() {
-                                let routes = lock(&instance.routes);
-                                if let Some(tx) = routes.get(session) {
-                                    let _ = tx.send(Feed::Event(event));
-                                }
+                                let session = session.to_string();
+                                instance.deliver(&session, Feed::Event(event));
                             }
                         }
                         Err(e) => tracing::debug!("opencode event ignored: {e}"),

@@ -134,6 +134,7 @@ impl Transcript {
                     + line_estimate(&part.kind, self.width);
                 self.bytes = self.bytes - part_bytes(&slot.kind) + part_bytes(&part.kind);
                 *slot = part.clone();
+                self.keep_bounded();
             }
             return;
         }
@@ -145,7 +146,18 @@ impl Transcript {
                 self.lines += line_estimate(&part.kind, self.width);
                 self.bytes += part_bytes(&part.kind);
             }
+            // A part of a message before the window: nothing to show, and nothing missed.
+            None if !self.at_start => {}
             None => self.stale = true,
+        }
+        self.keep_bounded();
+    }
+
+    /// A window that follows the end lets go of its oldest text as output streams in,
+    /// down to three quarters of its size, so it is not trimmed again at every delta.
+    fn keep_bounded(&mut self) {
+        if self.bytes > WINDOW_BYTES {
+            self.trim_start(WINDOW_BYTES / 4 * 3);
         }
     }
 
@@ -183,6 +195,7 @@ impl Transcript {
         self.lines += rows(new, self.width).saturating_sub(1);
         self.bytes += new.len();
         current.push_str(new);
+        self.keep_bounded();
         true
     }
 

@@ -50,9 +50,10 @@ impl Transcript {
         }
     }
 
-    /// Joins a page fetched for `load`; returns how many lines came in (or, if negative,
-    /// went) below the view, for the caller to keep its place, counted from the bottom.
-    pub fn join(&mut self, page: Page, load: Load) -> i64 {
+    /// Joins a page fetched for `load`, unless the window moved since it was asked for
+    /// (reloaded, or its first part replaced whole): then it is dropped, and false
+    /// returned. The window may now be over its size: [`Transcript::fit`] trims it.
+    pub fn join(&mut self, page: Page, load: Load) -> bool {
         self.fetching = None;
         match load {
             Load::Tail | Load::Head => {
@@ -62,29 +63,38 @@ impl Transcript {
                     ..Transcript::from_page(page, load)
                 };
                 self.set_width(width);
-                0
             }
             Load::Earlier => {
+                // Read backward, the page ends where it was asked to.
+                if self.at_start || page.end != self.start_pos() {
+                    return false;
+                }
                 if page.messages.iter().any(|m| !m.parts.is_empty()) {
                     self.base = page.first_offset();
                 }
                 self.at_start = !page.more;
                 prepend(&mut self.messages, page.messages);
                 self.reindex();
-                let joined = self.lines;
-                self.trim_end();
-                self.lines as i64 - joined as i64
             }
             Load::Later => {
-                let before = self.lines;
+                if self.at_end || self.end.as_ref() != Some(&page.start) {
+                    return false;
+                }
                 self.at_end = !page.more;
                 self.end = page.more.then_some(page.end);
                 append(&mut self.messages, page.messages);
                 self.reindex();
-                let below = self.lines as i64 - before as i64;
-                self.trim_start();
-                below
             }
+        }
+        true
+    }
+
+    /// Trims a window over its size at the end away from `load`, the side just read.
+    pub fn fit(&mut self, load: Load) {
+        match load {
+            Load::Earlier => self.trim_end(),
+            Load::Later => self.trim_start(WINDOW_BYTES),
+            Load::Tail | Load::Head => {}
         }
     }
 
@@ -156,12 +166,12 @@ impl Transcript {
         self.reindex();
     }
 
-    /// Lets go of the oldest text until the window fits.
-    fn trim_start(&mut self) {
-        if self.bytes <= WINDOW_BYTES {
+    /// Lets go of the oldest text until the window holds at most `keep` bytes.
+    pub(super) fn trim_start(&mut self, keep: usize) {
+        if self.bytes <= keep {
             return;
         }
-        let mut over = self.bytes - WINDOW_BYTES;
+        let mut over = self.bytes - keep;
         while over > 0 {
             let one_message = self.messages.len() == 1;
             let Some(message) = self.messages.first_mut() else {
@@ -186,6 +196,10 @@ impl Transcript {
                     message.parts.remove(0);
                     self.base = 0;
                     over = over.saturating_sub(size);
+                    if message.parts.is_empty() {
+                        // Held without parts it would say they were all read.
+                        self.messages.remove(0);
+                    }
                 }
             }
         }

@@ -185,10 +185,11 @@ pub fn fetch_page(state: &mut State, load: Load, effects: &mut Vec<Effect>) {
 /// Fetches the neighbouring page when the view comes near an edge of what is held.
 pub fn page_in(state: &mut State, effects: &mut Vec<Effect>) {
     let Some(t) = state.transcript() else { return };
+    let (at_start, at_end) = (t.at_start, t.at_end);
     let height = usize::from(state.size.1).max(1);
-    if !t.at_start && state.scroll + 2 * height >= t.lines {
+    if !at_start && state.scroll + 2 * height >= super::view::transcript_rows(state) {
         fetch_page(state, Load::Earlier, effects);
-    } else if !t.at_end && state.scroll < 2 * height {
+    } else if !at_end && state.scroll < 2 * height {
         fetch_page(state, Load::Later, effects);
     }
 }
@@ -322,21 +323,45 @@ fn join_page(
     effects: &mut Vec<Effect>,
 ) {
     let on_screen = state.selected == Some(id);
-    match (load, state.transcripts.get_mut(&id)) {
-        (Load::Earlier | Load::Later | Load::Head, Some(t)) => {
-            let shift = t.join(page, load);
-            if on_screen {
+    let rows = |state: &State| {
+        if on_screen {
+            super::view::transcript_rows(state)
+        } else {
+            0
+        }
+    };
+    match (load, state.transcripts.contains_key(&id)) {
+        (Load::Earlier | Load::Later | Load::Head, true) => {
+            let before = rows(state);
+            let joined = state
+                .transcripts
+                .get_mut(&id)
+                .is_some_and(|t| t.join(page, load));
+            // Rows that come in below the view move it up; rows let go of below move it
+            // down: the scroll counts from the bottom, and the view stays where it was.
+            let after_join = rows(state);
+            if let Some(t) = state.transcripts.get_mut(&id) {
+                t.fit(load);
+            }
+            let after_fit = rows(state);
+            if on_screen && joined {
                 state.scroll = match load {
                     Load::Head => top_scroll(state),
-                    _ => state.scroll.saturating_add_signed(shift as isize),
+                    Load::Later => state.scroll + after_join.saturating_sub(before),
+                    _ => state
+                        .scroll
+                        .saturating_sub(after_join.saturating_sub(after_fit)),
                 };
             }
         }
         // A page to join to a transcript let go of meanwhile.
-        (Load::Earlier | Load::Later, None) => {}
+        (Load::Earlier | Load::Later, false) => {}
         // A first load or a reload.
-        (Load::Tail | Load::Head, held) => {
-            let expanded = held.map(|t| std::mem::take(&mut t.expanded));
+        (Load::Tail | Load::Head, _) => {
+            let expanded = state
+                .transcripts
+                .get_mut(&id)
+                .map(|t| std::mem::take(&mut t.expanded));
             let mut t = Transcript::from_page(page, load);
             t.expanded = expanded.unwrap_or_default();
             t.set_width(state.messages_width());
