@@ -576,3 +576,39 @@ async fn a_slow_server_start_in_one_directory_holds_up_no_other() {
     let a = w.wait_for(&a, |s| s.status == Status::Idle).await;
     assert!(a.agent_session_id.is_some(), "{a:?}");
 }
+
+/// A server that stops answering (here: stopped with SIGSTOP) does not hang the session:
+/// the prompt's call times out and the turn ends with an error that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_stops_answering_ends_the_turn_with_why() {
+    let Some(w) = world().await else { return };
+    let s = w.new_session("opencode", Strategy::Existing).await;
+    let pids = w.instance_pids();
+    assert!(!pids.is_empty(), "a server runs");
+    for &pid in &pids {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGSTOP,
+        );
+    }
+    w.send(&s, "are you there").await;
+    let start = Instant::now();
+    let limit = flotilla::agent::opencode::CALL_TIMEOUT + Duration::from_secs(60);
+    let said = loop {
+        let text = w.text(&s).await;
+        if text.contains("did not answer") {
+            break text;
+        }
+        assert!(start.elapsed() < limit, "the turn still hangs: {text}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for &pid in &pids {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGCONT,
+        );
+    }
+    assert!(said.contains("may be stuck"), "{said}");
+    let now = w.get(&s).await;
+    assert!(!now.status.is_busy(), "{:?}", now.status);
+}

@@ -352,6 +352,11 @@ async fn prompt(s: &mut Session, text: &str) {
             r.status(),
             r.text().await.unwrap_or_default()
         ),
+        Err(e) if e.is_timeout() => format!(
+            "OpenCode did not answer the prompt within {} s: its server (pid {}) may be stuck; stop the session and resume it to start a new one",
+            super::instance::CALL_TIMEOUT.as_secs(),
+            s.instance.pid
+        ),
         Err(e) => format!("cannot reach OpenCode: {e}"),
     };
     s.mapper.busy = false;
