@@ -132,20 +132,31 @@ fn is_bound(socket: &std::path::Path, ino: u64) -> bool {
 
 /// The line that carries `msg`, newline included. A reply over `max` bytes, more than a
 /// client takes in one line, becomes an error for that request alone, saying why, and
-/// the connection goes on; any other message that big is dropped.
+/// the connection goes on; an event that big becomes `Lagged`, so the client fetches
+/// what it missed.
 fn encode(msg: &ServerMsg, max: u64) -> Option<Vec<u8>> {
     let mut line = serde_json::to_vec(msg).ok()?;
     if line.len() as u64 >= max {
-        let ServerMsg::Reply { re, .. } = msg else {
-            tracing::warn!("dropped a message of {} bytes", line.len());
-            return None;
+        let re = match msg {
+            ServerMsg::Reply { re, .. } => *re,
+            // An event too big to send is missed: say so, and the client fetches again.
+            ServerMsg::Event { .. } => {
+                tracing::warn!("an event of {} bytes is too big to send", line.len());
+                let lagged = ServerMsg::Event {
+                    event: crate::protocol::Event::Lagged { missed: 1 },
+                };
+                let mut line = serde_json::to_vec(&lagged).ok()?;
+                line.push(b'\n');
+                return Some(line);
+            }
+            ServerMsg::Error { .. } => return None,
         };
         let message = format!(
             "the answer is {} MiB, more than the {} MiB a client takes at once: ask for less",
             line.len() / (1024 * 1024),
             max / (1024 * 1024)
         );
-        line = serde_json::to_vec(&ServerMsg::Error { re: *re, message }).ok()?;
+        line = serde_json::to_vec(&ServerMsg::Error { re, message }).ok()?;
     }
     line.push(b'\n');
     Some(line)
@@ -329,6 +340,18 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let event = ServerMsg::Event {
+            event: crate::protocol::Event::SessionRemoved {
+                id: crate::core::SessionId::new(),
+            },
+        };
+        let line = encode(&event, 16).expect("a line");
+        assert!(matches!(
+            serde_json::from_slice(&line).expect("json"),
+            ServerMsg::Event {
+                event: crate::protocol::Event::Lagged { missed: 1 }
+            }
+        ));
         let small = ServerMsg::Reply {
             re: 8,
             reply: Reply::Ok,

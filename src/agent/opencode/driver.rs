@@ -55,7 +55,7 @@ pub async fn drive(
     let id = match open_session(&instance, &launch, &pool.settings).await {
         Ok(id) => id,
         Err(e) => {
-            pool.release(&launch.workspace, false).await;
+            pool.release(&launch.workspace, &instance, false).await;
             return say(AgentEvent::Failed(e)).await;
         }
     };
@@ -126,7 +126,7 @@ pub async fn drive(
         }
     };
     s.instance.unroute(&s.id);
-    pool.release(&launch.workspace, detach).await;
+    pool.release(&launch.workspace, &s.instance, detach).await;
 }
 
 /// Why the instance died, once it has.

@@ -65,11 +65,16 @@ impl Pool {
     /// A session leaves. The last one out stops the server, unless one of them left only
     /// because the daemon is going away (`detach`) with a turn running: then the server
     /// keeps running to be reattached.
-    async fn release(&self, dir: &Path, detach: bool) {
+    /// A session lets go of `used`. Only that very instance: one that died may have
+    /// been replaced for the directory, and its users must not count against the new.
+    async fn release(&self, dir: &Path, used: &Arc<Instance>, detach: bool) {
         let mut instances = self.instances.lock().await;
         let Some((instance, users, keep)) = instances.get_mut(dir) else {
             return;
         };
+        if !Arc::ptr_eq(instance, used) {
+            return;
+        }
         *users = users.saturating_sub(1);
         *keep |= detach;
         if *users == 0 {
