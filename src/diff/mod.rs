@@ -305,27 +305,9 @@ fn loaded(
     file.additions = compared.additions;
     file.deletions = compared.deletions;
     if opts.with_text {
-        (file.hunks, file.omitted_lines) = cap_lines(compared.hunks, opts.max_lines);
+        (file.hunks, file.omitted_lines) = text::cap_lines(compared.hunks, opts.max_lines);
     }
     Some(file)
-}
-
-/// The hunks up to `max` lines in all, and how many lines were left out.
-fn cap_lines(hunks: Vec<crate::core::Hunk>, max: usize) -> (Vec<crate::core::Hunk>, u64) {
-    let mut kept = Vec::new();
-    let (mut lines, mut omitted) = (0usize, 0u64);
-    for mut hunk in hunks {
-        let room = max.saturating_sub(lines);
-        if hunk.lines.len() > room {
-            omitted += (hunk.lines.len() - room) as u64;
-            hunk.lines.truncate(room);
-        }
-        lines += hunk.lines.len();
-        if !hunk.lines.is_empty() {
-            kept.push(hunk);
-        }
-    }
-    (kept, omitted)
 }
 
 /// Counts for over-cap paths without loading them: git's numstat when there is a base

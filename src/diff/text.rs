@@ -112,6 +112,27 @@ fn strip_newline(line: &str) -> &str {
     line.strip_suffix('\r').unwrap_or(line)
 }
 
+/// The hunks up to `max` lines in all, and how many lines were left out.
+pub(super) fn cap_lines(
+    hunks: Vec<crate::core::Hunk>,
+    max: usize,
+) -> (Vec<crate::core::Hunk>, u64) {
+    let mut kept = Vec::new();
+    let (mut lines, mut omitted) = (0usize, 0u64);
+    for mut hunk in hunks {
+        let room = max.saturating_sub(lines);
+        if hunk.lines.len() > room {
+            omitted += (hunk.lines.len() - room) as u64;
+            hunk.lines.truncate(room);
+        }
+        lines += hunk.lines.len();
+        if !hunk.lines.is_empty() {
+            kept.push(hunk);
+        }
+    }
+    (kept, omitted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,8 @@
 //! restart), health-checked, its event stream read and routed to the sessions using it.
 
 use super::events::{OcEvent, parse};
+pub use super::route::FEED;
+use super::route::Route;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use reqwest::{Method, RequestBuilder};
@@ -47,42 +49,6 @@ struct Record {
     url: String,
     password: String,
 }
-
-/// Where a session's events go. The queue is bounded: a session that falls behind gets
-/// a `Resync` instead of what it missed, as after a reconnect, so the shared event stream
-/// never waits for one session and never buffers without end.
-struct Route {
-    tx: mpsc::Sender<Feed>,
-    /// Events were dropped: a `Resync` is owed before anything else.
-    lagging: bool,
-}
-
-impl Route {
-    /// Returns false once the session is gone.
-    fn deliver(&mut self, feed: Feed) -> bool {
-        use mpsc::error::TrySendError;
-        if self.lagging {
-            match self.tx.try_send(Feed::Resync) {
-                // The resync reads what this event says, and more.
-                Ok(()) => self.lagging = false,
-                Err(TrySendError::Full(_)) => {}
-                Err(TrySendError::Closed(_)) => return false,
-            }
-            return true;
-        }
-        match self.tx.try_send(feed) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                self.lagging = true;
-                true
-            }
-            Err(TrySendError::Closed(_)) => false,
-        }
-    }
-}
-
-/// How many events a session's queue holds before it is sent a resync instead.
-pub const FEED: usize = 4096;
 
 pub struct Instance {
     pub dir: PathBuf,

@@ -4,6 +4,7 @@
 mod driver;
 pub mod events;
 mod instance;
+mod route;
 pub use instance::CALL_TIMEOUT;
 
 use super::{AgentError, Backend, Driver, EventTx, Launch};
