@@ -356,3 +356,20 @@ fn an_earlier_page_asked_for_before_the_window_changed_is_dropped() {
         "the held text is a tail of the part, nothing doubled"
     );
 }
+
+#[test]
+fn tabs_reach_their_stops_and_a_carriage_return_leaves_a_line_in_its_last_state() {
+    let (store, ids) = store_with(0, 1);
+    store
+        .append_text(
+            "p2-0",
+            "a\tb\tc\nprogress 20%\rprogress 40%\rprogress 100%\nTHE-END\n",
+        )
+        .expect("append");
+    let state = open(&store, &ids);
+    let shown = screen(&state);
+    assert!(shown.contains("a       b       c"), "{shown}");
+    assert!(shown.contains("progress 100%"), "{shown}");
+    assert!(!shown.contains("40%"), "{shown}");
+    assert!(!shown.contains("progress 20%progress"), "{shown}");
+}

@@ -14,6 +14,6 @@ pub use diff::{DiffLine, FileDiff, FileStatus, Hunk, LineKind};
 pub use message::{Message, Part, PartKind, PermissionReply, Role, ToolStatus};
 pub use naming::branch_from_title;
 pub use page::{Page, PageQuery, Pos};
-pub use sanitize::{is_clean, sanitize};
+pub use sanitize::{is_clean, sanitize, screen_line};
 pub use session::{Session, SessionId, Strategy, age};
 pub use status::{Action, Refused, Status, Verdict, check};

@@ -20,6 +20,45 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
+/// Columns between tab stops, as terminals set them.
+pub const TAB_STOP: usize = 8;
+
+/// One line (no newline) as a terminal would leave it, for drawing in a widget that
+/// does not interpret controls: sanitized, tabs expanded to the next stop, and a
+/// carriage return going back to the line's start, so what follows writes over what was
+/// there and a progress bar shows its last state.
+pub fn screen_line(line: &str) -> String {
+    use unicode_width::UnicodeWidthChar;
+    if !line.contains(['\t', '\r']) && is_clean(line) {
+        return line.to_string();
+    }
+    let mut cells: Vec<char> = Vec::new();
+    for segment in line.split('\r') {
+        let (mut at, mut column) = (0usize, 0usize);
+        for c in sanitize(segment).chars() {
+            let put: &[char] = &[c];
+            let expanded;
+            let put = if c == '\t' {
+                let spaces = TAB_STOP - column % TAB_STOP;
+                expanded = vec![' '; spaces];
+                &expanded[..]
+            } else {
+                put
+            };
+            for &c in put {
+                if at < cells.len() {
+                    cells[at] = c;
+                } else {
+                    cells.push(c);
+                }
+                at += 1;
+                column += c.width().unwrap_or(0);
+            }
+        }
+    }
+    cells.into_iter().collect()
+}
+
 /// Whether `sanitize` would change the text; lets hot paths skip the copy.
 pub fn is_clean(text: &str) -> bool {
     !text
@@ -73,7 +112,20 @@ fn skip_string(chars: &mut Chars) {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_clean, sanitize};
+    use super::{is_clean, sanitize, screen_line};
+
+    #[test]
+    fn tabs_reach_the_next_stop_and_a_carriage_return_rewrites_the_line() {
+        assert_eq!(screen_line("a\tb\tc"), "a       b       c");
+        assert_eq!(screen_line("\tindented"), "        indented");
+        assert_eq!(screen_line("abcdefgh\tx"), "abcdefgh        x");
+        assert_eq!(screen_line("p1\rp2\rp3"), "p3");
+        assert_eq!(screen_line("progress 20%\rprogress 40%"), "progress 40%");
+        assert_eq!(screen_line("long line\rshort"), "shortline");
+        assert_eq!(screen_line("ends\r"), "ends");
+        assert_eq!(screen_line("x\u{1b}[31mred\u{1b}[0m"), "xred");
+        assert_eq!(screen_line("plain"), "plain");
+    }
 
     #[test]
     fn clear_screen_clipboard_and_cursor_moves_are_removed() {

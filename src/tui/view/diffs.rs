@@ -1,7 +1,7 @@
 //! Changed files on the left, the selected file's coloured hunks on the right.
 
 use super::text::{clip, fit};
-use crate::core::{FileStatus, LineKind, sanitize};
+use crate::core::{FileStatus, LineKind, sanitize, screen_line};
 use crate::tui::state::State;
 use crate::tui::theme::Meaning;
 use ratatui::Frame;
@@ -158,7 +158,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
                 LineKind::Removed => ('-', Meaning::Removed),
             };
             shown.push(Line::styled(
-                clip(&format!("{sign}{}", sanitize(&line.text)), width),
+                clip(&format!("{sign}{}", screen_line(&line.text)), width),
                 theme.style(meaning),
             ));
         }

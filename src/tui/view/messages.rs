@@ -2,7 +2,7 @@
 //! a long transcript costs what the screen holds. Tool calls are folded to one line.
 
 use super::text::{clip, wrap};
-use crate::core::{Message, Part, PartKind, Role, ToolStatus, sanitize};
+use crate::core::{Message, Part, PartKind, Role, ToolStatus, sanitize, screen_line};
 use crate::tui::state::State;
 use crate::tui::theme::{Meaning, Theme};
 use crate::tui::transcript::Transcript;
@@ -142,10 +142,10 @@ fn part_height(kind: &PartKind, width: usize) -> Option<usize> {
 }
 
 fn wrapped_rows(line: &str, max: usize) -> usize {
-    if crate::core::is_clean(line) {
+    if crate::core::is_clean(line) && !line.contains('\t') {
         super::text::rows(line, max)
     } else {
-        super::text::rows(&sanitize(line), max)
+        super::text::rows(&screen_line(line), max)
     }
 }
 
@@ -175,7 +175,7 @@ fn text_rows(
     let start = out.len();
     let body = text.strip_suffix('\n').unwrap_or(text);
     for line in body.rsplit('\n') {
-        let clean = sanitize(line);
+        let clean = screen_line(line);
         let wrapped = wrap(&clean, width.saturating_sub(indent.chars().count()));
         for piece in wrapped.into_iter().rev() {
             out.push(Line::styled(format!("{indent}{piece}"), style));
