@@ -842,3 +842,32 @@ fn the_diffs_tab_fetches_only_the_selected_files_hunks() {
     );
     assert!(state.diff.files[0].hunks.is_empty(), "a.rs is let go of");
 }
+
+#[test]
+fn ctrl_c_in_the_prompt_box_clears_it_then_leaves_it_and_never_quits() {
+    let mut state = one(Status::Idle);
+    ch(&mut state, 'i');
+    assert!(state.prompting);
+    for c in "half a thought".chars() {
+        ch(&mut state, c);
+    }
+    let up = press(&mut state, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(!up.effects.contains(&Effect::Quit));
+    assert!(state.prompting, "the first ctrl-c clears");
+    assert_eq!(state.prompt.lines().join(""), "");
+    ch(&mut state, 'x');
+    assert_eq!(
+        state.prompt.lines().join(""),
+        "x",
+        "what follows is a fresh prompt"
+    );
+    press(&mut state, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    let up = press(&mut state, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(!state.prompting, "ctrl-c in an empty box leaves it");
+    assert!(!up.effects.contains(&Effect::Quit));
+    let up = press(&mut state, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(
+        up.effects.contains(&Effect::Quit),
+        "in the main view it quits"
+    );
+}

@@ -350,6 +350,16 @@ fn filter_key(state: &mut State, key: KeyEvent) {
 }
 
 fn prompt_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
+    // As in a shell: ctrl-c drops what is typed, and in an empty box leaves it.
+    if key.code == KeyCode::Char('c') && key.modifiers == KeyModifiers::CONTROL {
+        state.history_pos = None;
+        if state.prompt.lines().iter().all(|l| l.is_empty()) {
+            state.prompting = false;
+        } else {
+            set_prompt(state, "");
+        }
+        return;
+    }
     let row = state.prompt.cursor().0;
     let last_row = state.prompt.lines().len().saturating_sub(1);
     match state.keymap.lookup(Context::Prompt, &key) {
