@@ -2,8 +2,8 @@
 //! byte offset where it starts. Appending never rewrites what is there, and a page of a
 //! huge part is read from the chunks it covers alone.
 
-use super::messages::floor_char;
 use super::{Result, Store};
+use crate::core::chars::floor_char;
 use rusqlite::{OptionalExtension, params};
 
 /// The most text one chunk holds.

@@ -2,7 +2,7 @@
 //! as it is flushed; everything else about a part is one JSON document in `parts.data`.
 
 use super::{Result, Store, StoreError, from_millis, millis};
-pub(super) use crate::core::chars::{ceil_char, floor_char};
+use crate::core::chars::{ceil_char, floor_char};
 use crate::core::{Message, Part, PartKind, Role, SessionId};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
@@ -123,7 +123,9 @@ impl Store {
             .flatten())
     }
 
-    /// Every message of the session, oldest first, with its parts in order.
+    /// Every message of the session, oldest first, with its parts in order. Reads the
+    /// whole transcript: clients read pages (`Store::page`); this is the reference the
+    /// tests compare pages with.
     pub fn transcript(&self, session: SessionId) -> Result<Vec<Message>> {
         let sid = session.to_string();
         let mut stmt = self.conn.prepare(

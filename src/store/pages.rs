@@ -2,8 +2,8 @@
 //! are walked in order through their indexes, and a part's text is read from the chunks
 //! the page covers, so a page costs about its own size however big the transcript.
 
-use super::messages::{ceil_char, floor_char};
 use super::{Result, Store, StoreError, from_millis};
+use crate::core::chars::{ceil_char, floor_char};
 use crate::core::page::MAX_PAGE_BYTES;
 use crate::core::{Message, Page, PageQuery, Part, PartKind, Pos, Role, SessionId};
 use rusqlite::{OptionalExtension, params};

@@ -38,3 +38,30 @@ impl Route {
 
 /// How many events a session's queue holds before it is sent a resync instead.
 pub const FEED: usize = 4096;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::opencode::events::OcEvent;
+
+    #[test]
+    fn a_session_that_falls_behind_gets_a_resync_instead_of_what_it_missed() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let mut route = Route { tx, lagging: false };
+        for _ in 0..5 {
+            assert!(route.deliver(Feed::Event(OcEvent::Heartbeat)));
+        }
+        assert!(route.lagging, "the queue filled");
+        assert!(matches!(rx.try_recv(), Ok(Feed::Event(_))));
+        assert!(matches!(rx.try_recv(), Ok(Feed::Event(_))));
+        assert!(rx.try_recv().is_err(), "what did not fit was dropped");
+        // The next event finds room: a resync goes first, in its place.
+        assert!(route.deliver(Feed::Event(OcEvent::Heartbeat)));
+        assert!(matches!(rx.try_recv(), Ok(Feed::Resync)));
+        assert!(!route.lagging);
+        assert!(route.deliver(Feed::Event(OcEvent::Heartbeat)));
+        assert!(matches!(rx.try_recv(), Ok(Feed::Event(_))));
+        drop(rx);
+        assert!(!route.deliver(Feed::Resync), "a session gone is let go of");
+    }
+}

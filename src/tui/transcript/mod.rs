@@ -26,8 +26,6 @@ pub struct Transcript {
     pub fetching: Option<Load>,
     /// Bytes of text held, to keep the window bounded.
     bytes: usize,
-    /// The width text wraps at, for [`Transcript::lines`]; 0 counts lines unwrapped.
-    width: usize,
     /// The rows the window took when last drawn, and what it held then.
     drawn: std::cell::Cell<Option<(Held, usize)>>,
     /// Part id → (message index, part index).
@@ -36,25 +34,18 @@ pub struct Transcript {
     pub expanded: HashSet<String>,
     /// Events were missed: reload before trusting this.
     pub stale: bool,
-    /// Rough number of rows, wrapped at `width`, to bound scrolling.
-    pub lines: usize,
+    /// Counts changes to what is held, so a drawn height is measured again after one.
+    changes: u64,
 }
 
 /// What a window holds, in short: when any of it changes, so may its drawn height.
-type Held = (usize, usize, usize, usize, usize, u64);
+type Held = (usize, u64, usize);
 
 impl Transcript {
     /// The rows the window takes drawn at `width`, as `measure` counts them; kept until
     /// the window changes, since measuring walks all of it.
     pub fn drawn_rows(&self, width: usize, measure: impl FnOnce() -> usize) -> usize {
-        let held = (
-            width,
-            self.lines,
-            self.bytes,
-            self.messages.len(),
-            self.expanded.len(),
-            self.base,
-        );
+        let held = (width, self.changes, self.expanded.len());
         match self.drawn.get() {
             Some((was, rows)) if was == held => rows,
             _ => {
@@ -77,23 +68,13 @@ impl Transcript {
         t
     }
 
-    /// Wraps the row count at `width` from now on.
-    pub fn set_width(&mut self, width: usize) {
-        if self.width != width {
-            self.width = width;
-            self.reindex();
-        }
-    }
-
     fn reindex(&mut self) {
         self.index.clear();
-        self.lines = 0;
+        self.changes += 1;
         self.bytes = 0;
         for (m, message) in self.messages.iter().enumerate() {
-            self.lines += 1;
             for (p, part) in message.parts.iter().enumerate() {
                 self.index.insert(part.id.clone(), (m, p));
-                self.lines += line_estimate(&part.kind, self.width);
                 self.bytes += part_bytes(&part.kind);
             }
         }
@@ -107,7 +88,7 @@ impl Transcript {
             parts: Vec::new(),
             ..message.clone()
         });
-        self.lines += 1;
+        self.changes += 1;
         for part in &message.parts {
             self.put_part(part);
         }
@@ -130,8 +111,7 @@ impl Transcript {
                     // A whole copy: the window now holds the part from its start.
                     self.base = 0;
                 }
-                self.lines = self.lines - line_estimate(&slot.kind, self.width)
-                    + line_estimate(&part.kind, self.width);
+                self.changes += 1;
                 self.bytes = self.bytes - part_bytes(&slot.kind) + part_bytes(&part.kind);
                 *slot = part.clone();
                 self.keep_bounded();
@@ -143,7 +123,7 @@ impl Transcript {
                 let p = self.messages[m].parts.len();
                 self.messages[m].parts.push(part.clone());
                 self.index.insert(part.id.clone(), (m, p));
-                self.lines += line_estimate(&part.kind, self.width);
+                self.changes += 1;
                 self.bytes += part_bytes(&part.kind);
             }
             // A part of a message before the window: nothing to show, and nothing missed.
@@ -192,7 +172,7 @@ impl Transcript {
             self.stale = true;
             return false;
         };
-        self.lines += rows(new, self.width).saturating_sub(1);
+        self.changes += 1;
         self.bytes += new.len();
         current.push_str(new);
         self.keep_bounded();
@@ -229,27 +209,6 @@ fn part_bytes(kind: &PartKind) -> usize {
             detail.len() + diff.as_ref().map_or(0, String::len)
         }
     }
-}
-
-fn line_estimate(kind: &PartKind, width: usize) -> usize {
-    match kind {
-        PartKind::Text { text } | PartKind::Reasoning { text } => rows(text, width),
-        PartKind::Tool { output, .. } => 1 + output.as_ref().map_or(0, |o| rows(o, width)),
-        PartKind::Error { .. } => 1,
-        PartKind::Permission { diff, .. } => {
-            2 + diff.as_ref().map_or(0, |d| d.matches('\n').count())
-        }
-    }
-}
-
-/// About how many rows `text` takes wrapped at `width` (0: unwrapped).
-fn rows(text: &str, width: usize) -> usize {
-    if width == 0 {
-        return text.matches('\n').count() + 1;
-    }
-    text.split('\n')
-        .map(|line| line.len().div_ceil(width).max(1))
-        .sum()
 }
 
 #[cfg(test)]

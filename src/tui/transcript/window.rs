@@ -57,12 +57,10 @@ impl Transcript {
         self.fetching = None;
         match load {
             Load::Tail | Load::Head => {
-                let width = self.width;
                 *self = Transcript {
                     expanded: std::mem::take(&mut self.expanded),
                     ..Transcript::from_page(page, load)
                 };
-                self.set_width(width);
             }
             Load::Earlier => {
                 // Read backward, the page ends where it was asked to.

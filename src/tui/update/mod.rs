@@ -94,13 +94,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
     };
     match msg {
         Msg::Key(key) => keys::key(state, key, &mut up),
-        Msg::Resize { width, height } => {
-            state.size = (width, height);
-            let wrap = state.messages_width();
-            for t in state.transcripts.values_mut() {
-                t.set_width(wrap);
-            }
-        }
+        Msg::Resize { width, height } => state.size = (width, height),
         Msg::Daemon(event) => up.redraw = daemon_event(state, event, &mut up.effects),
         Msg::Reply { tag, result } => reply(state, tag, result, &mut up.effects),
         Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),

@@ -113,7 +113,6 @@ pub(super) fn join_page(
                 .map(|t| std::mem::take(&mut t.expanded));
             let mut t = Transcript::from_page(page, load);
             t.expanded = expanded.unwrap_or_default();
-            t.set_width(state.messages_width());
             state.transcripts.insert(id, t);
             state.keep_transcripts();
             if on_screen && load == Load::Head {
