@@ -37,6 +37,9 @@ pub enum Command {
     },
     Abort {
         id: String,
+        /// Keep the queued prompts: the next one starts once the turn has ended.
+        #[serde(default)]
+        keep_queue: bool,
     },
     Resume {
         id: String,

@@ -83,7 +83,13 @@ impl World {
     /// Aborts the turn; returns the session as the abort left it and how long it took.
     async fn abort(&self, s: &Session) -> (Session, Duration) {
         let (asked, id) = (Instant::now(), s.id.to_string());
-        let Reply::Session { session, .. } = self.request(Command::Abort { id }).await else {
+        let Reply::Session { session, .. } = self
+            .request(Command::Abort {
+                id,
+                keep_queue: false,
+            })
+            .await
+        else {
             panic!("abort")
         };
         (session, asked.elapsed())

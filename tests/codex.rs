@@ -163,6 +163,7 @@ async fn an_abort_leaves_the_thread_resumable_and_api_errors_end_the_turn() {
     let asked = Instant::now();
     let abort = Command::Abort {
         id: s.id.to_string(),
+        keep_queue: false,
     };
     match w.client.request(abort).await {
         Ok(Reply::Session { session, .. }) => assert_eq!(session.status, Status::Idle),

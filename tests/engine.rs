@@ -135,6 +135,45 @@ async fn prompts_sent_while_busy_run_in_order() {
 }
 
 #[tokio::test]
+async fn an_abort_can_keep_the_queue_or_drop_it_and_says_how_many_went() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    let id = s.id.to_string();
+    h.send(&s, "echo started; sleep 600").await;
+    h.send(&s, "echo kept-one").await;
+    while !h.text(&s).await.contains("started") {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let abort = |keep_queue| Command::Abort {
+        id: id.clone(),
+        keep_queue,
+    };
+    match h.client.request(abort(true)).await.expect("abort") {
+        Reply::Session { note, .. } => assert_eq!(note, None, "nothing was dropped"),
+        other => panic!("{other:?}"),
+    }
+    h.wait_idle(&s).await;
+    assert!(
+        h.text(&s).await.contains("kept-one\\n"),
+        "the queue went on"
+    );
+
+    h.send(&s, "sleep 600").await;
+    h.send(&s, "echo dropped-one").await;
+    h.send(&s, "echo dropped-two").await;
+    match h.client.request(abort(false)).await.expect("abort") {
+        Reply::Session { note, session } => {
+            assert_eq!(note.as_deref(), Some("2 queued prompt(s) dropped"));
+            assert_eq!(session.queued_prompts, 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    h.wait_idle(&s).await;
+    assert!(!h.text(&s).await.contains("dropped-one\\n"));
+}
+
+#[tokio::test]
 async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
     let h = start("");
     let repo = repo();
@@ -153,7 +192,10 @@ async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
     let id = s.id.to_string();
     let aborted = session(
         h.client
-            .request(Command::Abort { id })
+            .request(Command::Abort {
+                id,
+                keep_queue: false,
+            })
             .await
             .expect("abort"),
     );

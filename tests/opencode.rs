@@ -262,6 +262,7 @@ async fn abort_mid_stream_then_kill_and_resume_then_restart_reattaches() {
         .client
         .request(Command::Abort {
             id: s.id.to_string(),
+            keep_queue: false,
         })
         .await
     {

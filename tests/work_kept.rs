@@ -312,3 +312,25 @@ fn workspace_dirs(f: &Flotilla) -> Vec<PathBuf> {
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default()
 }
+
+#[test]
+fn a_stopped_sessions_workspace_can_still_be_cleaned_up() {
+    let repo = repo();
+    let f = Flotilla::new();
+    let s = new_session(&f, repo.path(), "worktree", "stopped work");
+    let (id, ws) = (field(&s, "id"), field(&s, "workspace"));
+    turn(&f, &id, "echo draft > notes.txt");
+    f.ok(&["stop", &id]);
+    f.wait_status(&id, "stopped", TURN);
+
+    // Uncommitted work still stops it, and nothing changes.
+    let refused = f.fails(&["stop", &id, "--cleanup"]);
+    assert!(refused.contains("notes.txt"), "{refused}");
+    assert!(Path::new(&ws).join("notes.txt").exists());
+
+    let cleaned = f.json(&["stop", &id, "--cleanup", "--force"]);
+    assert_eq!(cleaned["status"], "stopped", "{cleaned}");
+    assert!(!Path::new(&ws).exists(), "the worktree is removed");
+    let again = f.fails(&["stop", &id, "--cleanup"]);
+    assert!(again.contains("already removed"), "{again}");
+}

@@ -62,8 +62,13 @@ pub enum Cmd {
         #[arg(long, short)]
         follow: bool,
     },
-    /// Stop the running turn; the session goes idle.
-    Abort { id: String },
+    /// Stop the running turn; the session goes idle. Queued prompts are dropped.
+    Abort {
+        id: String,
+        /// Keep the queued prompts: the next one starts once the turn has ended.
+        #[arg(long)]
+        keep_queue: bool,
+    },
     /// Bring back a stopped, completed, disconnected or failed session.
     Resume { id: String },
     /// Terminate a session; its workspace is kept unless --cleanup.

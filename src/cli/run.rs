@@ -83,7 +83,9 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             other => unexpected(other),
         },
         Cmd::Send { id, text } => session_command(client, Command::Send { id, text }, json).await,
-        Cmd::Abort { id } => session_command(client, Command::Abort { id }, json).await,
+        Cmd::Abort { id, keep_queue } => {
+            session_command(client, Command::Abort { id, keep_queue }, json).await
+        }
         Cmd::Resume { id } => session_command(client, Command::Resume { id }, json).await,
         Cmd::Stop { id, cleanup, force } => {
             session_command(client, Command::Stop { id, cleanup, force }, json).await

@@ -13,8 +13,8 @@ impl State {
             Command::List => self.list(),
             Command::Get { id } => self.resolve(&id).map(|id| self.session_reply(id, None)),
             Command::Send { id, text } => self.resolve(&id).and_then(|id| self.send(id, text)),
-            Command::Abort { id } => match self.resolve(&id) {
-                Ok(id) => return self.abort(id, reply),
+            Command::Abort { id, keep_queue } => match self.resolve(&id) {
+                Ok(id) => return self.abort(id, keep_queue, reply),
                 Err(e) => Err(e),
             },
             Command::Resume { id } => match self.resolve(&id) {

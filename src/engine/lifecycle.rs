@@ -215,7 +215,7 @@ impl State {
         (dropped > 0).then(|| format!("{dropped} queued prompt(s) dropped"))
     }
 
-    pub(super) fn abort(&mut self, id: SessionId, reply: Responder) {
+    pub(super) fn abort(&mut self, id: SessionId, keep_queue: bool, reply: Responder) {
         let checked = self
             .status_of(id)
             .and_then(|status| check(status, Action::Abort).map_err(|e| e.to_string()));
@@ -223,7 +223,10 @@ impl State {
             let _ = reply.send(Err(e));
             return;
         }
-        let note = self.drop_queue(id);
+        let note = match keep_queue {
+            true => None,
+            false => self.drop_queue(id),
+        };
         if self.status_of(id).ok() == Some(Status::Starting)
             && let Some(live) = self.live.remove(&id)
         {
@@ -233,6 +236,9 @@ impl State {
             self.set_status(id, Status::Idle, None);
             self.publish(id);
             let _ = reply.send(Ok(self.session_reply(id, note)));
+            if keep_queue {
+                self.pump_queue(id);
+            }
             return;
         }
         match self.live.get_mut(&id) {
@@ -245,6 +251,9 @@ impl State {
                 self.set_status(id, Status::Idle, None);
                 self.publish(id);
                 let _ = reply.send(Ok(self.session_reply(id, note)));
+                if keep_queue {
+                    self.pump_queue(id);
+                }
             }
         }
     }

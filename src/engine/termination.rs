@@ -146,11 +146,19 @@ impl State {
         remove: bool,
     ) -> Result<(i64, workspace::Workspace, bool, Vec<String>), String> {
         let status = self.status_of(id)?;
-        if !remove {
+        // A session that has already ended can still have its workspace cleaned up.
+        let ended = matches!(status, Status::Stopped | Status::Completed);
+        if !(remove || cleanup && ended) {
             check(status, Action::Terminate).map_err(|e| e.to_string())?;
         }
         let (ws_id, ws, removed) = self.store.workspace_of(id).map_err(|e| e.to_string())?;
         let mut notes = Vec::new();
+        if removed && cleanup && ended && !remove {
+            return Err(format!(
+                "nothing to clean up: {} was already removed",
+                ws.path.display()
+            ));
+        }
         if !cleanup || removed {
             return Ok((ws_id, ws, false, notes));
         }

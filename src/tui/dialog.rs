@@ -11,11 +11,61 @@ pub enum Dialog {
     Confirm(Confirm),
 }
 
+/// A question with buttons. The focus starts on the first choice, which changes
+/// nothing; one that destroys data is answered only by moving to its button and pressing
+/// enter, never by a letter typed in passing.
 pub struct Confirm {
     pub question: String,
-    pub command: Command,
-    /// What the flash line says once it is done.
-    pub done: String,
+    /// What would be lost, a line each, shown above the buttons.
+    pub losses: Vec<String>,
+    pub choices: Vec<Choice>,
+    pub focus: usize,
+    /// Whether `y` picks the last choice: only where nothing is destroyed.
+    pub letters: bool,
+}
+
+pub struct Choice {
+    pub label: String,
+    /// The request it makes, with what its reply is for; `None` only closes the dialog.
+    pub request: Option<(Command, crate::tui::update::Tag)>,
+}
+
+impl Confirm {
+    /// "No" and "Yes": the yes-answer makes `command`, and says `done` once it is done.
+    pub fn yes_no(question: String, yes: &str, command: Command, done: String) -> Confirm {
+        Confirm {
+            question,
+            losses: Vec::new(),
+            choices: vec![
+                Choice {
+                    label: "Cancel".into(),
+                    request: None,
+                },
+                Choice {
+                    label: yes.into(),
+                    request: Some((command, crate::tui::update::Tag::Action { what: done })),
+                },
+            ],
+            focus: 0,
+            letters: true,
+        }
+    }
+
+    /// A question about something that cannot be undone: `losses` say what goes.
+    pub fn destructive(mut self, losses: Vec<String>) -> Confirm {
+        self.losses = losses;
+        self.letters = false;
+        self
+    }
+
+    pub fn move_focus(&mut self, forward: bool) {
+        let n = self.choices.len().max(1);
+        self.focus = if forward {
+            (self.focus + 1).min(n - 1)
+        } else {
+            self.focus.saturating_sub(1)
+        };
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

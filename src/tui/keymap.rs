@@ -53,6 +53,7 @@ actions! {
     HistoryNext = "history_next", Leave = "leave", NextField = "next_field",
     PrevField = "prev_field", Complete = "complete", OptionPrev = "option_prev",
     OptionNext = "option_next", Submit = "submit", Cancel = "cancel", Yes = "yes", No = "no",
+    NextChoice = "next_choice", PrevChoice = "prev_choice", Choose = "choose",
 }
 
 /// One key with its modifiers, as written in the keymap ("ctrl-c", "G", "alt-enter").

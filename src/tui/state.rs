@@ -93,7 +93,10 @@ pub struct State {
     /// The tool call the cursor is on.
     pub tool_cursor: Option<String>,
     pub diff: DiffView,
+    /// The prompt box, holding the selected session's draft.
     pub prompt: TextArea<'static>,
+    /// What was typed for the other sessions, kept until they are selected again.
+    pub drafts: HashMap<SessionId, String>,
     pub prompting: bool,
     pub history: Vec<String>,
     pub history_pos: Option<usize>,
@@ -139,6 +142,7 @@ impl State {
             tool_cursor: None,
             diff: DiffView::default(),
             prompt: new_prompt(),
+            drafts: HashMap::new(),
             prompting: false,
             history: Vec::new(),
             history_pos: None,

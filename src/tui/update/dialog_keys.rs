@@ -10,11 +10,16 @@ use crossterm::event::KeyEvent;
 pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
     let keymap = &state.keymap;
     match &mut state.dialog {
-        Some(Dialog::Confirm(_)) => match keymap.lookup(Context::Confirm, &key) {
-            Some(Action::Yes) => {
-                if let Some(Dialog::Confirm(c)) = state.dialog.take() {
-                    effects.push(Effect::Request(c.command, Tag::Action { what: c.done }));
-                }
+        Some(Dialog::Confirm(c)) => match keymap.lookup(Context::Confirm, &key) {
+            Some(Action::NextChoice) => c.move_focus(true),
+            Some(Action::PrevChoice) => c.move_focus(false),
+            Some(Action::Choose) => {
+                let focus = c.focus;
+                choose(state, focus, effects);
+            }
+            Some(Action::Yes) if c.letters => {
+                let last = c.choices.len().saturating_sub(1);
+                choose(state, last, effects);
             }
             Some(Action::No) => state.dialog = None,
             _ => {}
@@ -28,6 +33,9 @@ pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
                 Some(Action::Submit) => {
                     if let Some(spec) = form.validate() {
                         form.submitting = true;
+                        if let Some(prompt) = &spec.prompt {
+                            super::keys::remember(state, prompt.clone());
+                        }
                         effects.push(Effect::Request(Command::New(spec), Tag::NewSession));
                     }
                 }
@@ -51,6 +59,16 @@ pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             }
         }
         None => {}
+    }
+}
+
+/// Presses the dialog's button `at`: closes it and makes that button's request.
+fn choose(state: &mut State, at: usize, effects: &mut Vec<Effect>) {
+    let Some(Dialog::Confirm(c)) = state.dialog.take() else {
+        return;
+    };
+    if let Some(request) = c.choices.into_iter().nth(at).and_then(|c| c.request) {
+        effects.push(Effect::Request(request.0, request.1));
     }
 }
 

@@ -1,11 +1,12 @@
 //! Keys outside dialogs: the prompt, the filter, the permission card, the tabs, global.
 
+use super::actions::{answer_permission, delete, session_action, terminate};
 use super::{
     Effect, Tag, Update, dialog_keys, fetch_page, flash, load_diff, load_file, page_in, select,
 };
-use crate::core::{Action as Allowed, PermissionReply, Status, check};
+use crate::core::{Action as Allowed, SessionId, Status, check, sanitize};
 use crate::protocol::Command;
-use crate::tui::dialog::{Confirm, Dialog, NewSessionForm};
+use crate::tui::dialog::{Choice, Confirm, Dialog, NewSessionForm};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::state::{Level, State, Tab, new_prompt};
 use crate::tui::transcript::Load;
@@ -73,12 +74,10 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             let form = NewSessionForm::new(&state.default_dir, state.agents.clone());
             state.dialog = Some(Dialog::NewSession(Box::new(form)));
         }
-        Action::Prompt => match state
-            .selected_session()
-            .map(|s| check(s.status, Allowed::Prompt))
-        {
-            Some(Ok(_)) => state.prompting = true,
-            Some(Err(refused)) => flash(state, refused.to_string(), Level::Error),
+        // The box always opens, so what follows `i` is never read as keys; a prompt the
+        // session cannot take now is kept, and enter says what can be done.
+        Action::Prompt => match state.selected_session() {
+            Some(_) => state.prompting = true,
             None => flash(state, "no session: press n to create one", Level::Error),
         },
         Action::Abort => session_action(state, Allowed::Abort, effects),
@@ -236,103 +235,6 @@ fn toggle_tool(state: &mut State) {
     }
 }
 
-/// Abort or resume, if the session's status allows it; otherwise say why not.
-fn session_action(state: &mut State, action: Allowed, effects: &mut Vec<Effect>) {
-    let Some(s) = state.selected_session() else {
-        return;
-    };
-    if let Err(refused) = check(s.status, action) {
-        return flash(state, refused.to_string(), Level::Error);
-    }
-    let id = s.id.to_string();
-    let (command, what) = match action {
-        Allowed::Abort => (Command::Abort { id }, "aborted"),
-        _ => (Command::Resume { id }, "resumed"),
-    };
-    effects.push(Effect::Request(command, Tag::Action { what: what.into() }));
-}
-
-fn terminate(state: &mut State, cleanup: bool, effects: &mut Vec<Effect>) {
-    let Some(s) = state.selected_session() else {
-        return;
-    };
-    if let Err(refused) = check(s.status, Allowed::Terminate) {
-        return flash(state, refused.to_string(), Level::Error);
-    }
-    let command = Command::Stop {
-        id: s.id.to_string(),
-        cleanup,
-        force: false,
-    };
-    let title = crate::core::sanitize(&s.title);
-    if !cleanup && !s.status.is_busy() {
-        let what = format!("terminated '{title}'");
-        effects.push(Effect::Request(command, Tag::Action { what }));
-        return;
-    }
-    let question = if cleanup {
-        format!(
-            "Terminate '{title}' and remove its workspace {}? The branch is kept.",
-            s.workspace.display()
-        )
-    } else {
-        format!("Terminate '{title}'? Its running turn is stopped.")
-    };
-    state.dialog = Some(Dialog::Confirm(Confirm {
-        question,
-        command,
-        done: "terminated".into(),
-    }));
-}
-
-fn delete(state: &mut State) {
-    let Some(s) = state.selected_session() else {
-        return;
-    };
-    let title = crate::core::sanitize(&s.title);
-    state.dialog = Some(Dialog::Confirm(Confirm {
-        question: format!("Delete '{title}' and its transcript for good? Its workspace is kept."),
-        command: Command::Remove {
-            id: s.id.to_string(),
-            cleanup: false,
-            force: false,
-        },
-        done: format!("deleted '{title}'"),
-    }));
-}
-
-fn answer_permission(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
-    let reply = match action {
-        Action::AllowOnce => PermissionReply::Once,
-        Action::AllowAlways => PermissionReply::Always,
-        Action::Deny => PermissionReply::Deny,
-        _ => return,
-    };
-    let Some(id) = state.selected else { return };
-    let Some(request_id) = state
-        .transcript()
-        .and_then(|t| t.pending_permission())
-        .and_then(|p| match &p.kind {
-            crate::core::PartKind::Permission { request_id, .. } => Some(request_id.clone()),
-            _ => None,
-        })
-    else {
-        return;
-    };
-    let what = match reply {
-        PermissionReply::Deny => "denied",
-        _ => "allowed",
-    };
-    effects.push(Effect::Request(
-        Command::Permission {
-            id: id.to_string(),
-            request_id,
-            reply,
-        },
-        Tag::Action { what: what.into() },
-    ));
-}
-
 fn filter_key(state: &mut State, key: KeyEvent) {
     match key.code {
         KeyCode::Esc => {
@@ -403,26 +305,103 @@ fn send_prompt(state: &mut State, effects: &mut Vec<Effect>) {
         return;
     };
     if let Err(refused) = check(s.status, Allowed::Prompt) {
-        return flash(state, refused.to_string(), Level::Error);
+        if check(s.status, Allowed::Resume).is_err() {
+            return flash(state, format!("kept as a draft: {refused}"), Level::Error);
+        }
+        let question = format!(
+            "'{}' is {}: it cannot take prompts now. Resume it and send the prompt?",
+            sanitize(&s.title),
+            s.status
+        );
+        let session = s.id;
+        let resume = Command::Resume {
+            id: session.to_string(),
+        };
+        state.dialog = Some(Dialog::Confirm(Confirm {
+            question,
+            losses: Vec::new(),
+            choices: vec![
+                Choice {
+                    label: "Keep the draft".into(),
+                    request: None,
+                },
+                Choice {
+                    label: "Resume and send".into(),
+                    request: Some((resume, Tag::ResumeThenSend { session, text })),
+                },
+            ],
+            focus: 1,
+            letters: true,
+        }));
+        return;
     }
-    let busy = s.status.is_busy();
-    let id = s.id.to_string();
-    let what = if busy {
-        "queued: the agent is busy"
-    } else {
-        "sent"
+    let what = match s.status.is_busy() {
+        true => "queued: the agent is busy",
+        false => "sent",
     };
+    let id = s.id;
+    send_text(state, id, text, what, effects);
+}
+
+/// Sends `text` to a session, keeps it in the history, and takes it out of the box.
+pub fn send_text(
+    state: &mut State,
+    id: SessionId,
+    text: String,
+    what: &'static str,
+    effects: &mut Vec<Effect>,
+) {
     effects.push(Effect::Request(
         Command::Send {
-            id,
+            id: id.to_string(),
             text: text.clone(),
         },
-        Tag::Action { what: what.into() },
+        Tag::Sent {
+            session: id,
+            text: text.clone(),
+            what,
+        },
     ));
+    if state.selected == Some(id) && state.prompt.lines().join("\n") == text {
+        state.prompt = new_prompt();
+        state.scroll = 0;
+    } else if state.drafts.get(&id) == Some(&text) {
+        state.drafts.remove(&id);
+    }
+    remember(state, text);
+}
+
+/// Puts a prompt into the ↑ history, unless it is the last one already there.
+pub fn remember(state: &mut State, text: String) {
     if state.history.last() != Some(&text) {
         state.history.push(text);
     }
     state.history_pos = None;
-    state.prompt = new_prompt();
-    state.scroll = 0;
+}
+
+/// Keeps what is typed for the session being left, and brings back what was typed for
+/// `next`: a draft belongs to its session.
+pub fn switch_draft(state: &mut State, next: Option<SessionId>) {
+    let typed = state.prompt.lines().join("\n");
+    if let Some(was) = state.selected {
+        match typed.is_empty() {
+            true => state.drafts.remove(&was),
+            false => state.drafts.insert(was, typed),
+        };
+    }
+    let draft = next.and_then(|id| state.drafts.remove(&id));
+    set_prompt(state, draft.as_deref().unwrap_or(""));
+    state.history_pos = None;
+}
+
+/// A prompt that did not go out comes back as its session's draft, unless something new
+/// was typed there meanwhile.
+pub fn restore_draft(state: &mut State, id: SessionId, text: String) {
+    if state.selected == Some(id) {
+        if state.prompt.lines().iter().all(|l| l.is_empty()) {
+            set_prompt(state, &text);
+        }
+    } else {
+        state.drafts.entry(id).or_insert(text);
+    }
 }

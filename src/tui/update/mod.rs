@@ -1,6 +1,7 @@
 //! `update(state, msg) -> effects`: the dashboard's only way to change. Pure: it does
 //! no IO; the loop carries out the effects it returns and feeds their results back.
 
+mod actions;
 mod dialog_keys;
 mod keys;
 mod pages;
@@ -58,6 +59,21 @@ pub enum Tag {
         path: String,
     },
     NewSession,
+    /// A prompt sent; it goes back into the box if the daemon refuses it.
+    Sent {
+        session: SessionId,
+        text: String,
+        what: &'static str,
+    },
+    /// A resume asked for so that `text` can be sent.
+    ResumeThenSend {
+        session: SessionId,
+        text: String,
+    },
+    /// A workspace cleanup; one refused for uncommitted work is offered again, forced.
+    Cleanup {
+        session: SessionId,
+    },
     /// A user action on a session; `what` is said when it succeeds.
     Action {
         what: String,
@@ -118,6 +134,9 @@ pub fn flash(state: &mut State, text: impl Into<String>, level: Level) {
 pub fn select(state: &mut State, id: Option<SessionId>, effects: &mut Vec<Effect>) {
     if state.selected == id && id.is_some_and(|id| state.transcripts.contains_key(&id)) {
         return;
+    }
+    if state.selected != id {
+        keys::switch_draft(state, id);
     }
     state.selected = id;
     state.scroll = 0;
@@ -419,6 +438,38 @@ fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &m
             Some(super::dialog::Dialog::NewSession(form)) => form.show_error(&e),
             _ => flash(state, e, Level::Error),
         },
+        (Tag::Sent { what, .. }, Ok(Reply::Session { session, note })) => {
+            upsert_session(state, session, effects);
+            flash(state, note.unwrap_or_else(|| what.into()), Level::Info);
+        }
+        (Tag::Sent { session, text, .. }, Err(e)) => {
+            keys::restore_draft(state, session, text);
+            flash(
+                state,
+                format!("{e} (the prompt is back in the box)"),
+                Level::Error,
+            );
+        }
+        (Tag::ResumeThenSend { text, .. }, Ok(Reply::Session { session, .. })) => {
+            let id = session.id;
+            upsert_session(state, session, effects);
+            keys::send_text(state, id, text, "resumed and sent", effects);
+        }
+        (Tag::ResumeThenSend { session, text }, Err(e)) => {
+            keys::restore_draft(state, session, text);
+            flash(state, format!("could not resume: {e}"), Level::Error);
+        }
+        (Tag::Cleanup { session }, Err(e)) if e.contains("--force") => {
+            if let Some(s) = state.session(session).cloned() {
+                actions::cleanup_refused(state, &s, &e);
+            }
+        }
+        (Tag::Cleanup { .. }, Ok(Reply::Session { session, note })) => {
+            let title = crate::core::sanitize(&session.title);
+            upsert_session(state, session, effects);
+            let done = format!("removed the workspace of '{title}'");
+            flash(state, note.unwrap_or(done), Level::Info);
+        }
         (Tag::Action { what }, Ok(Reply::Session { session, note })) => {
             upsert_session(state, session, effects);
             flash(state, note.unwrap_or(what), Level::Info);

@@ -144,28 +144,70 @@ fn clip_left(text: &str, max: usize) -> String {
 }
 
 fn confirm(state: &State, c: &Confirm, frame: &mut Frame, screen: Rect) {
-    let width = 60u16;
-    let text = sanitize(&c.question);
-    let wrapped = wrap(&text, usize::from(width - 4));
-    let area = centered(screen, width, wrapped.len() as u16 + 4);
+    let theme = &state.theme;
+    let width = 64u16.min(screen.width.saturating_sub(2));
+    let inner_w = usize::from(width.saturating_sub(4)).max(1);
+    let mut lines: Vec<Line> = wrap(&sanitize(&c.question), inner_w)
+        .into_iter()
+        .map(Line::raw)
+        .collect();
+    if !c.losses.is_empty() {
+        lines.push(Line::raw(""));
+        for loss in &c.losses {
+            for (i, piece) in wrap(&sanitize(loss), inner_w.saturating_sub(2))
+                .into_iter()
+                .enumerate()
+            {
+                let lead = if i == 0 { "• " } else { "  " };
+                lines.push(Line::styled(
+                    format!("{lead}{piece}"),
+                    theme.style(Meaning::Warning),
+                ));
+            }
+        }
+    }
+    lines.push(Line::raw(""));
+    let mut buttons = Vec::new();
+    for (i, choice) in c.choices.iter().enumerate() {
+        let style = if i == c.focus {
+            theme
+                .style(Meaning::Focus)
+                .add_modifier(ratatui::style::Modifier::REVERSED)
+        } else {
+            theme.style(Meaning::Dim)
+        };
+        buttons.push(Span::styled(format!("[ {} ]", choice.label), style));
+    }
+    let total: usize = buttons.iter().map(|b| b.width() + 1).sum();
+    if total <= inner_w {
+        let mut row = Vec::new();
+        for b in buttons {
+            row.extend([b, Span::raw(" ")]);
+        }
+        lines.push(Line::from(row));
+    } else {
+        lines.extend(buttons.into_iter().map(Line::from));
+    }
+    let k = |a| state.keymap.keys_of(a);
+    let mut hint = format!(
+        "{}/{} move · {} press · {} cancel",
+        k(Action::PrevChoice),
+        k(Action::NextChoice),
+        k(Action::Choose),
+        k(Action::No)
+    );
+    if c.letters {
+        hint.push_str(&format!(" · {} yes", k(Action::Yes)));
+    }
+    lines.push(Line::styled(
+        clip(&hint, inner_w),
+        theme.style(Meaning::Dim),
+    ));
+    let area = centered(screen, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, area);
     let block = boxed(state, " confirm ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let mut lines: Vec<Line> = wrapped.into_iter().map(Line::raw).collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled(
-            state.keymap.keys_of(Action::Yes),
-            state.theme.style(Meaning::Key),
-        ),
-        Span::raw(" yes   "),
-        Span::styled(
-            state.keymap.keys_of(Action::No),
-            state.theme.style(Meaning::Key),
-        ),
-        Span::raw(" no"),
-    ]));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
