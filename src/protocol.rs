@@ -171,6 +171,9 @@ pub struct AgentInfo {
     pub found: Option<PathBuf>,
     /// What `--version` printed (agents with a protocol of their own only).
     pub version: Option<String>,
+    /// How to install it, when it was not found.
+    #[serde(default)]
+    pub install: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

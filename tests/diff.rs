@@ -168,15 +168,22 @@ fn binary_files_are_detected() {
     repo.write("img.bin", b"\x89PNG\0\0\x03\x04");
     repo.write("text.txt", b"now\0binary");
     repo.write("new.bin", b"\0\0\0");
+    // No NUL, but not text either.
+    repo.write("noise.dat", b"\x01\x02\xff\xfebinary");
 
     let files = repo.diff(&base);
-    assert_eq!(paths(&files), ["img.bin", "new.bin", "text.txt"]);
+    assert_eq!(
+        paths(&files),
+        ["img.bin", "new.bin", "noise.dat", "text.txt"]
+    );
     for f in &files {
         assert!(f.binary, "{}", f.path);
         assert_eq!((f.additions, f.deletions), (0, 0));
         assert!(f.hunks.is_empty());
     }
     assert_eq!(files[1].status, FileStatus::Added);
+    let sizes: Vec<u64> = files.iter().map(|f| f.size).collect();
+    assert_eq!(sizes, [8, 3, 10, 10], "the larger side's size");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use flotilla::core::{
 };
 use flotilla::protocol::{Event, Reply};
 use flotilla::tui::keymap::Keymap;
-use flotilla::tui::state::{Mark, Notify, State};
+use flotilla::tui::state::{Mark, Notify, Overlay, State};
 use flotilla::tui::theme::Theme;
 use flotilla::tui::update::{Effect, Msg, Tag, update};
 use ratatui::Terminal;
@@ -350,6 +350,50 @@ fn diffs_tab() {
         },
     );
     snap("diffs_tab", &mut state);
+    // Zoomed: the hunks take the whole width, with the file's place in the list; a
+    // tab-indented line keeps its indentation, and a binary file says what it is.
+    press(&mut state, KeyCode::Char('z'));
+    assert!(state.zoom);
+    if let Some(f) = state.diff.files.get_mut(0) {
+        f.hunks[0].lines[1].text = "\tif ok {\treturn 1 }".into();
+    }
+    snap("diffs_tab_zoomed", &mut state);
+    press(&mut state, KeyCode::Char('z'));
+    assert!(!state.zoom, "z again goes back");
+    let mut binary = file("assets/logo.png", FileStatus::Added, Vec::new());
+    binary.binary = true;
+    binary.size = 2_417;
+    state.diff.files.insert(0, binary);
+    state.diff.selected = 0;
+    let terminal = render(&mut state, 80, 24);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(screen.contains("binary file, 2417 bytes"), "{screen}");
+}
+
+#[test]
+fn an_error_session_shows_its_reason_where_its_output_stopped() {
+    let mut state = with_sessions(vec![
+        Session {
+            status_reason: Some(
+                "opencode serve exited with status 1: listen EADDRINUSE 127.0.0.1:4096; free the port or restart the daemon".into(),
+            ),
+            ..session(1, Status::Error, APP, "fix login", 5)
+        },
+        Session {
+            status_reason: Some("the daemon stopped while this session was running: resume it".into()),
+            ..session(2, Status::Disconnected, APP, "add tests", 9)
+        },
+    ]);
+    give_transcript(&mut state, sid(1), conversation());
+    snap("error_session_reason", &mut state);
+    press(&mut state, KeyCode::Char('j'));
+    give_transcript(&mut state, sid(2), conversation());
+    let terminal = render(&mut state, 80, 24);
+    let screen = format!("{:?}", terminal.backend());
+    assert!(
+        screen.contains("output stopped here: the daemon stopped"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -376,6 +420,46 @@ fn new_session_dialog_with_a_field_error() {
 }
 
 #[test]
+fn the_new_session_dialog_marks_an_agent_that_is_not_installed() {
+    let mut state = with_sessions(vec![session(1, Status::Idle, APP, "fix login", 5)]);
+    give_transcript(&mut state, sid(1), conversation());
+    state.default_dir = APP.into();
+    state.agents = vec!["shell".into(), "codex".into()];
+    let agents = vec![
+        flotilla::protocol::AgentInfo {
+            name: "shell".into(),
+            kind: "command".into(),
+            default: true,
+            command: "sh".into(),
+            found: Some("/bin/sh".into()),
+            version: None,
+            install: None,
+        },
+        flotilla::protocol::AgentInfo {
+            name: "codex".into(),
+            kind: "codex".into(),
+            default: false,
+            command: "codex".into(),
+            found: None,
+            version: None,
+            install: Some("install Codex with `npm install -g @openai/codex` or set agents.codex.command in config.toml".into()),
+        },
+    ];
+    update(
+        &mut state,
+        Msg::Reply {
+            tag: Tag::Agents,
+            result: Ok(Reply::Agents { agents }),
+        },
+    );
+    press(&mut state, KeyCode::Char('n'));
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Right);
+    snap("new_session_dialog_missing_agent", &mut state);
+}
+
+#[test]
 fn permission_card() {
     let mut state = with_sessions(vec![session(1, Status::WaitingInput, APP, "fix login", 5)]);
     let mut messages = conversation();
@@ -398,8 +482,19 @@ fn permission_card() {
 fn help_overlay() {
     let mut state = every_status();
     press(&mut state, KeyCode::Char('?'));
-    assert!(state.help);
+    assert_eq!(state.overlay, Some((Overlay::Help, 0)));
     snap("help_overlay", &mut state);
+    // At 80x24 it scrolls: the last keys are reached, descriptions whole.
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    press(&mut state, KeyCode::Char('G'));
+    let terminal = render(&mut state, 80, 24);
+    insta::assert_snapshot!("help_overlay_80x24_end", terminal.backend());
 }
 
 #[test]
@@ -475,4 +570,68 @@ fn info_tab_says_whether_the_agent_runs() {
     give_transcript(&mut state, sid(1), conversation());
     press(&mut state, KeyCode::Char('3'));
     snap("info_tab_agent_not_running", &mut state);
+}
+
+/// The rows of the transcript box, without the bottom row where the scroll note sits.
+fn transcript_rows_on_screen(terminal: &Terminal<TestBackend>, sidebar: u16) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    let area = buffer.area;
+    (1..area.height.saturating_sub(6))
+        .map(|y| {
+            (sidebar + 1..area.width - 1)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_scrolled_up_view_stays_on_its_rows_while_output_arrives() {
+    let mut state = with_sessions(vec![session(1, Status::Active, APP, "fix login", 5)]);
+    let lines: String = (0..200)
+        .map(|i| format!("n{i} a line of output\n"))
+        .collect();
+    let parts = vec![("p1", text(&lines))];
+    give_transcript(
+        &mut state,
+        sid(1),
+        vec![message("m1", Role::Assistant, 1, parts)],
+    );
+    let before = render(&mut state, 80, 24);
+    press(&mut state, KeyCode::PageUp);
+    assert!(state.scroll > 0);
+    let held = transcript_rows_on_screen(&render(&mut state, 80, 24), 26);
+    assert_ne!(held, transcript_rows_on_screen(&before, 26), "scrolled");
+    let mut offset = lines.len();
+    for i in 0..40 {
+        // Lines long enough to wrap, so rows and lines differ.
+        let more = format!("streamed {i} {}\n", "word ".repeat(20));
+        let event = Event::PartDelta {
+            session: sid(1),
+            message_id: "m1".into(),
+            part_id: "p1".into(),
+            offset,
+            text: more.clone(),
+        };
+        offset += more.len();
+        update(&mut state, Msg::Daemon(event));
+    }
+    let message = message(
+        "m2",
+        Role::Assistant,
+        0,
+        vec![("p2", text("a\nnew\nmessage"))],
+    );
+    update(
+        &mut state,
+        Msg::Daemon(Event::MessageAdded {
+            session: sid(1),
+            message,
+        }),
+    );
+    let after = transcript_rows_on_screen(&render(&mut state, 80, 24), 26);
+    assert_eq!(after, held, "the same rows after 40 deltas and a message");
+    press(&mut state, KeyCode::End);
+    let tail = format!("{:?}", render(&mut state, 80, 24).backend());
+    assert!(tail.contains("message"), "{tail}");
 }

@@ -10,7 +10,7 @@ use flotilla::core::{
 use flotilla::protocol::{Command, Event, NewSession, Reply};
 use flotilla::tui::dialog::{Dialog, Field};
 use flotilla::tui::keymap::Keymap;
-use flotilla::tui::state::{Level, Mark, Notify, State, Tab};
+use flotilla::tui::state::{Level, Mark, Notify, Overlay, State, Tab};
 use flotilla::tui::theme::Theme;
 use flotilla::tui::update::{Effect, Msg, Tag, Update, update};
 use std::path::PathBuf;
@@ -698,11 +698,33 @@ fn needs_me_first_puts_waiting_and_failed_sessions_on_top() {
 fn help_quit_suspend_and_key_releases() {
     let mut state = three_sessions();
     ch(&mut state, '?');
-    assert!(state.help);
+    assert_eq!(state.overlay, Some((Overlay::Help, 0)));
+    // At 80x24 the keys do not fit: j and k scroll, and stop at either end.
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    ch(&mut state, 'k');
+    assert_eq!(state.overlay, Some((Overlay::Help, 0)));
+    ch(&mut state, 'j');
+    ch(&mut state, 'j');
+    assert_eq!(state.overlay, Some((Overlay::Help, 2)));
+    ch(&mut state, 'G');
+    let end = state.overlay.expect("open").1;
+    assert!(end > 20, "scrolled to the end: {end}");
+    ch(&mut state, 'j');
+    assert_eq!(
+        state.overlay,
+        Some((Overlay::Help, end)),
+        "not past the end"
+    );
     let up = ch(&mut state, 'q');
     assert!(
-        !state.help && up.effects.is_empty(),
-        "any key only closes help"
+        state.overlay.is_none() && up.effects.is_empty(),
+        "any other key only closes help"
     );
     assert_eq!(ch(&mut state, 'q').effects, [Effect::Quit]);
     let up = press(&mut state, KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -715,8 +737,8 @@ fn help_quit_suspend_and_key_releases() {
         let up = update(&mut state, Msg::Key(release));
         assert!(up.effects.is_empty() && !up.redraw, "{c}");
     }
-    let seen = (state.selected, state.tab, state.help);
-    assert_eq!(seen, (Some(sid(1)), Tab::Messages, false));
+    let seen = (state.selected, state.tab, state.overlay);
+    assert_eq!(seen, (Some(sid(1)), Tab::Messages, None));
 }
 
 #[test]

@@ -174,3 +174,13 @@ pub fn find_binary(program: &std::path::Path) -> Option<PathBuf> {
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
+
+/// How to install the CLI an agent kind runs.
+pub fn install_hint(kind: crate::config::AgentKind) -> &'static str {
+    match kind {
+        crate::config::AgentKind::Opencode => opencode::INSTALL,
+        crate::config::AgentKind::Claude => claude::INSTALL,
+        crate::config::AgentKind::Codex => codex::INSTALL,
+        crate::config::AgentKind::Command => "install the program it runs",
+    }
+}

@@ -325,6 +325,7 @@ mod tests {
                         command: "sh".into(),
                         found: None,
                         version: None,
+                        install: None,
                     };
                     1
                 ],

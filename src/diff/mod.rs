@@ -298,6 +298,7 @@ fn loaded(
     let (b, a) = (before.unwrap_or_default(), after.unwrap_or_default());
     if text::looks_binary(&b) || text::looks_binary(&a) {
         file.binary = true;
+        file.size = b.len().max(a.len()) as u64;
         return Some(file);
     }
     let (b, a) = (into_text(b), into_text(a));

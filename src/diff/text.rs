@@ -6,11 +6,22 @@ use similar::{Algorithm, ChangeTag, DiffOp, DiffTag, TextDiff};
 
 use crate::core::{DiffLine, Hunk, LineKind};
 
-/// Git's own heuristic: a NUL in the first 8000 bytes means binary.
+/// Git's heuristic looks at the first 8000 bytes for a NUL.
 pub(crate) const SNIFF_BYTES: usize = 8000;
 
+/// Git's heuristic, and bytes there that are not UTF-8 (a character cut at the end of
+/// the sniffed bytes aside): drawn as text, either would show as noise.
 pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(SNIFF_BYTES)].contains(&0)
+    let start = &bytes[..bytes.len().min(SNIFF_BYTES)];
+    if start.contains(&0) {
+        return true;
+    }
+    match std::str::from_utf8(start) {
+        Ok(_) => false,
+        // `error_len` is None when the input ends inside a character: text, if it is
+        // the sniff that cut it.
+        Err(e) => e.error_len().is_some() || bytes.len() <= SNIFF_BYTES,
+    }
 }
 
 /// The hunks of a line diff from `before` to `after`, with `context` unchanged lines
@@ -267,5 +278,11 @@ mod tests {
         let mut late = vec![b'a'; SNIFF_BYTES];
         late.push(0);
         assert!(!looks_binary(&late));
+        assert!(looks_binary(b"\x01\x02\xff\xfe image"), "not UTF-8");
+        assert!(!looks_binary("naïve café\n".as_bytes()));
+        // A character cut by the sniff's end is still text.
+        let mut cut = vec![b'a'; SNIFF_BYTES - 1];
+        cut.extend("é and more".as_bytes());
+        assert!(!looks_binary(&cut));
     }
 }

@@ -320,7 +320,15 @@ impl State {
                             .as_ref()
                             .filter(|_| asks_version)
                             .and_then(|bin| version_of(bin));
+                        let install = match (&found, agent.kind) {
+                            (Some(_), _) => None,
+                            (None, crate::config::AgentKind::Command) => Some(format!(
+                                "install {command}, or set agents.{name}.command in config.toml"
+                            )),
+                            (None, kind) => Some(crate::agent::install_hint(kind).to_string()),
+                        };
                         crate::protocol::AgentInfo {
+                            install,
                             default: name == default,
                             kind: format!("{:?}", agent.kind).to_lowercase(),
                             name,

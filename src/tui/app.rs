@@ -62,6 +62,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
     )
     .effects;
     effects.push(Effect::Request(Command::DaemonStatus, Tag::Status));
+    effects.push(Effect::Request(Command::Agents, Tag::Agents));
     if let Some(problem) = config_error.or(keymap_error) {
         state.flash = Some((problem, super::state::Level::Error));
     }

@@ -115,6 +115,8 @@ pub struct NewSessionForm {
     pub strategy: usize,
     pub agents: Vec<String>,
     pub agent: usize,
+    /// Agents whose program is not installed, with how to install it.
+    pub missing: BTreeMap<String, String>,
     pub errors: BTreeMap<Field, String>,
     /// Completions offered for the directory, after Tab found several.
     pub completions: Vec<String>,
@@ -144,6 +146,7 @@ impl NewSessionForm {
             strategy: 0,
             agents,
             agent: 0,
+            missing: BTreeMap::new(),
             errors: BTreeMap::new(),
             completions: Vec::new(),
             submitting: false,

@@ -54,6 +54,7 @@ actions! {
     PrevField = "prev_field", Complete = "complete", OptionPrev = "option_prev",
     OptionNext = "option_next", Submit = "submit", Cancel = "cancel", Yes = "yes", No = "no",
     NextChoice = "next_choice", PrevChoice = "prev_choice", Choose = "choose",
+    Zoom = "zoom", LineUp = "line_up", LineDown = "line_down", Messages = "messages",
 }
 
 /// One key with its modifiers, as written in the keymap ("ctrl-c", "G", "alt-enter").

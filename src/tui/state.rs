@@ -38,6 +38,17 @@ pub enum Mark {
     Attention,
 }
 
+/// A full-screen overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// The messages the bottom line showed.
+    Log,
+}
+
+/// How many messages the log keeps.
+pub const LOG_LEN: usize = 200;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Level {
     Info,
@@ -82,6 +93,8 @@ pub struct State {
     pub filter: String,
     pub filtering: bool,
     pub tab: Tab,
+    /// The right pane takes the whole width.
+    pub zoom: bool,
     /// The transcripts of the sessions viewed last (see [`KEPT_TRANSCRIPTS`]).
     pub transcripts: HashMap<SessionId, Transcript>,
     /// Sessions by when they were last selected, the latest first.
@@ -101,9 +114,14 @@ pub struct State {
     pub history: Vec<String>,
     pub history_pos: Option<usize>,
     pub dialog: Option<Dialog>,
-    pub help: bool,
+    /// The overlay open over everything, with how far it is scrolled.
+    pub overlay: Option<(Overlay, usize)>,
+    /// What the bottom line said, whole, the latest last (see [`LOG_LEN`]).
+    pub log: std::collections::VecDeque<(DateTime<Utc>, String, Level)>,
     pub flash: Option<(String, Level)>,
     pub agents: Vec<String>,
+    /// Configured agents whose program is missing, with how to install each.
+    pub missing_agents: std::collections::BTreeMap<String, String>,
     pub keymap: Keymap,
     pub theme: Theme,
     pub notify: Notify,
@@ -135,6 +153,7 @@ impl State {
             filter: String::new(),
             filtering: false,
             tab: Tab::Messages,
+            zoom: false,
             transcripts: HashMap::new(),
             recent: Default::default(),
             loading: HashMap::new(),
@@ -147,9 +166,11 @@ impl State {
             history: Vec::new(),
             history_pos: None,
             dialog: None,
-            help: false,
+            overlay: None,
+            log: Default::default(),
             flash: None,
             agents: Vec::new(),
+            missing_agents: Default::default(),
             keymap,
             theme,
             notify,
@@ -175,12 +196,15 @@ impl State {
     /// The width the transcript is drawn at: the screen less the sidebar and borders.
     pub fn messages_width(&self) -> usize {
         let width = self.size.0;
-        usize::from(
-            width
-                .saturating_sub((width / 3).clamp(24, 44))
-                .saturating_sub(2),
-        )
-        .max(1)
+        usize::from(width.saturating_sub(self.sidebar_width()).saturating_sub(2)).max(1)
+    }
+
+    /// The sidebar's columns: none while the right pane is zoomed.
+    pub fn sidebar_width(&self) -> u16 {
+        match self.zoom {
+            true => 0,
+            false => (self.size.0 / 3).clamp(24, 44),
+        }
     }
 
     /// Notes that the session was selected, for [`State::keep_transcripts`].
@@ -281,6 +305,22 @@ fn matches_filter(s: &Session, filter: &str) -> bool {
 
 pub fn new_prompt() -> TextArea<'static> {
     let mut prompt = TextArea::default();
-    prompt.set_placeholder_text("i to type a prompt · enter sends · alt-enter new line");
+    prompt.set_placeholder_text(IDLE_PLACEHOLDER);
     prompt
+}
+
+const IDLE_PLACEHOLDER: &str = "i to type a prompt";
+const TYPING_PLACEHOLDER: &str = "type a prompt · enter sends · alt-enter new line · esc leaves";
+
+impl State {
+    /// The empty box says what to do: open it, or, while it is open, type.
+    pub fn sync_placeholder(&mut self) {
+        let wanted = match self.prompting {
+            true => TYPING_PLACEHOLDER,
+            false => IDLE_PLACEHOLDER,
+        };
+        if self.prompt.placeholder_text() != wanted {
+            self.prompt.set_placeholder_text(wanted);
+        }
+    }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// How to get Claude Code, for messages about a missing binary.
-const INSTALL: &str = "install Claude Code with `npm install -g @anthropic-ai/claude-code` or set agents.claude.command in config.toml";
+pub(crate) const INSTALL: &str = "install Claude Code with `npm install -g @anthropic-ai/claude-code` or set agents.claude.command in config.toml";
 
 /// What the configuration says about Claude Code sessions.
 #[derive(Debug, Clone, Default)]

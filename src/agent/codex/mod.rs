@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// How to get Codex, for messages about a missing binary.
-const INSTALL: &str =
+pub(crate) const INSTALL: &str =
     "install Codex with `npm install -g @openai/codex` or set agents.codex.command in config.toml";
 /// How long a process that has ended its turn gets to exit before it is interrupted.
 const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -127,7 +127,7 @@ impl Backend for OpenCodeBackend {
         match super::find_binary(binary) {
             Some(_) => Ok(()),
             None => Err(AgentError::Unavailable(format!(
-                "cannot find {}: install OpenCode with `npm install -g opencode-ai` or set agents.opencode.command in config.toml",
+                "cannot find {}: {INSTALL}",
                 binary.display()
             ))),
         }
@@ -147,3 +147,5 @@ impl Backend for OpenCodeBackend {
 
 #[cfg(test)]
 mod tests;
+
+pub(crate) const INSTALL: &str = "install OpenCode with `npm install -g opencode-ai` or set agents.opencode.command in config.toml";

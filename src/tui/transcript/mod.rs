@@ -3,6 +3,7 @@
 //! carry offsets, so text already loaded is not added twice and a gap is noticed (the
 //! transcript is then reloaded).
 
+mod heights;
 mod window;
 
 use crate::core::{Message, Part, PartKind, Pos};
@@ -36,6 +37,8 @@ pub struct Transcript {
     pub stale: bool,
     /// Counts changes to what is held, so a drawn height is measured again after one.
     changes: u64,
+    /// The rows of each part's text, as last drawn.
+    heights: heights::Heights,
 }
 
 /// What a window holds, in short: when any of it changes, so may its drawn height.
@@ -68,8 +71,26 @@ impl Transcript {
         t
     }
 
+    /// The rows of the text of the part at `at` (message and part index) at `width`,
+    /// from the cache where it still holds; `line_rows` counts one line.
+    pub fn text_rows(
+        &self,
+        at: (usize, usize),
+        width: usize,
+        text: &str,
+        line_rows: impl Fn(&str) -> usize,
+    ) -> usize {
+        self.heights.rows(at, width, text, line_rows)
+    }
+
+    /// Where the part is held: its message's index and its own.
+    pub fn locate(&self, part_id: &str) -> Option<(usize, usize)> {
+        self.index.get(part_id).copied()
+    }
+
     fn reindex(&mut self) {
         self.index.clear();
+        self.heights.clear();
         self.changes += 1;
         self.bytes = 0;
         for (m, message) in self.messages.iter().enumerate() {
@@ -112,6 +133,7 @@ impl Transcript {
                     self.base = 0;
                 }
                 self.changes += 1;
+                self.heights.forget(m, p);
                 self.bytes = self.bytes - part_bytes(&slot.kind) + part_bytes(&part.kind);
                 *slot = part.clone();
                 self.keep_bounded();

@@ -8,7 +8,7 @@ use crate::core::{Action as Allowed, SessionId, Status, check, sanitize};
 use crate::protocol::Command;
 use crate::tui::dialog::{Choice, Confirm, Dialog, NewSessionForm};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::state::{Level, State, Tab, new_prompt};
+use crate::tui::state::{Level, Overlay, State, Tab, new_prompt};
 use crate::tui::transcript::Load;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -22,9 +22,8 @@ pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
         effects.push(Effect::Suspend);
         return;
     }
-    if state.help {
-        state.help = false;
-        return;
+    if let Some((overlay, scroll)) = state.overlay {
+        return overlay_key(state, overlay, scroll, key);
     }
     if state.dialog.is_some() {
         return dialog_keys::key(state, key, effects);
@@ -69,9 +68,15 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     let page = usize::from(state.size.1.saturating_sub(8)).max(1);
     match action {
         Action::Quit => effects.push(Effect::Quit),
-        Action::Help => state.help = true,
+        Action::Help => state.overlay = Some((Overlay::Help, 0)),
+        Action::Messages => {
+            // The latest messages first in view.
+            state.overlay = Some((Overlay::Log, usize::MAX / 2));
+            clamp_overlay(state);
+        }
         Action::New => {
-            let form = NewSessionForm::new(&state.default_dir, state.agents.clone());
+            let mut form = NewSessionForm::new(&state.default_dir, state.agents.clone());
+            form.missing = state.missing_agents.clone();
             state.dialog = Some(Dialog::NewSession(Box::new(form)));
         }
         // The box always opens, so what follows `i` is never read as keys; a prompt the
@@ -145,6 +150,9 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
             scroll(state, action, page, effects)
         }
+        Action::LineUp => scroll(state, Action::PageUp, 1, effects),
+        Action::LineDown => scroll(state, Action::PageDown, 1, effects),
+        Action::Zoom => state.zoom = !state.zoom,
         Action::NextTool | Action::PrevTool => move_tool_cursor(state, action == Action::NextTool),
         Action::ToggleTool => toggle_tool(state),
         Action::NextFile => {
@@ -233,6 +241,40 @@ fn toggle_tool(state: &mut State) {
     {
         t.expanded.insert(part);
     }
+}
+
+/// Keys over an overlay: the scrolling keys scroll it, any other key closes it.
+fn overlay_key(state: &mut State, overlay: Overlay, scroll: usize, key: KeyEvent) {
+    let page = usize::from(state.size.1.saturating_sub(3)).max(1);
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let next = match key.code {
+        KeyCode::Char('j') | KeyCode::Down => scroll + 1,
+        KeyCode::Char('e') if ctrl => scroll + 1,
+        KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+        KeyCode::Char('y') if ctrl => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll + page,
+        KeyCode::Char('d') if ctrl => scroll + page,
+        KeyCode::PageUp => scroll.saturating_sub(page),
+        KeyCode::Char('u') if ctrl => scroll.saturating_sub(page),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => usize::MAX / 2,
+        _ => {
+            state.overlay = None;
+            return;
+        }
+    };
+    state.overlay = Some((overlay, next));
+    clamp_overlay(state);
+}
+
+/// Keeps an overlay's scroll where its last screenful starts, at the most.
+fn clamp_overlay(state: &mut State) {
+    let Some((overlay, scroll)) = state.overlay else {
+        return;
+    };
+    let rows = crate::tui::view::overlay::rows(state, overlay, state.size.0);
+    let max = rows.saturating_sub(usize::from(state.size.1.saturating_sub(2)));
+    state.overlay = Some((overlay, scroll.min(max)));
 }
 
 fn filter_key(state: &mut State, key: KeyEvent) {

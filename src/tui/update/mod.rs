@@ -43,6 +43,8 @@ pub enum Msg {
 pub enum Tag {
     Sessions,
     Status,
+    /// Which agents are installed.
+    Agents,
     /// A page of a session's transcript.
     Page {
         session: SessionId,
@@ -109,7 +111,10 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         redraw: true,
     };
     match msg {
-        Msg::Key(key) => keys::key(state, key, &mut up),
+        Msg::Key(key) => {
+            keys::key(state, key, &mut up);
+            state.sync_placeholder();
+        }
         Msg::Resize { width, height } => state.size = (width, height),
         Msg::Daemon(event) => up.redraw = daemon_event(state, event, &mut up.effects),
         Msg::Reply { tag, result } => reply(state, tag, result, &mut up.effects),
@@ -126,8 +131,16 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
     up
 }
 
+/// Says something on the bottom line, and keeps it whole in the message log.
 pub fn flash(state: &mut State, text: impl Into<String>, level: Level) {
-    state.flash = Some((text.into(), level));
+    let text = crate::core::sanitize(&text.into());
+    if state.log.len() >= super::state::LOG_LEN {
+        state.log.pop_front();
+    }
+    state
+        .log
+        .push_back((state.now, text.clone(), level.clone()));
+    state.flash = Some((text, level));
 }
 
 /// Brings the newly selected session on screen and asks for what it needs.
@@ -212,6 +225,43 @@ fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> b
         buffer.push(event);
         return false;
     }
+    let on_screen = |id: SessionId| selected == Some(id);
+    // A view scrolled up stays on its rows: what grows below it moves it up as much.
+    let held = state.scroll > 0 && event.session().is_some_and(on_screen);
+    let grows = match &event {
+        Event::PartUpdated { part, .. } if held => Some(part.id.clone()),
+        Event::PartDelta { part_id, .. } if held => Some(part_id.clone()),
+        _ => None,
+    };
+    let rows_before = grows.as_deref().map(|p| super::view::part_rows(state, p));
+    // A new message: its header row and the rows of the parts it comes with.
+    let added = match &event {
+        Event::MessageAdded { message, .. } if held => state
+            .transcript()
+            .filter(|t| t.at_end && !t.messages.iter().any(|m| m.id == message.id))
+            .map(|_| {
+                message
+                    .parts
+                    .iter()
+                    .map(|p| p.id.clone())
+                    .collect::<Vec<_>>()
+            }),
+        _ => None,
+    };
+    let changed = apply_event(state, event, effects);
+    if let (Some(part), Some(before)) = (grows, rows_before) {
+        let after = super::view::part_rows(state, &part);
+        state.scroll = (state.scroll + after).saturating_sub(before);
+    }
+    if let Some(parts) = added {
+        let rows: usize = parts.iter().map(|p| super::view::part_rows(state, p)).sum();
+        state.scroll += 1 + rows;
+    }
+    changed
+}
+
+fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bool {
+    let selected = state.selected;
     let on_screen = |id: SessionId| selected == Some(id);
     match event {
         Event::SessionUpdated { session } => {
@@ -359,6 +409,15 @@ fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &m
             state.agents = agents;
             if let Some(e) = config_error {
                 flash(state, e, Level::Error);
+            }
+        }
+        (Tag::Agents, Ok(Reply::Agents { agents })) => {
+            state.missing_agents = agents
+                .into_iter()
+                .filter_map(|a| Some((a.name, a.install?)))
+                .collect();
+            if let Some(super::dialog::Dialog::NewSession(form)) = &mut state.dialog {
+                form.missing = state.missing_agents.clone();
             }
         }
         (Tag::Page { session, load }, Ok(Reply::Transcript { page, .. })) => {

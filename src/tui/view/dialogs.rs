@@ -3,7 +3,7 @@
 use super::text::{clip, wrap};
 use crate::core::{PartKind, sanitize};
 use crate::tui::dialog::{Confirm, Dialog, Field, NewSessionForm};
-use crate::tui::keymap::{Action, Context};
+use crate::tui::keymap::Action;
 use crate::tui::state::State;
 use crate::tui::theme::Meaning;
 use crate::tui::update::permission_card_shown;
@@ -21,9 +21,7 @@ pub fn render(state: &State, frame: &mut Frame, screen: Rect, main: Rect) {
         Some(Dialog::Confirm(c)) => confirm(state, c, frame, screen),
         None => {}
     }
-    if state.help {
-        help(state, frame, screen);
-    }
+    super::overlay::render(state, frame, screen);
 }
 
 fn centered(screen: Rect, width: u16, height: u16) -> Rect {
@@ -47,10 +45,16 @@ fn boxed<'a>(state: &State, title: &'a str) -> Block<'a> {
 fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: Rect) {
     let theme = &state.theme;
     let errors = form.errors.len() as u16;
+    let hint = match form.focus == Field::Agent {
+        true => form.missing.get(&form.value(Field::Agent)).map_or(0, |h| {
+            wrap(h, 76usize.saturating_sub(2 + 14 + 1)).len() as u16
+        }),
+        false => 0,
+    };
     let area = centered(
         screen,
         76,
-        11 + errors + u16::from(!form.completions.is_empty()),
+        11 + errors + hint + u16::from(!form.completions.is_empty()),
     );
     frame.render_widget(Clear, area);
     let block = boxed(state, " new session ");
@@ -68,6 +72,9 @@ fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: 
         };
         let marker = if focused { "›" } else { " " };
         let value = match field {
+            Field::Agent if form.missing.contains_key(&form.value(field)) => {
+                format!("◀ {} · not installed ▶", form.value(field))
+            }
             Field::Strategy | Field::Agent => format!("◀ {} ▶", form.value(field)),
             _ => {
                 let v = form.value(field);
@@ -103,6 +110,17 @@ fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: 
                 format!("{:label_w$}{}", "", clip(&options, value_w)),
                 theme.style(Meaning::Dim),
             ));
+        }
+        if field == Field::Agent
+            && focused
+            && let Some(install) = form.missing.get(&form.value(field))
+        {
+            for piece in wrap(&sanitize(install), value_w) {
+                lines.push(Line::styled(
+                    format!("{:label_w$}{piece}", ""),
+                    theme.style(Meaning::Warning),
+                ));
+            }
         }
         if let Some(e) = form.errors.get(&field) {
             lines.push(Line::styled(
@@ -287,74 +305,4 @@ fn permission_card(state: &State, frame: &mut Frame, main: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines), inner);
-}
-
-fn help(state: &State, frame: &mut Frame, screen: Rect) {
-    let theme = &state.theme;
-    let sections = [
-        (Context::Global, "everywhere"),
-        (Context::Messages, "messages tab"),
-        (Context::Diffs, "diffs tab"),
-        (Context::Permission, "permission card"),
-        (Context::Prompt, "prompt box"),
-        (Context::Dialog, "new-session dialog"),
-        (Context::Confirm, "confirmations"),
-    ];
-    let area = screen;
-    frame.render_widget(Clear, area);
-    let block = boxed(state, " keys · any key closes ");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-
-    let mut entries: Vec<(Option<String>, String)> = Vec::new();
-    for (context, name) in sections {
-        entries.push((None, name.to_string()));
-        for b in state
-            .keymap
-            .bindings
-            .iter()
-            .filter(|b| b.context == context)
-        {
-            let keys = b
-                .keys
-                .iter()
-                .map(|k| k.to_string())
-                .collect::<Vec<_>>()
-                .join(" ");
-            entries.push((Some(keys), b.desc.clone()));
-        }
-    }
-    // As many columns as it takes to show every key at once.
-    let rows = usize::from(inner.height).max(1);
-    let columns = entries.len().div_ceil(rows).max(1);
-    let col_w = usize::from(inner.width) / columns;
-    for (c, chunk) in entries.chunks(rows).enumerate() {
-        let lines: Vec<Line> = chunk
-            .iter()
-            .map(|(keys, desc)| match keys {
-                None => Line::styled(
-                    clip(desc, col_w.saturating_sub(1)),
-                    theme.style(Meaning::Title),
-                ),
-                Some(keys) => {
-                    let keys = clip(keys, 9);
-                    // One space, the keys padded to nine columns, one space.
-                    let rest = col_w.saturating_sub(11 + 1);
-                    Line::from(vec![
-                        Span::styled(format!(" {keys:<9} "), theme.style(Meaning::Key)),
-                        Span::raw(clip(desc, rest)),
-                    ])
-                }
-            })
-            .collect();
-        let x = inner.x + (c * col_w) as u16;
-        frame.render_widget(
-            Paragraph::new(lines),
-            Rect {
-                x,
-                width: col_w as u16,
-                ..inner
-            },
-        );
-    }
 }

@@ -1,6 +1,6 @@
 //! Changed files on the left, the selected file's coloured hunks on the right.
 
-use super::text::{clip, fit};
+use super::text::{clip, fit, width};
 use crate::core::{FileStatus, LineKind, sanitize, screen_line};
 use crate::tui::state::State;
 use crate::tui::theme::Meaning;
@@ -9,14 +9,30 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// Keeps the end of a path (its file name) when it must be cut.
-fn clip_path(path: &str, max: usize) -> String {
-    let count = path.chars().count();
-    if count <= max {
+/// Cuts a long path in the middle, keeping its file name and as much of its start as
+/// fits: `src/par…/big_table.rs`. A file name too long alone keeps its end.
+pub fn clip_path(path: &str, max: usize) -> String {
+    if width(path) <= max {
         return path.to_string();
     }
-    let tail: String = path.chars().skip(count + 1 - max.max(1)).collect();
-    format!("…{tail}")
+    let name_at = path.rfind('/').map_or(0, |i| i + 1);
+    let name = &path[name_at..];
+    let name_w = width(name);
+    if name_at == 0 || name_w + 2 > max {
+        let mut tail: Vec<char> = Vec::new();
+        let mut used = 1;
+        for c in name.chars().rev() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > max {
+                break;
+            }
+            used += w;
+            tail.push(c);
+        }
+        return format!("…{}", tail.into_iter().rev().collect::<String>());
+    }
+    let head = clip(&path[..name_at - 1], max - name_w - 1);
+    format!("{head}/{name}")
 }
 
 /// Past this many lines in all, the file list opens with a summary line.
@@ -40,7 +56,12 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         };
         return frame.render_widget(note(text.into(), Meaning::Dim), area);
     }
-    let list_width = (area.width / 3).clamp(18, 48);
+    // Zoomed, the hunks take the whole width, and their header says which file it is.
+    let list_width = if state.zoom {
+        0
+    } else {
+        (area.width / 3).clamp(18, 48)
+    };
     let [list, hunks] =
         Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(area);
 
@@ -82,12 +103,14 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             Span::styled(counts, theme.style(Meaning::Dim)),
         ]));
     }
-    let border = Block::default()
-        .borders(Borders::RIGHT)
-        .border_style(theme.style(Meaning::Dim));
-    let list_inner = border.inner(list);
-    frame.render_widget(border, list);
-    frame.render_widget(Paragraph::new(lines), list_inner);
+    if !state.zoom {
+        let border = Block::default()
+            .borders(Borders::RIGHT)
+            .border_style(theme.style(Meaning::Dim));
+        let list_inner = border.inner(list);
+        frame.render_widget(border, list);
+        frame.render_widget(Paragraph::new(lines), list_inner);
+    }
 
     let Some(file) = diff.files.get(diff.selected) else {
         return;
@@ -96,7 +119,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let waiting = file.hunks.is_empty() && diff.fetching.as_deref() == Some(file.path.as_str());
     if file.binary || file.too_large || waiting {
         let why = if file.binary {
-            "binary file".to_string()
+            format!("binary file, {} bytes", file.size)
         } else if file.too_large {
             format!(
                 "too large to show ({:.1} MiB)",
@@ -105,12 +128,11 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         } else {
             "loading…".to_string()
         };
-        let text = format!(
-            "{}\n{why}: +{} -{}",
-            sanitize(&file.path),
-            file.additions,
-            file.deletions
-        );
+        let counts = match file.binary {
+            true => String::new(),
+            false => format!(": +{} -{}", file.additions, file.deletions),
+        };
+        let text = format!("{}\n{why}{counts}", sanitize(&file.path));
         return frame.render_widget(
             note(text, Meaning::Dim),
             Rect {
@@ -121,16 +143,19 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
     let height = usize::from(hunks.height);
     let mut shown = Vec::with_capacity(height);
-    shown.push(Line::styled(
-        clip(
-            &format!(
-                "{} +{} -{}",
-                sanitize(&file.path),
-                file.additions,
-                file.deletions
-            ),
-            width,
+    let counts = match state.zoom {
+        true => format!(
+            " +{} -{} · file {} of {}",
+            file.additions,
+            file.deletions,
+            diff.selected + 1,
+            diff.files.len()
         ),
+        false => format!(" +{} -{}", file.additions, file.deletions),
+    };
+    let room = width.saturating_sub(super::text::width(&counts));
+    shown.push(Line::styled(
+        format!("{}{counts}", clip_path(&sanitize(&file.path), room)),
         theme.style(Meaning::Title),
     ));
     let mut skip = diff.scroll;
@@ -185,4 +210,28 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             ..hunks
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip_path;
+
+    #[test]
+    fn long_paths_lose_their_middle_and_keep_the_file_name() {
+        assert_eq!(clip_path("README.md", 20), "README.md");
+        assert_eq!(
+            clip_path("src/parser/big_generated_table.rs", 30),
+            "src/pa…/big_generated_table.rs"
+        );
+        assert_eq!(clip_path("a/b/README.md", 11), "…/README.md");
+        assert_eq!(
+            clip_path("deep/dir/very_long_file_name.rs", 12),
+            "…ile_name.rs"
+        );
+        assert_eq!(clip_path("docs/README.md", 12), "d…/README.md");
+        for max in 1..40 {
+            let clipped = clip_path("src/parser/big_generated_table.rs", max);
+            assert!(super::width(&clipped) <= max.max(1), "{max}: {clipped}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! a long transcript costs what the screen holds. Tool calls are folded to one line.
 
 use super::text::{clip, wrap};
-use crate::core::{Message, Part, PartKind, Role, ToolStatus, sanitize, screen_line};
+use crate::core::{Message, Part, PartKind, Role, Status, ToolStatus, sanitize, screen_line};
 use crate::tui::state::State;
 use crate::tui::theme::{Meaning, Theme};
 use crate::tui::transcript::Transcript;
@@ -31,18 +31,30 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let height = usize::from(area.height);
     let width = usize::from(area.width);
     let cursor = state.tool_cursor.as_deref();
-    let (mut rows, total) = window(
-        transcript,
-        width,
-        state.scroll,
-        height,
-        &state.theme,
-        cursor,
-    );
+    let trailer = trailer(state, width);
+    let below = |scroll: usize| {
+        // The trailer is the lowest rows; the transcript's come above it.
+        let mut rows: Vec<Line> = trailer.iter().skip(scroll).take(height).cloned().collect();
+        if rows.len() >= height {
+            return (rows, usize::MAX);
+        }
+        let skip = scroll.saturating_sub(trailer.len());
+        let (more, total) = window(
+            transcript,
+            width,
+            skip,
+            height - rows.len(),
+            &state.theme,
+            cursor,
+        );
+        rows.extend(more);
+        (rows, total.saturating_add(trailer.len()))
+    };
+    let (mut rows, total) = below(state.scroll);
     // Scrolled past the top: show the top screenful instead.
     let scroll = state.scroll.min(total.saturating_sub(height));
     if scroll != state.scroll {
-        rows = window(transcript, width, scroll, height, &state.theme, cursor).0;
+        rows = below(scroll).0;
     }
     let shown: Vec<Line> = rows.into_iter().rev().collect();
     frame.render_widget(Paragraph::new(shown), area);
@@ -64,6 +76,33 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// Where the output of a session that failed or lost its agent stopped, and why: the
+/// rows under its transcript, the lowest first. None while the session is fine, or the
+/// window does not reach the end.
+pub fn trailer(state: &State, width: usize) -> Vec<Line<'static>> {
+    let Some(s) = state.selected_session() else {
+        return Vec::new();
+    };
+    if !state.transcript().is_some_and(|t| t.at_end) {
+        return Vec::new();
+    }
+    let text = match (s.status, &s.status_reason) {
+        (Status::Error, reason) => format!(
+            "✗ the session failed: {}",
+            reason.as_deref().unwrap_or("no reason was given")
+        ),
+        (Status::Disconnected, reason) => format!(
+            "⊘ output stopped here: {}",
+            reason.as_deref().unwrap_or("the agent went away")
+        ),
+        _ => return Vec::new(),
+    };
+    let mut rows = Vec::new();
+    let style = state.theme.style(Meaning::Error);
+    text_rows(&sanitize(&text), width, usize::MAX, "", style, &mut rows);
+    rows
+}
+
 /// The rows `skip` to `skip + height` counted from the bottom, the lowest first, and how
 /// many rows were counted in all (every row, if the window reached the top). Parts below
 /// the window are only measured, never built, so scrolling far up stays cheap.
@@ -78,12 +117,12 @@ pub fn window(
     let mut rows: Vec<Line<'static>> = Vec::new();
     let mut skip = skip;
     let mut counted = 0;
-    for message in t.messages.iter().rev() {
-        for part in message.parts.iter().rev() {
+    for (m, message) in t.messages.iter().enumerate().rev() {
+        for (p, part) in message.parts.iter().enumerate().rev() {
             let expanded = t.expanded.contains(&part.id);
             if skip > 0
                 && !expanded
-                && let Some(h) = part_height(&part.kind, width)
+                && let Some(h) = part_height(t, (m, p), &part.kind, width)
                 && h <= skip
             {
                 skip -= h;
@@ -122,19 +161,36 @@ pub fn window(
     (rows, counted)
 }
 
-/// How many rows a part takes (tool calls folded), measured without building them; `None`
-/// where measuring would cost as much as building.
-fn part_height(kind: &PartKind, width: usize) -> Option<usize> {
+/// How many rows the part with id `part_id` takes drawn at `width`; 0 if it is not held.
+pub fn rows_of_part(t: &Transcript, part_id: &str, width: usize, theme: &Theme) -> usize {
+    let Some((m, p)) = t.locate(part_id) else {
+        return 0;
+    };
+    let part = &t.messages[m].parts[p];
+    let expanded = t.expanded.contains(&part.id);
+    if !expanded && let Some(h) = part_height(t, (m, p), &part.kind, width) {
+        return h;
+    }
+    let mut built = Vec::new();
+    part_rows(part, width, usize::MAX, theme, expanded, false, &mut built);
+    built.len()
+}
+
+/// How many rows a part takes (tool calls folded), measured without building them and
+/// kept in the transcript's cache; `None` where measuring would cost as much as building.
+fn part_height(t: &Transcript, at: (usize, usize), kind: &PartKind, width: usize) -> Option<usize> {
     let text_height = |text: &str, indent: usize| {
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        body.split('\n')
-            .map(|line| wrapped_rows(line, width.saturating_sub(indent)))
-            .sum()
+        let width = width.saturating_sub(indent);
+        t.text_rows(at, width, text, |line| wrapped_rows(line, width))
     };
     Some(match kind {
         PartKind::Text { text } => text_height(text, 0),
         PartKind::Reasoning { text } => text_height(text, 2),
-        PartKind::Error { message } => text_height(&format!("✗ {message}"), 0),
+        PartKind::Error { message } => {
+            let text = format!("✗ {message}");
+            let body = text.strip_suffix('\n').unwrap_or(&text);
+            body.split('\n').map(|line| wrapped_rows(line, width)).sum()
+        }
         // The caller measures only folded tool calls: one row each.
         PartKind::Tool { .. } => 1,
         PartKind::Permission { .. } => return None,

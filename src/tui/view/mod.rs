@@ -4,6 +4,7 @@ mod dialogs;
 mod diffs;
 mod info;
 mod messages;
+pub mod overlay;
 mod sidebar;
 mod status_line;
 pub mod text;
@@ -24,11 +25,15 @@ pub fn render(state: &State, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let sidebar_width = (area.width / 3).clamp(24, 44);
-    let [side, main] =
-        Layout::horizontal([Constraint::Length(sidebar_width), Constraint::Min(20)]).areas(body);
+    let [side, main] = Layout::horizontal([
+        Constraint::Length(state.sidebar_width()),
+        Constraint::Min(20),
+    ])
+    .areas(body);
 
-    sidebar::render(state, frame, side);
+    if !state.zoom {
+        sidebar::render(state, frame, side);
+    }
     render_main(state, frame, main);
     status_line::prompt(state, frame, prompt);
     status_line::render(state, frame, status);
@@ -89,8 +94,17 @@ pub fn transcript_rows(state: &State) -> usize {
         return 0;
     };
     let width = state.messages_width();
-    t.drawn_rows(width, || {
+    let rows = t.drawn_rows(width, || {
         let skip = usize::MAX / 2;
         messages::window(t, width, skip, 1, &state.theme, None).1
+    });
+    rows + messages::trailer(state, width).len()
+}
+
+/// How many rows a part of the selected transcript takes on screen now, so that a view
+/// scrolled up can stay on its rows while that part grows below it.
+pub fn part_rows(state: &State, part_id: &str) -> usize {
+    state.transcript().map_or(0, |t| {
+        messages::rows_of_part(t, part_id, state.messages_width(), &state.theme)
     })
 }

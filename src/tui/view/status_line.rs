@@ -1,6 +1,7 @@
 //! The prompt box and the status line with the keys that apply right now.
 
 use crate::core::{Action as Allowed, check, sanitize};
+use crate::tui::dialog::Dialog;
 use crate::tui::keymap::Action;
 use crate::tui::state::{Level, State};
 use crate::tui::theme::Meaning;
@@ -59,7 +60,19 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         } else {
             Meaning::Success
         };
-        Line::styled(sanitize(text), theme.style(meaning))
+        // A message too long for the line says where to read it whole.
+        let width = usize::from(area.width);
+        let text = sanitize(text);
+        if super::text::width(&text) <= width {
+            Line::styled(text, theme.style(meaning))
+        } else {
+            let more = format!(" {} reads it all", state.keymap.keys_of(Action::Messages));
+            let room = width.saturating_sub(super::text::width(&more));
+            Line::from(vec![
+                Span::styled(super::text::clip(&text, room), theme.style(meaning)),
+                Span::styled(more, theme.style(Meaning::Key)),
+            ])
+        }
     } else {
         keys_line(state, usize::from(area.width))
     };
@@ -77,7 +90,27 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
             theme.style(Meaning::Dim),
         );
     }
-    if state.prompting {
+    if state.overlay.is_some() {
+        return Line::styled(
+            "j/k/pgup/pgdn scroll · any other key closes",
+            theme.style(Meaning::Dim),
+        );
+    }
+    if let Some(dialog) = &state.dialog {
+        actions.extend(match dialog {
+            Dialog::Confirm(c) if c.letters => {
+                vec![Action::Choose, Action::NextChoice, Action::No, Action::Yes]
+            }
+            Dialog::Confirm(_) => vec![Action::Choose, Action::NextChoice, Action::No],
+            Dialog::NewSession(_) => vec![
+                Action::Submit,
+                Action::Cancel,
+                Action::NextField,
+                Action::OptionNext,
+                Action::Complete,
+            ],
+        });
+    } else if state.prompting {
         actions.extend([
             Action::Send,
             Action::Newline,
@@ -116,7 +149,7 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
             .to_string();
         Some((state.keymap.keys_of(action), format!(" {desc}  ")))
     };
-    let help = if state.prompting {
+    let help = if state.prompting || state.dialog.is_some() {
         None
     } else {
         item(Action::Help)
