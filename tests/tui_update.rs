@@ -1092,3 +1092,28 @@ fn ctrl_c_in_the_prompt_box_clears_it_then_leaves_it_and_never_quits() {
         "in the main view it quits"
     );
 }
+
+#[test]
+fn a_reconnect_reloads_the_sessions_and_the_transcript_on_screen() {
+    let mut state = one(Status::Active);
+    update(
+        &mut state,
+        Msg::Offline("the daemon went away; reconnecting…".into()),
+    );
+    assert!(state.offline.is_some());
+    let back = vec![session(1, Status::Disconnected, APP, "fix login")];
+    let up = update(
+        &mut state,
+        Msg::Reconnected(Box::new(Reply::Subscribed { sessions: back })),
+    );
+    assert!(state.offline.is_none());
+    assert_eq!(
+        state.sessions[0].status,
+        Status::Disconnected,
+        "the daemon's word"
+    );
+    let asked: Vec<Command> = requests(&up).into_iter().map(|(c, _)| c).collect();
+    assert!(asked.contains(&wants_transcript(1)), "{asked:?}");
+    assert!(asked.contains(&Command::DaemonStatus), "{asked:?}");
+    assert!(state.flash.clone().unwrap().0.contains("reconnected"));
+}

@@ -72,6 +72,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
         state,
         client,
         tx,
+        paths,
         stats: Stats::new(started),
     };
     let size = terminal.size()?;
@@ -92,7 +93,41 @@ struct Loop {
     state: State,
     client: Arc<Client>,
     tx: mpsc::Sender<Msg>,
+    paths: Paths,
     stats: Stats,
+}
+
+/// A new connection to the daemon, subscribed, with the sessions as it was made.
+type Reconnected = (Client, Events, crate::protocol::Reply);
+
+/// The first wait before connecting again after the daemon went away, and the longest.
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Connects again (starting a daemon if none runs), waiting longer after each failure.
+async fn reconnect(paths: Paths, tx: mpsc::Sender<Msg>) -> Reconnected {
+    let mut wait = RETRY_FIRST;
+    let mut attempt = 1u32;
+    loop {
+        tokio::time::sleep(wait).await;
+        let why = match Client::connect_or_spawn(&paths).await {
+            Ok(mut client) => match client.take_events() {
+                Some(events) => match client.request(Command::Subscribe).await {
+                    Ok(snapshot) => return (client, events, snapshot),
+                    Err(e) => e,
+                },
+                None => "no event stream".to_string(),
+            },
+            Err(e) => e,
+        };
+        wait = (wait * 2).min(RETRY_MAX);
+        let note = format!(
+            "the daemon went away; reconnecting (attempt {attempt} failed: {why}; next in {}s)",
+            wait.as_secs_f32().ceil()
+        );
+        let _ = tx.send(Msg::Offline(note)).await;
+        attempt += 1;
+    }
 }
 
 enum Next {
@@ -113,6 +148,7 @@ impl Loop {
         let mut hangup = signal(SignalKind::hangup())?;
         let mut dirty = true;
         let mut events_open = true;
+        let mut reconnecting: Option<tokio::task::JoinHandle<Reconnected>> = None;
         let mut last_draw: Option<Instant> = None;
         loop {
             for effect in pending.drain(..) {
@@ -140,9 +176,24 @@ impl Loop {
                     Some(event) => Msg::Daemon(event),
                     None => {
                         events_open = false;
-                        Msg::Offline("the daemon went away; restart flotilla to reconnect".into())
+                        let task = reconnect(self.paths.clone(), self.tx.clone());
+                        reconnecting = Some(tokio::spawn(task));
+                        Msg::Offline("the daemon went away; reconnecting…".into())
                     }
                 }),
+                done = async { reconnecting.as_mut().expect("checked").await },
+                    if reconnecting.is_some() => {
+                    reconnecting = None;
+                    match done {
+                        Ok((client, fresh, snapshot)) => {
+                            self.client = Arc::new(client);
+                            events = fresh;
+                            events_open = true;
+                            Some(Msg::Reconnected(Box::new(snapshot)))
+                        }
+                        Err(e) => return Err(anyhow!("reconnecting to the daemon: {e}")),
+                    }
+                },
                 Some(msg) = rx.recv() => Some(msg),
                 _ = sleep_until(wait) => None,
                 _ = terminate.recv() => return Ok(()),

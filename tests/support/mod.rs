@@ -8,6 +8,7 @@ pub mod engine;
 pub mod fake_llm;
 pub mod isolation;
 pub mod offline;
+pub mod tmux;
 
 use std::fs;
 use std::path::Path;

@@ -34,8 +34,10 @@ pub enum Msg {
         completed: String,
         options: Vec<String>,
     },
-    /// The connection to the daemon is gone.
+    /// The connection to the daemon is gone; it is being made again.
     Offline(String),
+    /// Connected again: the sessions as the daemon has them now.
+    Reconnected(Box<Reply>),
 }
 
 /// What a reply is for.
@@ -120,6 +122,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         Msg::Reply { tag, result } => reply(state, tag, result, &mut up.effects),
         Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),
         Msg::Offline(why) => state.offline = Some(why),
+        Msg::Reconnected(snapshot) => reconnected(state, *snapshot, &mut up.effects),
     }
     // However the selection moved (a key, the filter, a session arriving or leaving),
     // the selected session's transcript is on its way.
@@ -132,6 +135,21 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
 }
 
 /// Says something on the bottom line, and keeps it whole in the message log.
+/// Back in touch with the daemon: what was held may be out of date, so the sessions
+/// come from its snapshot and the transcript on screen is read again.
+fn reconnected(state: &mut State, snapshot: Reply, effects: &mut Vec<Effect>) {
+    state.offline = None;
+    state.transcripts.clear();
+    state.loading.clear();
+    if state.tab == Tab::Diffs {
+        load_diff(state, effects);
+    }
+    reply(state, Tag::Sessions, Ok(snapshot), effects);
+    effects.push(Effect::Request(Command::DaemonStatus, Tag::Status));
+    effects.push(Effect::Request(Command::Agents, Tag::Agents));
+    flash(state, "reconnected to the daemon", Level::Info);
+}
+
 pub fn flash(state: &mut State, text: impl Into<String>, level: Level) {
     let text = crate::core::sanitize(&text.into());
     if state.log.len() >= super::state::LOG_LEN {

@@ -13,6 +13,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let theme = &state.theme;
     let mut title = format!(" sessions {} ", state.sessions.len());
+    if state.offline.is_some() {
+        title = format!(" sessions {} · daemon away ", state.sessions.len());
+    }
     if state.needs_me_first {
         title.push_str("· needs me first ");
     }
@@ -102,6 +105,11 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
     } else {
         theme.style(Meaning::Text)
     };
+    // While the daemon is away, what is shown may be out of date: all of it is greyed.
+    let away = state.offline.is_some();
+    if away {
+        text_style = theme.style(Meaning::Dim);
+    }
     if selected {
         text_style = text_style.patch(theme.style(Meaning::Selected));
     }
@@ -113,11 +121,16 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
     let mut spans = vec![
         Span::styled(
             format!("{} ", glyph(s.status)),
-            theme.style(Meaning::Status(s.status)).patch(if selected {
-                theme.style(Meaning::Selected)
-            } else {
-                Style::default()
-            }),
+            theme
+                .style(match away {
+                    true => Meaning::Dim,
+                    false => Meaning::Status(s.status),
+                })
+                .patch(if selected {
+                    theme.style(Meaning::Selected)
+                } else {
+                    Style::default()
+                }),
         ),
         Span::styled(fit(&sanitize(&s.title), title_cols), text_style),
     ];
