@@ -1117,3 +1117,34 @@ fn a_reconnect_reloads_the_sessions_and_the_transcript_on_screen() {
     assert!(asked.contains(&Command::DaemonStatus), "{asked:?}");
     assert!(state.flash.clone().unwrap().0.contains("reconnected"));
 }
+
+#[test]
+fn ages_change_a_minute_at_a_time_and_output_makes_a_session_young_again() {
+    let mut state = state_with(Notify::default());
+    let mut old = session(1, Status::Active, APP, "old");
+    old.last_activity_at = t0() - chrono::Duration::seconds(150);
+    let mut young = session(2, Status::Idle, APP, "young");
+    young.last_activity_at = t0() - chrono::Duration::seconds(20);
+    load(&mut state, vec![old, young]);
+    // "now" for the young one turns "1m" 40 s from now; "2m" for the old one turns "3m"
+    // in 30 s: the screen is next redrawn then.
+    assert_eq!(
+        state.next_age_change(),
+        Some(t0() + chrono::Duration::seconds(30))
+    );
+    event(
+        &mut state,
+        Event::PartDelta {
+            session: sid(1),
+            message_id: "m1".into(),
+            part_id: "p1".into(),
+            offset: 0,
+            text: "more".into(),
+        },
+    );
+    assert_eq!(state.session(sid(1)).unwrap().last_activity_at, t0());
+    assert_eq!(
+        state.next_age_change(),
+        Some(t0() + chrono::Duration::seconds(40))
+    );
+}

@@ -115,6 +115,26 @@ pub struct Session {
 }
 
 /// How long ago, in one short unit: "5s", "3m", "2h", "4d".
+/// An age to the minute, for a screen that redraws it: "now" under a minute, then as
+/// [`age`]. Its text changes at most once a minute.
+pub fn coarse_age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    match (now - since).num_seconds() {
+        s if s < 60 => "now".to_string(),
+        _ => age(since, now),
+    }
+}
+
+/// When the text [`coarse_age`] gives for `since` next changes, after `now`.
+pub fn coarse_age_changes(since: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = (now - since).num_seconds().max(0);
+    let unit = match secs {
+        s if s < 3600 => 60,
+        s if s < 86_400 => 3600,
+        _ => 86_400,
+    };
+    since + chrono::Duration::seconds((secs / unit + 1) * unit)
+}
+
 pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - since).num_seconds().max(0);
     match secs {
@@ -122,5 +142,26 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
         s if s < 3600 => format!("{}m", s / 60),
         s if s < 86_400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn a_coarse_age_changes_when_its_text_does() {
+        let t = Utc.with_ymd_and_hms(2025, 3, 14, 9, 0, 0).unwrap();
+        for secs in [0, 1, 59, 60, 61, 3599, 3600, 7300, 86_399, 86_400, 200_000] {
+            let now = t + Duration::seconds(secs);
+            let next = coarse_age_changes(t, now);
+            assert!(next > now, "{secs}");
+            let text = coarse_age(t, now);
+            assert_eq!(coarse_age(t, next - Duration::seconds(1)), text, "{secs}");
+            assert_ne!(coarse_age(t, next), text, "{secs}");
+        }
+        assert_eq!(coarse_age(t, t + Duration::seconds(30)), "now");
+        assert_eq!(coarse_age(t, t + Duration::seconds(90)), "1m");
     }
 }

@@ -165,7 +165,14 @@ impl Loop {
                 last_draw = Some(Instant::now());
                 dirty = false;
             }
-            let wait = dirty.then_some(tokio::time::Instant::from_std(due));
+            // Nothing to draw: sleep until an age in the sidebar changes its text.
+            let wait = match dirty {
+                true => Some(tokio::time::Instant::from_std(due)),
+                false => self.state.next_age_change().map(|at| {
+                    let later = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+                    tokio::time::Instant::now() + later + Duration::from_millis(5)
+                }),
+            };
             let first = tokio::select! {
                 ev = input.next() => match ev {
                     Some(Ok(ev)) => term_msg(ev),
@@ -195,11 +202,15 @@ impl Loop {
                     }
                 },
                 Some(msg) = rx.recv() => Some(msg),
-                _ = sleep_until(wait) => None,
+                _ = sleep_until(wait) => {
+                    dirty = true;
+                    None
+                }
                 _ = terminate.recv() => return Ok(()),
                 _ = hangup.recv() => return Ok(()),
             };
             let Some(first) = first else { continue };
+            self.state.now = chrono::Utc::now();
             let mut batch = vec![first];
             while batch.len() < BATCH {
                 match rx

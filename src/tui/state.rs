@@ -284,6 +284,15 @@ impl State {
         })
     }
 
+    /// When the next age in the sidebar changes its text, so the screen is redrawn then
+    /// and not before.
+    pub fn next_age_change(&self) -> Option<DateTime<Utc>> {
+        self.visible_ids()
+            .filter_map(|id| self.session(id))
+            .map(|s| crate::core::coarse_age_changes(s.last_activity_at, self.now))
+            .min()
+    }
+
     pub fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq

@@ -236,6 +236,14 @@ fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> b
         event,
         Event::MessageAdded { .. } | Event::PartUpdated { .. } | Event::PartDelta { .. }
     );
+    // Output is activity: the session's age starts again, as the daemon's record does.
+    if transcript_event
+        && let Some(s) = event
+            .session()
+            .and_then(|id| state.sessions.iter_mut().find(|s| s.id == id))
+    {
+        s.last_activity_at = s.last_activity_at.max(state.now);
+    }
     if transcript_event
         && let Some(id) = event.session()
         && let Some(buffer) = state.loading.get_mut(&id)

@@ -82,7 +82,7 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
         Some(Mark::Unread) => Span::styled("•", theme.style(Meaning::Unread)),
         None => Span::raw(" "),
     };
-    let age = crate::core::age(s.last_activity_at, state.now);
+    let age = crate::core::coarse_age(s.last_activity_at, state.now);
     // Every derived branch starts "flotilla/"; the row has better use for those columns.
     let branch = s
         .branch
