@@ -88,6 +88,7 @@ fn session(n: usize) -> Session {
         tokens_out: None,
         cost_usd: None,
         agent_running: false,
+        mark: None,
     }
 }
 

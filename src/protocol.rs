@@ -76,6 +76,13 @@ pub enum Command {
         follow: bool,
     },
     History(HistoryQuery),
+    /// The client looks at this session now (or at none): its mark is cleared, and it
+    /// is not marked while looked at. The daemon fills in `viewer` with the connection.
+    View {
+        id: Option<String>,
+        #[serde(default, skip_serializing)]
+        viewer: u64,
+    },
     /// Every event from now on, with a snapshot of the sessions taken at the same moment.
     Subscribe,
     DaemonStatus,

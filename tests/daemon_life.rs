@@ -340,3 +340,24 @@ fn an_abort_during_start_ends_the_start() {
     assert_eq!(aborted["status"], "idle", "{aborted}");
     assert_eq!(aborted["agent_running"], false);
 }
+
+#[test]
+fn marks_are_kept_across_a_restart_of_the_daemon() {
+    let f = Flotilla::new();
+    let repo = repo();
+    let id = f.existing_session(repo.path(), None);
+    f.ok(&["send", &id, "echo finished-unseen"]);
+    f.wait_status(&id, "idle", Duration::from_secs(10));
+    assert_eq!(
+        f.session(&id)["mark"],
+        "attention",
+        "no client looked at it"
+    );
+    f.ok(&["daemon", "stop"]);
+    assert_eq!(
+        f.session(&id)["mark"],
+        "attention",
+        "kept by the next daemon"
+    );
+    f.ok(&["daemon", "stop"]);
+}

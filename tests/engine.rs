@@ -4,7 +4,7 @@
 mod support;
 
 use flotilla::config::Config;
-use flotilla::core::{Session, Status, Strategy};
+use flotilla::core::{Mark, Session, Status, Strategy};
 use flotilla::daemon::Client;
 use flotilla::engine::Engine;
 use flotilla::paths::Paths;
@@ -171,6 +171,43 @@ async fn an_abort_can_keep_the_queue_or_drop_it_and_says_how_many_went() {
     }
     h.wait_idle(&s).await;
     assert!(!h.text(&s).await.contains("dropped-one\\n"));
+}
+
+#[tokio::test]
+async fn marks_are_set_by_what_happens_and_cleared_by_a_viewer() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    let id = s.id.to_string();
+    h.send(&s, "echo done").await;
+    h.wait_idle(&s).await;
+    assert_eq!(
+        h.get(&s).await.mark,
+        Some(Mark::Attention),
+        "finished, unseen"
+    );
+    let view = |id: Option<String>, viewer| Command::View { id, viewer };
+    h.client
+        .request(view(Some(id.clone()), 1))
+        .await
+        .expect("view");
+    assert_eq!(h.get(&s).await.mark, None, "looked at");
+    // While it is looked at, nothing marks it: a failing turn included.
+    h.send(&s, "exit 3").await;
+    h.wait_idle(&s).await;
+    assert_eq!(h.get(&s).await.mark, None, "watched all along");
+    // Looked away: the next failure marks it, and unread output does not hide that.
+    h.client.request(view(None, 1)).await.expect("view");
+    h.send(&s, "echo out; exit 4").await;
+    h.wait_idle(&s).await;
+    assert_eq!(h.get(&s).await.mark, Some(Mark::Failed));
+    h.send(&s, "echo fine").await;
+    h.wait_idle(&s).await;
+    assert_eq!(
+        h.get(&s).await.mark,
+        Some(Mark::Failed),
+        "not hidden by later output"
+    );
 }
 
 #[tokio::test]

@@ -50,6 +50,7 @@ fn session(n: u128, status: Status, repo: &str, title: &str, ago: i64) -> Sessio
         tokens_out: None,
         cost_usd: None,
         agent_running: false,
+        mark: None,
     }
 }
 
@@ -564,6 +565,7 @@ fn info_tab_says_whether_the_agent_runs() {
     let asleep = session(1, Status::Idle, APP, "fix login", 5);
     let awake = Session {
         agent_running: true,
+        mark: None,
         ..session(2, Status::Active, APP, "add tests", 3)
     };
     let mut state = with_sessions(vec![asleep, awake]);

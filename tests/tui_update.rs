@@ -53,6 +53,7 @@ fn session(n: u128, status: Status, repo: &str, title: &str) -> Session {
         tokens_out: None,
         cost_usd: None,
         agent_running: false,
+        mark: None,
     }
 }
 
@@ -157,8 +158,11 @@ fn typed(state: &mut State, text: &str) {
     }
 }
 
+/// The requests an update makes, but for telling the daemon which session is on screen
+/// (see `selecting_a_session_tells_the_daemon_it_is_viewed`).
 fn requests(up: &Update) -> Vec<(Command, Tag)> {
     let request = |e: &Effect| match e {
+        Effect::Request(_, Tag::Viewing) => None,
         Effect::Request(c, t) => Some((c.clone(), t.clone())),
         _ => None,
     };
@@ -826,23 +830,58 @@ fn events_during_a_transcript_load_are_replayed_once() {
     assert!(!t.stale);
 }
 
+/// A session as the daemon reports it with a mark.
+fn marked(n: u128, status: Status, mark: Option<Mark>) -> Event {
+    let session = Session {
+        mark,
+        ..session(n, status, APP, &format!("s{n}"))
+    };
+    Event::SessionUpdated { session }
+}
+
 #[test]
-fn output_of_another_session_marks_it_unread() {
+fn marks_are_the_daemons_and_selecting_a_session_tells_it_it_is_viewed() {
     let mut state = three_sessions();
-    assert!(event(&mut state, delta(2, "p1", 0, "x")).redraw);
+    // Output alone marks nothing here: the daemon says when a session is unread, so
+    // every dashboard shows the same.
+    assert!(!event(&mut state, delta(2, "p1", 0, "x")).redraw);
+    assert_eq!(state.marks.get(&sid(2)), None);
+    assert!(event(&mut state, marked(2, Status::Idle, Some(Mark::Unread))).redraw);
     assert_eq!(state.marks.get(&sid(2)), Some(&Mark::Unread));
-    event(&mut state, delta(1, "p1", 0, "x"));
+    event(&mut state, marked(1, Status::Idle, Some(Mark::Failed)));
     assert_eq!(
         state.marks.get(&sid(1)),
         None,
-        "the selected one is on screen"
+        "the one on screen is never marked"
     );
-    ch(&mut state, 'j');
+    // Another client looked at it: the daemon cleared its mark.
+    event(&mut state, marked(2, Status::Idle, None));
+    assert_eq!(state.marks.get(&sid(2)), None);
+    event(&mut state, marked(2, Status::Idle, Some(Mark::Failed)));
+    let up = ch(&mut state, 'j');
     assert_eq!(
         state.marks.get(&sid(2)),
         None,
         "selecting it clears the mark"
     );
+    let view = up.effects.iter().any(|e| {
+        matches!(e, Effect::Request(Command::View { id: Some(id), .. }, Tag::Viewing)
+            if *id == sid(2).to_string())
+    });
+    assert!(view, "the daemon is told: {:?}", up.effects);
+    // Marks arrive with the sessions, too: a dashboard opened later sees them.
+    let mut later = state_with(Notify::default());
+    load(
+        &mut later,
+        vec![
+            session(1, Status::Idle, APP, "a"),
+            Session {
+                mark: Some(Mark::Attention),
+                ..session(2, Status::Idle, APP, "b")
+            },
+        ],
+    );
+    assert_eq!(later.marks.get(&sid(2)), Some(&Mark::Attention));
 }
 
 #[test]
@@ -863,12 +902,12 @@ fn sessions_that_need_attention_are_marked_and_notified() {
                     session(2, before, APP, "b"),
                 ],
             );
-            let up = event(
-                &mut state,
-                Event::SessionUpdated {
-                    session: session(2, after, APP, "b"),
-                },
-            );
+            let mark = Some(Mark::Attention);
+            let session = Session {
+                mark,
+                ..session(2, after, APP, "b")
+            };
+            let up = event(&mut state, Event::SessionUpdated { session });
             assert_eq!(state.marks.get(&sid(2)), Some(&Mark::Attention), "{after}");
             let mut want = vec![Effect::Notify(format!("flotilla: b {news}"))];
             want.extend(bell.then_some(Effect::Bell));

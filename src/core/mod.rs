@@ -15,5 +15,5 @@ pub use message::{Message, Part, PartKind, PermissionReply, Role, ToolStatus};
 pub use naming::branch_from_title;
 pub use page::{Page, PageQuery, Pos};
 pub use sanitize::{is_clean, sanitize, screen_line};
-pub use session::{Session, SessionId, Strategy, age, coarse_age, coarse_age_changes};
+pub use session::{Mark, Session, SessionId, Strategy, age, coarse_age, coarse_age_changes};
 pub use status::{Action, Refused, Status, Verdict, check};

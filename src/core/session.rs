@@ -112,6 +112,37 @@ pub struct Session {
     /// started when it is needed and stopped after `idle_instance_timeout`.
     #[serde(default)]
     pub agent_running: bool,
+    /// What happened that no one has looked at yet, kept by the daemon for every client.
+    #[serde(default)]
+    pub mark: Option<Mark>,
+}
+
+/// Why a session's row is marked until someone looks at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// New output arrived.
+    Unread,
+    /// It finished a turn, asks for an answer, or lost its agent.
+    Attention,
+    /// Its last turn or the session itself failed.
+    Failed,
+}
+
+impl Mark {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::Unread => "unread",
+            Mark::Attention => "attention",
+            Mark::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Mark> {
+        [Mark::Unread, Mark::Attention, Mark::Failed]
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
 }
 
 /// How long ago, in one short unit: "5s", "3m", "2h", "4d".

@@ -162,6 +162,9 @@ fn encode(msg: &ServerMsg, max: u64) -> Option<Vec<u8>> {
     Some(line)
 }
 
+/// Numbers connections, for the sessions their clients look at.
+static NEXT_VIEWER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     let (read, write) = stream.into_split();
     let (out, mut outbox) = mpsc::channel::<ServerMsg>(OUTBOX);
@@ -198,6 +201,8 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     let mut requests = JoinSet::new();
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut greeted = false;
+    let viewer = NEXT_VIEWER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut viewed = false;
     // Whether the connection took events, whose queue is worth giving back at its end.
     let subscribed = std::sync::atomic::AtomicBool::new(false);
     loop {
@@ -220,7 +225,7 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
         if line.trim().is_empty() {
             continue;
         }
-        let request: Request = match serde_json::from_str(&line) {
+        let mut request: Request = match serde_json::from_str(&line) {
             Ok(r) => r,
             Err(e) => {
                 let message = format!("bad request: {e}");
@@ -255,6 +260,11 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
             }
             _ => {}
         }
+        if let Command::View { viewer: v, .. } = &mut request.command {
+            // Which client looks is this connection, whatever the client said.
+            *v = viewer;
+            viewed = true;
+        }
         if matches!(
             request.command,
             Command::Subscribe | Command::Transcript { follow: true, .. }
@@ -265,8 +275,12 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
         // Finished requests are not kept around until the connection ends.
         while requests.try_join_next().is_some() {}
     }
-    // The client is gone: drop its requests and subscriptions with it.
+    // The client is gone: drop its requests and subscriptions with it, and what it
+    // looked at.
     requests.abort_all();
+    if viewed {
+        let _ = engine.execute(Command::View { id: None, viewer }).await;
+    }
     drop(out);
     let _ = writer.await;
     if subscribed.load(std::sync::atomic::Ordering::Relaxed) {

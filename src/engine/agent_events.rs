@@ -69,6 +69,9 @@ impl State {
                 usage,
             } => {
                 // An aborted turn says so in the transcript, where its output stops.
+                if error.is_some() {
+                    self.mark(id, crate::core::Mark::Failed);
+                }
                 let error = error.or_else(|| aborted.then(|| "the turn was aborted".to_string()));
                 self.end_turn(id, error, usage)
             }
@@ -111,6 +114,10 @@ impl State {
         }
         self.dirty.insert(id);
         self.schedule_flush();
+        if self.mark(id, crate::core::Mark::Unread) {
+            // Once per unread stretch: the sidebars of every client show it.
+            self.publish(id);
+        }
     }
 
     fn add_message(&mut self, id: SessionId, message_id: String, role: Role) {

@@ -57,6 +57,13 @@ impl State {
             }),
             Command::DaemonStatus => Ok(Reply::DaemonStatus(self.status()).into()),
             Command::Agents => return self.agents(reply),
+            Command::View { id, viewer } => match id.map(|id| self.resolve(&id)).transpose() {
+                Ok(id) => {
+                    self.view(viewer, id);
+                    Ok(Reply::Ok.into())
+                }
+                Err(e) => Err(e),
+            },
             Command::Shutdown => {
                 self.shutting_down = Some(reply);
                 return;

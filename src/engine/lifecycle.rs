@@ -64,6 +64,9 @@ impl State {
     }
 
     pub(super) fn set_status(&mut self, id: SessionId, status: Status, reason: Option<String>) {
+        if let Some(before) = self.sessions.get(&id).map(|s| s.status) {
+            self.mark_status(id, before, status);
+        }
         if let Some(s) = self.sessions.get_mut(&id) {
             s.status = status;
             s.status_reason = reason;

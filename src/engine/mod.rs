@@ -11,6 +11,7 @@ mod creation;
 mod flush;
 mod hibernation;
 mod lifecycle;
+mod marks;
 mod subscription;
 mod termination;
 
@@ -245,6 +246,8 @@ pub(crate) struct State {
     shutting_down: Option<Responder>,
     /// Every process group the engine and its backends start is recorded here.
     groups: Registry,
+    /// The session each client looks at, by connection; those are not marked.
+    viewers: HashMap<u64, SessionId>,
 }
 
 /// An agent's event with the generation of the driver it came from: a driver let go of
@@ -285,6 +288,7 @@ impl State {
             pending_text: HashMap::new(),
             part_len: HashMap::new(),
             dirty: HashSet::new(),
+            viewers: HashMap::new(),
             flush_at: None,
             hibernate_at: None,
             events,

@@ -92,6 +92,11 @@ const MIGRATIONS: &[&str] = &[
     WHERE part_chunks.part_id = w.part_id AND part_chunks.seq = w.seq AND w.start <> 0;
     CREATE INDEX part_chunks_start ON part_chunks(part_id, start);
     "#,
+    // 4: what no one has looked at yet (unread output, a finished or failed turn), shared
+    // by every client and kept across restarts.
+    r#"
+    ALTER TABLE sessions ADD COLUMN mark TEXT;
+    "#,
 ];
 
 /// Chunks written before migration 3 may be of any size (a whole part replaced at once):

@@ -21,7 +21,7 @@ pub(super) const SELECT_SESSION: &str =
         w.strategy, w.path, w.source_repo, w.branch, w.base_commit, s.agent_session_id,
         s.created_at, s.last_activity_at, s.message_count,
         (SELECT count(*) FROM queued_prompts q WHERE q.session_id = s.id),
-        s.tokens_in, s.tokens_out, s.cost_usd
+        s.tokens_in, s.tokens_out, s.cost_usd, s.mark
     FROM sessions s JOIN workspaces w ON w.id = s.workspace_id";
 
 pub(super) fn session_from_row(
@@ -54,6 +54,11 @@ pub(super) fn session_from_row(
             tokens_out: row.get(17).map_err(|e| e.to_string())?,
             cost_usd: row.get(18).map_err(|e| e.to_string())?,
             agent_running: false,
+            mark: row
+                .get::<_, Option<String>>(19)
+                .map_err(|e| e.to_string())?
+                .as_deref()
+                .and_then(crate::core::Mark::parse),
         })
     };
     Ok(build())
@@ -89,7 +94,7 @@ impl Store {
         self.conn.execute(
             "UPDATE sessions SET title = ?2, status = ?3, status_reason = ?4, model = ?5,
                 agent_session_id = ?6, last_activity_at = ?7, message_count = ?8,
-                tokens_in = ?9, tokens_out = ?10, cost_usd = ?11
+                tokens_in = ?9, tokens_out = ?10, cost_usd = ?11, mark = ?12
              WHERE id = ?1",
             params![
                 s.id.to_string(),
@@ -102,7 +107,8 @@ impl Store {
                 s.message_count,
                 s.tokens_in,
                 s.tokens_out,
-                s.cost_usd
+                s.cost_usd,
+                s.mark.map(crate::core::Mark::as_str)
             ],
         )?;
         Ok(())

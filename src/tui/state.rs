@@ -29,14 +29,8 @@ impl Tab {
     }
 }
 
-/// Why a session's row is marked while it is not on screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Mark {
-    /// New output arrived.
-    Unread,
-    /// It finished a turn, needs an answer, or failed.
-    Attention,
-}
+/// Why a session's row is marked: the daemon keeps it for every client.
+pub use crate::core::Mark;
 
 /// A full-screen overlay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ pub use keys::permission_card_shown;
 pub use pages::{fetch_page, page_in};
 use pages::{join_page, load_transcript};
 
-use super::state::{Level, Mark, State, Tab};
+use super::state::{Level, State, Tab};
 use super::transcript::{Load, Transcript};
 use crate::core::{Session, SessionId, Status};
 use crate::protocol::{Command, DaemonStatus, Event, Reply};
@@ -78,6 +78,8 @@ pub enum Tag {
     Cleanup {
         session: SessionId,
     },
+    /// Telling the daemon which session is on screen; nothing to do with the answer.
+    Viewing,
     /// A user action on a session; `what` is said when it succeeds.
     Action {
         what: String,
@@ -175,6 +177,14 @@ pub fn select(state: &mut State, id: Option<SessionId>, effects: &mut Vec<Effect
     let Some(id) = id else { return };
     state.viewed(id);
     state.marks.remove(&id);
+    // The daemon clears its mark, and keeps it unmarked while it is on screen here.
+    effects.push(Effect::Request(
+        Command::View {
+            id: Some(id.to_string()),
+            viewer: 0,
+        },
+        Tag::Viewing,
+    ));
     if !state.transcripts.contains_key(&id) {
         load_transcript(state, id, effects);
     }
@@ -311,14 +321,14 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
             if let Some(t) = state.transcripts.get_mut(&session) {
                 t.add_message(&message);
             }
-            mark_unread(state, session) || on_screen(session)
+            on_screen(session)
         }
         Event::PartUpdated { session, part } => {
             if let Some(t) = state.transcripts.get_mut(&session) {
                 t.put_part(&part);
             }
             reload_if_stale(state, session, effects);
-            mark_unread(state, session) || on_screen(session)
+            on_screen(session)
         }
         Event::PartDelta {
             session,
@@ -332,8 +342,7 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
                 .get_mut(&session)
                 .is_some_and(|t| t.append(&part_id, offset, &text));
             reload_if_stale(state, session, effects);
-            let marked = mark_unread(state, session);
-            marked || (changed && on_screen(session) && state.tab == Tab::Messages)
+            changed && on_screen(session) && state.tab == Tab::Messages
         }
         Event::Lagged { .. } => {
             // Only a window at the end follows events; one scrolled back missed nothing.
@@ -349,14 +358,13 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
     }
 }
 
-/// Marks a session that is not on screen as having new output; returns whether the
-/// mark is new (the sidebar changes).
-fn mark_unread(state: &mut State, id: SessionId) -> bool {
-    if state.selected == Some(id) || state.marks.contains_key(&id) {
-        return false;
-    }
-    state.marks.insert(id, Mark::Unread);
-    true
+/// Takes a session's mark from the daemon's record, except for the session on screen.
+fn mirror_mark(state: &mut State, id: SessionId) {
+    let mark = state.session(id).and_then(|s| s.mark);
+    match mark {
+        Some(mark) if state.selected != Some(id) => state.marks.insert(id, mark),
+        _ => state.marks.remove(&id),
+    };
 }
 
 fn reload_if_stale(state: &mut State, id: SessionId, effects: &mut Vec<Effect>) {
@@ -382,6 +390,7 @@ fn upsert_session(state: &mut State, session: Session, effects: &mut Vec<Effect>
         let first = state.selected;
         select(state, first, effects);
     }
+    mirror_mark(state, id);
     let Some(before) = before.filter(|b| *b != after) else {
         return;
     };
@@ -398,7 +407,6 @@ fn upsert_session(state: &mut State, session: Session, effects: &mut Vec<Effect>
         return;
     }
     if let Some(news) = news {
-        state.marks.insert(id, Mark::Attention);
         let title = state
             .session(id)
             .map(|s| s.title.clone())
@@ -419,6 +427,9 @@ fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &m
     match (tag, result) {
         (Tag::Sessions, Ok(Reply::Sessions { sessions } | Reply::Subscribed { sessions })) => {
             state.sessions = sessions;
+            state.marks = (state.sessions.iter())
+                .filter_map(|s| Some((s.id, s.mark?)))
+                .collect();
             state.rebuild_rows();
             let selected = state.selected;
             state.selected = None;
@@ -563,6 +574,7 @@ fn reply(state: &mut State, tag: Tag, result: Result<Reply, String>, effects: &m
             daemon_event(state, Event::SessionRemoved { id }, effects);
             flash(state, note.unwrap_or(what), Level::Info);
         }
+        (Tag::Viewing, _) => {}
         (_, Err(e)) => flash(state, e, Level::Error),
         (_, Ok(_)) => {}
     }

@@ -79,6 +79,7 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
     let selected = state.selected == Some(s.id);
     let mark = match state.marks.get(&s.id) {
         Some(Mark::Attention) => Span::styled("!", theme.style(Meaning::Attention)),
+        Some(Mark::Failed) => Span::styled("!", theme.style(Meaning::Error)),
         Some(Mark::Unread) => Span::styled("•", theme.style(Meaning::Unread)),
         None => Span::raw(" "),
     };
