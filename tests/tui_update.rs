@@ -10,7 +10,7 @@ use flotilla::core::{
 use flotilla::protocol::{Command, Event, NewSession, Reply};
 use flotilla::tui::dialog::{Dialog, Field};
 use flotilla::tui::keymap::Keymap;
-use flotilla::tui::state::{Level, Mark, Notify, Overlay, State, Tab};
+use flotilla::tui::state::{Level, Mark, Notify, Overlay, Row, State, Tab};
 use flotilla::tui::theme::Theme;
 use flotilla::tui::update::{Effect, Msg, Tag, Update, update};
 use std::path::PathBuf;
@@ -674,6 +674,10 @@ fn the_first_session_arriving_as_an_event_is_loaded() {
 #[test]
 fn needs_me_first_puts_waiting_and_failed_sessions_on_top() {
     let mut state = state_with(Notify::default());
+    let finished = Session {
+        mark: Some(Mark::Attention),
+        ..session(6, Status::Idle, APP, "f")
+    };
     load(
         &mut state,
         vec![
@@ -682,20 +686,72 @@ fn needs_me_first_puts_waiting_and_failed_sessions_on_top() {
             session(3, Status::Error, APP, "c"),
             session(4, Status::Idle, LIB, "d"),
             session(5, Status::WaitingInput, LIB, "e"),
+            finished,
         ],
     );
     let order = |s: &State| s.visible_ids().collect::<Vec<_>>();
-    assert_eq!(order(&state), [sid(1), sid(2), sid(3), sid(4), sid(5)]);
+    let by_repo = [sid(1), sid(2), sid(3), sid(6), sid(4), sid(5)];
+    assert_eq!(order(&state), by_repo);
     ch(&mut state, 'S');
     assert!(state.needs_me_first);
-    assert_eq!(
-        state.groups[0],
-        PathBuf::from(LIB),
-        "the group with a question"
+    // One list across repositories, so a session that finished its turn is not left
+    // at the end of its group.
+    assert!(
+        state.rows.iter().all(|r| matches!(r, Row::Session(_))),
+        "no group headers"
     );
-    assert_eq!(order(&state), [sid(5), sid(4), sid(3), sid(1), sid(2)]);
+    assert_eq!(
+        order(&state),
+        [sid(5), sid(3), sid(6), sid(1), sid(2), sid(4)]
+    );
     ch(&mut state, 'S');
-    assert_eq!(order(&state), [sid(1), sid(2), sid(3), sid(4), sid(5)]);
+    assert_eq!(order(&state), by_repo);
+}
+
+#[test]
+fn the_sidebar_scrolls_only_to_keep_the_selection_in_view() {
+    let mut state = state_with(Notify::default());
+    let sessions = (1..=40)
+        .map(|n| session(n, Status::Idle, if n <= 20 { APP } else { LIB }, "s"))
+        .collect();
+    load(&mut state, sessions);
+    update(
+        &mut state,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    let height = state.sidebar_height();
+    assert_eq!(
+        height, 18,
+        "24 rows less the prompt, status line and borders"
+    );
+    for _ in 0..17 {
+        ch(&mut state, 'j');
+    }
+    assert_eq!(
+        state.sidebar_top, 1,
+        "the 18th session's row is the 19th: one row down"
+    );
+    for _ in 0..5 {
+        ch(&mut state, 'k');
+    }
+    assert_eq!(
+        state.sidebar_top, 1,
+        "moving up inside the view does not scroll it"
+    );
+    for _ in 0..30 {
+        ch(&mut state, 'j');
+    }
+    assert_eq!(state.sidebar_top, state.rows.len() - height, "at the end");
+    for _ in 0..40 {
+        ch(&mut state, 'k');
+    }
+    assert_eq!(
+        state.sidebar_top, 0,
+        "back at the top, with its group header"
+    );
 }
 
 #[test]

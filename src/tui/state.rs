@@ -82,6 +82,8 @@ pub struct State {
     /// The sidebar, top to bottom: group headers and indexes into `sessions`.
     pub rows: Vec<Row>,
     pub selected: Option<SessionId>,
+    /// The first sidebar row shown; it moves only to keep the selection in view.
+    pub sidebar_top: usize,
     pub marks: HashMap<SessionId, Mark>,
     pub needs_me_first: bool,
     pub filter: String,
@@ -142,6 +144,7 @@ impl State {
             groups: Vec::new(),
             rows: Vec::new(),
             selected: None,
+            sidebar_top: 0,
             marks: HashMap::new(),
             needs_me_first: false,
             filter: String::new(),
@@ -223,44 +226,37 @@ impl State {
         let mut visible: Vec<usize> = (0..self.sessions.len())
             .filter(|&i| filter.is_empty() || matches_filter(&self.sessions[i], &filter))
             .collect();
-        let urgency = |s: &Session| match s.status {
-            Status::WaitingInput => 0,
-            Status::Error => 1,
-            Status::Disconnected => 2,
-            _ => 3,
+        // What needs the user most: a question, a failure, news, then the rest.
+        let urgency = |s: &Session| match (s.status, s.mark) {
+            (Status::WaitingInput, _) => 0,
+            (Status::Error, _) | (_, Some(Mark::Failed)) => 1,
+            (Status::Disconnected, _) | (_, Some(Mark::Attention)) => 2,
+            (_, Some(Mark::Unread)) => 3,
+            _ => 4,
         };
         self.groups.clear();
-        for &i in &visible {
-            let repo = &self.sessions[i].source_repo;
-            if !self.groups.contains(repo) {
-                self.groups.push(repo.clone());
-            }
-        }
-        if self.needs_me_first {
-            let groups = &self.groups;
-            let sessions = &self.sessions;
-            let group_urgency = |g: &PathBuf| {
-                sessions
-                    .iter()
-                    .filter(|s| &s.source_repo == g)
-                    .map(urgency)
-                    .min()
-                    .unwrap_or(3)
-            };
-            let mut order: Vec<(usize, PathBuf)> = groups.iter().cloned().enumerate().collect();
-            order.sort_by_key(|(i, g)| (group_urgency(g), *i));
-            self.groups = order.into_iter().map(|(_, g)| g).collect();
-            visible.sort_by_key(|&i| urgency(&sessions[i]));
-        }
         self.rows.clear();
-        for (g, repo) in self.groups.iter().enumerate() {
-            self.rows.push(Row::Group(g));
-            self.rows.extend(
-                visible
-                    .iter()
-                    .filter(|&&i| &self.sessions[i].source_repo == repo)
-                    .map(|&i| Row::Session(i)),
-            );
+        if self.needs_me_first {
+            // One list, the most urgent first, whatever the repository.
+            let sessions = &self.sessions;
+            visible.sort_by_key(|&i| urgency(&sessions[i]));
+            self.rows.extend(visible.iter().map(|&i| Row::Session(i)));
+        } else {
+            for &i in &visible {
+                let repo = &self.sessions[i].source_repo;
+                if !self.groups.contains(repo) {
+                    self.groups.push(repo.clone());
+                }
+            }
+            for (g, repo) in self.groups.iter().enumerate() {
+                self.rows.push(Row::Group(g));
+                self.rows.extend(
+                    visible
+                        .iter()
+                        .filter(|&&i| &self.sessions[i].source_repo == repo)
+                        .map(|&i| Row::Session(i)),
+                );
+            }
         }
         let still_visible = self
             .selected
@@ -269,6 +265,38 @@ impl State {
             let first = self.visible_ids().next();
             self.selected = first;
         }
+    }
+
+    /// The rows the sidebar has for sessions and group headers.
+    pub fn sidebar_height(&self) -> usize {
+        let prompt = self.prompt.lines().len().clamp(1, 4) + 2;
+        usize::from(self.size.1)
+            .saturating_sub(prompt + 1 + 2)
+            .max(1)
+    }
+
+    /// Scrolls the sidebar as little as keeps the selected session in view, one row
+    /// spare at the top for its group's header, which stays in view.
+    pub fn scroll_sidebar(&mut self) {
+        let height = self.sidebar_height();
+        let at = self.rows.iter().position(
+            |r| matches!(r, Row::Session(i) if Some(self.sessions[*i].id) == self.selected),
+        );
+        let Some(at) = at else {
+            self.sidebar_top = 0;
+            return;
+        };
+        let header_above = at > 0 && matches!(self.rows[at - 1], Row::Group(_));
+        if at <= self.sidebar_top {
+            self.sidebar_top = if header_above {
+                at - 1
+            } else {
+                at.saturating_sub(1)
+            };
+        } else if at + 1 > self.sidebar_top + height {
+            self.sidebar_top = at + 1 - height;
+        }
+        self.sidebar_top = self.sidebar_top.min(self.rows.len().saturating_sub(height));
     }
 
     pub fn visible_ids(&self) -> impl Iterator<Item = SessionId> + '_ {

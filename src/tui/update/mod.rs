@@ -114,6 +114,11 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         effects: Vec::new(),
         redraw: true,
     };
+    // Output streaming in moves no sidebar row; anything else may.
+    let rows_may_move = !matches!(
+        msg,
+        Msg::Daemon(Event::PartDelta { .. } | Event::PartUpdated { .. })
+    );
     match msg {
         Msg::Key(key) => {
             keys::key(state, key, &mut up);
@@ -125,6 +130,9 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),
         Msg::Offline(why) => state.offline = Some(why),
         Msg::Reconnected(snapshot) => reconnected(state, *snapshot, &mut up.effects),
+    }
+    if rows_may_move {
+        state.scroll_sidebar();
     }
     // However the selection moved (a key, the filter, a session arriving or leaving),
     // the selected session's transcript is on its way.

@@ -43,34 +43,47 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     }
 
     let height = usize::from(inner.height);
-    let selected_row = state
-        .rows
-        .iter()
-        .position(|r| matches!(r, Row::Session(i) if Some(state.sessions[*i].id) == state.selected))
-        .unwrap_or(0);
-    let offset = (selected_row + 1).saturating_sub(height);
     let cols = usize::from(inner.width);
-    let lines: Vec<Line> = state.rows[offset..]
+    let top = state.sidebar_top.min(state.rows.len().saturating_sub(1));
+    let mut lines: Vec<Line> = state.rows[top..]
         .iter()
         .take(height)
         .map(|row| match row {
-            Row::Group(g) => {
-                let repo = &state.groups[*g];
-                let name = repo
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| repo.display().to_string());
-                Line::styled(
-                    clip(&format!("▾ {}", sanitize(&name)), cols),
-                    theme
-                        .style(Meaning::Dim)
-                        .add_modifier(ratatui::style::Modifier::BOLD),
-                )
-            }
+            Row::Group(g) => group_line(state, *g, cols),
             Row::Session(i) => session_line(state, *i, cols),
         })
         .collect();
+    // The header of the group at the top stays in view over its first row shown.
+    if let Some(Row::Session(i)) = state.rows.get(top)
+        && !state.needs_me_first
+        && let Some(g) = state
+            .groups
+            .iter()
+            .position(|g| *g == state.sessions[*i].source_repo)
+    {
+        lines[0] = group_line(state, g, cols);
+    }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn group_line(state: &State, g: usize, cols: usize) -> Line<'static> {
+    let repo = &state.groups[g];
+    let name = repo
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| repo.display().to_string());
+    let count = state
+        .rows
+        .iter()
+        .filter(|r| matches!(r, Row::Session(i) if state.sessions[*i].source_repo == *repo))
+        .count();
+    Line::styled(
+        clip(&format!("{} ({count})", sanitize(&name)), cols),
+        state
+            .theme
+            .style(Meaning::Dim)
+            .add_modifier(ratatui::style::Modifier::BOLD),
+    )
 }
 
 fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
