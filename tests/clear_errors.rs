@@ -211,3 +211,34 @@ fn diff_of_a_worktree_whose_repository_was_deleted_names_the_repository() {
     assert!(err.contains("is gone"), "{err}");
     assert!(!err.contains("its folder is gone"), "{err}");
 }
+
+#[test]
+fn a_plain_directory_runs_with_existing_and_says_diffs_are_unavailable() {
+    let f = Flotilla::new();
+    let plain = tempfile::tempdir().expect("tempdir");
+    let made = f.run(&[
+        "new",
+        "--dir",
+        &plain.path().to_string_lossy(),
+        "--strategy",
+        "existing",
+        "--prompt",
+        "echo hi > made.txt",
+    ]);
+    assert!(made.status.success(), "{made:?}");
+    let said =
+        String::from_utf8_lossy(&made.stderr).to_string() + &String::from_utf8_lossy(&made.stdout);
+    assert!(said.contains("not a git repository"), "{said}");
+    let id = f.json(&["ls"])[0]["id"].as_str().expect("id").to_string();
+    f.wait_status(&id, "idle", std::time::Duration::from_secs(10));
+    assert!(
+        plain.path().join("made.txt").exists(),
+        "the agent ran in it"
+    );
+    let err = f.fails(&["diff", &id]);
+    assert!(
+        err.contains("diffs are unavailable") && !err.contains('\n'),
+        "{err}"
+    );
+    f.ok(&["daemon", "stop"]);
+}

@@ -278,6 +278,23 @@ fn plain_directory_is_not_a_repo() {
     assert!(one_line(&err).contains("git init"));
 }
 
+#[test]
+fn a_plain_directory_is_used_as_it_is_with_existing() {
+    let f = fixture();
+    let plain = f.tmp.path().join("plain");
+    fs::create_dir(&plain).unwrap();
+    let ws = create(&CreateRequest {
+        dir: &plain,
+        ..f.req(Strategy::Existing)
+    })
+    .expect("a plain directory is fine as it is");
+    assert_eq!(ws.path, plain.canonicalize().unwrap());
+    assert!(!ws.is_git() && ws.branch.is_none());
+    flotilla::workspace::ensure_present(&ws).expect("present");
+    fs::remove_dir(&plain).unwrap();
+    assert!(flotilla::workspace::ensure_present(&ws).is_err(), "gone");
+}
+
 #[rstest]
 #[case::existing(Strategy::Existing)]
 #[case::worktree(Strategy::Worktree)]

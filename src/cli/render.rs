@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use std::fmt::Write;
 
 fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut clipped: String = text.chars().take(width.saturating_sub(1)).collect();
-    clipped.push('…');
-    clipped
+    crate::core::text::clip(text, width)
+}
+
+/// Clipped or padded to exactly `width` columns, as a terminal shows it: a CJK character
+/// or an emoji takes two.
+fn cell(text: &str, width: usize) -> String {
+    crate::core::text::fit(text, width)
 }
 
 pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
@@ -42,12 +43,12 @@ fn table(sessions: &[Session], now: DateTime<Utc>) -> String {
     for s in sessions {
         let _ = writeln!(
             out,
-            "{:<8}  {:<13}  {:<28}  {:<8}  {:<24}  {:>4}  {:>5}",
+            "{:<8}  {:<13}  {}  {}  {}  {:>4}  {:>5}",
             s.id.short(),
             s.status.as_str(),
-            clip(&sanitize(&s.title), 28),
-            clip(&s.agent, 8),
-            clip(s.branch.as_deref().unwrap_or("-"), 24),
+            cell(&sanitize(&s.title), 28),
+            cell(&sanitize(&s.agent), 8),
+            cell(&sanitize(s.branch.as_deref().unwrap_or("-")), 24),
             age(s.created_at, now),
             s.message_count
         );
@@ -239,6 +240,38 @@ pub fn daemon_status(s: &DaemonStatus, now: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_line_up_with_wide_titles() {
+        let now = chrono::Utc::now();
+        let mut sessions = Vec::new();
+        for (n, title) in ["plain title", "日本語のタイトル", "fix 🚀 launch"]
+            .iter()
+            .enumerate()
+        {
+            let mut s: Session = serde_json::from_value(serde_json::json!({
+                "id": uuid::Uuid::from_u128(n as u128 + 1),
+                "title": title, "status": "idle", "status_reason": null, "agent": "shell",
+                "model": null, "strategy": "worktree", "workspace": "/w", "source_repo": "/r",
+                "branch": "flotilla/x", "base_commit": "0", "agent_session_id": null,
+                "created_at": now, "last_activity_at": now, "message_count": 2,
+                "queued_prompts": 0, "tokens_in": null, "tokens_out": null, "cost_usd": null,
+            }))
+            .expect("a session");
+            s.title = title.to_string();
+            sessions.push(s);
+        }
+        let table = session_table(&sessions, now);
+        let at_agent: Vec<usize> = table
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let cut = l.find("shell").expect("agent column");
+                unicode_width::UnicodeWidthStr::width(&l[..cut])
+            })
+            .collect();
+        assert!(at_agent.windows(2).all(|w| w[0] == w[1]), "{table}");
+    }
 
     #[test]
     fn ages_are_short() {

@@ -9,6 +9,7 @@ pub mod page;
 pub mod sanitize;
 pub mod session;
 pub mod status;
+pub mod text;
 
 pub use diff::{DiffLine, FileDiff, FileStatus, Hunk, LineKind};
 pub use message::{Message, Part, PartKind, PermissionReply, Role, ToolStatus};

@@ -8,7 +8,8 @@ const MAX_SLUG: usize = 40;
 pub fn branch_from_title(title: &str) -> String {
     let mut slug = String::new();
     let mut gap = false;
-    for c in title.chars() {
+    // Escape sequences are not words: `ESC[31m` must not leave a "31m" in the branch.
+    for c in super::sanitize(title).chars() {
         if c.is_ascii_alphanumeric() {
             if gap && !slug.is_empty() {
                 slug.push('-');
@@ -40,6 +41,10 @@ mod tests {
         assert_eq!(branch_from_title(""), "flotilla/session");
         assert_eq!(branch_from_title("!!! ééé"), "flotilla/session");
         assert_eq!(branch_from_title("café au lait"), "flotilla/caf-au-lait");
+        assert_eq!(
+            branch_from_title("with \u{1b}[31mred\u{1b}[0m"),
+            "flotilla/with-red"
+        );
         let long = branch_from_title(&"ab ".repeat(30));
         assert!(
             long.len() <= PREFIX_LEN + 40 && !long.ends_with('-'),

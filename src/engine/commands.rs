@@ -222,6 +222,13 @@ impl State {
             )));
             return;
         }
+        if !ws.is_git() {
+            let _ = reply.send(Err(format!(
+                "diffs are unavailable: {} is not a git repository, so there is no base to compare with",
+                ws.path.display()
+            )));
+            return;
+        }
         // A worktree needs its source repository: say so when that is what is gone.
         let source = ws.source_repo.clone();
         let explain = move |e: diff::DiffError| match e {

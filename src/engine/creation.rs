@@ -173,10 +173,17 @@ impl State {
             .ok_or("the new session vanished from the database")?;
         self.sessions.insert(id, session);
         self.open_driver(id);
-        let mut note = None;
-        if let Some(prompt) = spec.prompt {
-            note = self.send(id, prompt).err();
+        let mut notes = Vec::new();
+        if session_is_plain(&self.sessions, id) {
+            let dir = self.sessions[&id].workspace.display().to_string();
+            notes.push(format!(
+                "{dir} is not a git repository: the agent works in it as it is, and diffs are unavailable"
+            ));
         }
+        if let Some(prompt) = spec.prompt {
+            notes.extend(self.send(id, prompt).err());
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
         Ok(self.session_reply(id, note))
     }
 
@@ -277,4 +284,12 @@ mod tests {
             "{title}"
         );
     }
+}
+
+/// A session in a plain directory, not a git repository.
+fn session_is_plain(
+    sessions: &std::collections::BTreeMap<SessionId, crate::core::Session>,
+    id: SessionId,
+) -> bool {
+    sessions.get(&id).is_some_and(|s| s.base_commit.is_empty())
 }

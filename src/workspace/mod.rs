@@ -47,6 +47,13 @@ pub struct Workspace {
 }
 
 /// Makes the workspace for a new session: [`plan`], then [`make`].
+impl Workspace {
+    /// Whether it is in git: a plain directory used as it is has no base commit.
+    pub fn is_git(&self) -> bool {
+        !self.base_commit.is_empty()
+    }
+}
+
 pub fn create(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
     let ws = plan(req)?;
     make(&ws, &Registry::none())?;
@@ -63,6 +70,16 @@ pub fn plan(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
     };
     let source_repo = match toplevel(&dir)? {
         Some(top) => top,
+        // A plain directory, used as it is: there is no base to diff against.
+        None if req.strategy == Strategy::Existing => {
+            return Ok(Workspace {
+                branch: None,
+                source_repo: dir.clone(),
+                path: dir,
+                strategy: req.strategy,
+                base_commit: String::new(),
+            });
+        }
         None => return Err(WorkspaceError::NotARepo(dir)),
     };
     let base_commit = match git::run(&dir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) {
@@ -147,6 +164,12 @@ pub fn make(ws: &Workspace, groups: &Registry) -> Result<(), WorkspaceError> {
 
 /// Checks that the workspace is still there and still a git work tree.
 pub fn ensure_present(ws: &Workspace) -> Result<(), WorkspaceError> {
+    if !ws.is_git() {
+        return match ws.path.is_dir() {
+            true => Ok(()),
+            false => Err(WorkspaceError::Vanished(ws.path.clone())),
+        };
+    }
     let expected_top = match ws.strategy {
         Strategy::Existing => &ws.source_repo,
         Strategy::Worktree | Strategy::Clone => &ws.path,

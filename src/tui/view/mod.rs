@@ -7,7 +7,7 @@ mod messages;
 pub mod overlay;
 mod sidebar;
 mod status_line;
-pub mod text;
+pub use crate::core::text;
 
 use super::state::{State, Tab};
 use super::theme::Meaning;

@@ -1,4 +1,5 @@
-//! Measuring, clipping and wrapping text by display width.
+//! Measuring, clipping, padding and wrapping text by display width, for the screen and
+//! for tables printed in a terminal.
 
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
