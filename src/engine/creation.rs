@@ -266,6 +266,14 @@ fn title_from_prompt(prompt: &str) -> Option<String> {
     Some(format!("{}…", cut[..at_word].trim_end()))
 }
 
+/// A session in a plain directory, not a git repository.
+fn session_is_plain(
+    sessions: &std::collections::BTreeMap<SessionId, crate::core::Session>,
+    id: SessionId,
+) -> bool {
+    sessions.get(&id).is_some_and(|s| s.base_commit.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::title_from_prompt;
@@ -284,12 +292,4 @@ mod tests {
             "{title}"
         );
     }
-}
-
-/// A session in a plain directory, not a git repository.
-fn session_is_plain(
-    sessions: &std::collections::BTreeMap<SessionId, crate::core::Session>,
-    id: SessionId,
-) -> bool {
-    sessions.get(&id).is_some_and(|s| s.base_commit.is_empty())
 }
