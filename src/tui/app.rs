@@ -67,7 +67,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
         state.flash = Some((problem, super::state::Level::Error));
     }
 
-    let mut terminal = ratatui::init();
+    let mut terminal = init_terminal();
     let mut lp = Loop {
         state,
         client,
@@ -84,7 +84,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
         },
     );
     let result = lp.run(&mut terminal, rx, events, effects).await;
-    ratatui::restore();
+    restore_terminal();
     lp.stats.write();
     result
 }
@@ -294,12 +294,12 @@ impl Loop {
         input: &mut EventStream,
         work: impl FnOnce() -> Result<(), String> + Send + 'static,
     ) -> Result<()> {
-        ratatui::restore();
+        restore_terminal();
         // A fresh input stream afterwards: nothing typed for the child is read as ours.
         let result = tokio::task::spawn_blocking(work)
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
-        *terminal = ratatui::init();
+        *terminal = init_terminal();
         terminal.clear()?;
         *input = EventStream::new();
         let size = terminal.size()?;
@@ -317,9 +317,23 @@ impl Loop {
     }
 }
 
+/// The screen for the dashboard: raw mode, the alternate screen, and the mouse (its
+/// wheel and clicks; shift and drag still selects text in most terminals).
+fn init_terminal() -> DefaultTerminal {
+    let terminal = ratatui::init();
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    terminal
+}
+
+fn restore_terminal() {
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+    ratatui::restore();
+}
+
 fn term_msg(event: TermEvent) -> Option<Msg> {
     match event {
         TermEvent::Key(key) => Some(Msg::Key(key)),
+        TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         TermEvent::Resize(width, height) => Some(Msg::Resize { width, height }),
         _ => None,
     }

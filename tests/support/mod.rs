@@ -9,6 +9,7 @@ pub mod fake_llm;
 pub mod isolation;
 pub mod offline;
 pub mod tmux;
+pub mod tui;
 
 use std::fs;
 use std::path::Path;

@@ -8,9 +8,11 @@ use crate::core::{Action as Allowed, SessionId, Status, check, sanitize};
 use crate::protocol::Command;
 use crate::tui::dialog::{Choice, Confirm, Dialog, NewSessionForm};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::state::{Level, Overlay, State, Tab, new_prompt};
+use crate::tui::state::{Level, Overlay, Row, State, Tab, new_prompt};
 use crate::tui::transcript::Load;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
     if key.kind != KeyEventKind::Press {
@@ -51,6 +53,38 @@ pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
     match action {
         Some(action) => global(state, action, effects),
         None => up.redraw = false,
+    }
+}
+
+/// The wheel scrolls what is under the pointer (the sidebar moves the selection, the
+/// right pane its text, three lines a notch); a click in the sidebar selects a session.
+pub fn mouse(state: &mut State, mouse: MouseEvent, up: &mut Update) {
+    if state.dialog.is_some() || state.overlay.is_some() {
+        up.redraw = false;
+        return;
+    }
+    let effects = &mut up.effects;
+    let in_sidebar = mouse.column < state.sidebar_width();
+    match (mouse.kind, in_sidebar) {
+        (MouseEventKind::ScrollDown, true) => global(state, Action::Down, effects),
+        (MouseEventKind::ScrollUp, true) => global(state, Action::Up, effects),
+        (MouseEventKind::ScrollDown, false) => scroll(state, Action::PageDown, 3, effects),
+        (MouseEventKind::ScrollUp, false) => scroll(state, Action::PageUp, 3, effects),
+        (MouseEventKind::Down(MouseButton::Left), true) => {
+            // Below the border; grouped, the top line is always a group's header.
+            let line = usize::from(mouse.row)
+                .checked_sub(1)
+                .filter(|l| *l < state.sidebar_height());
+            let header = line == Some(0) && !state.needs_me_first;
+            match line.and_then(|l| state.rows.get(state.sidebar_top + l)) {
+                Some(Row::Session(i)) if !header => {
+                    let id = state.sessions[*i].id;
+                    select(state, Some(id), effects);
+                }
+                _ => up.redraw = false,
+            }
+        }
+        _ => up.redraw = false,
     }
 }
 

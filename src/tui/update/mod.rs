@@ -20,6 +20,8 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// The wheel or a click.
+    Mouse(crossterm::event::MouseEvent),
     Resize {
         width: u16,
         height: u16,
@@ -124,6 +126,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
             keys::key(state, key, &mut up);
             state.sync_placeholder();
         }
+        Msg::Mouse(mouse) => keys::mouse(state, mouse, &mut up),
         Msg::Resize { width, height } => state.size = (width, height),
         Msg::Daemon(event) => up.redraw = daemon_event(state, event, &mut up.effects),
         Msg::Reply { tag, result } => reply(state, tag, result, &mut up.effects),
