@@ -267,6 +267,66 @@ fn with_transcript() -> State {
     state
 }
 
+/// Messages of long wrapped lines: each answer is three lines of 2,000 characters of
+/// words, some 17 rows each at 120 columns.
+const LONG_MESSAGES: usize = 1_000;
+
+fn long_lines() -> Vec<Message> {
+    (0..LONG_MESSAGES)
+        .map(|m| {
+            let id = format!("l{m}");
+            let (role, text) = if m % 2 == 0 {
+                (Role::User, format!("Explain step {m} at length."))
+            } else {
+                let line = |n: usize| {
+                    let mut line = String::new();
+                    while line.len() < 2_000 {
+                        line.push_str(&format!("word{n} and more text for step {m}, "));
+                    }
+                    line
+                };
+                (
+                    Role::Assistant,
+                    format!("{}\n{}\n{}", line(1), line(2), line(3)),
+                )
+            };
+            Message {
+                id: id.clone(),
+                role,
+                created_at: now() - Duration::seconds((LONG_MESSAGES - m) as i64),
+                parts: vec![Part {
+                    id: format!("{id}p0"),
+                    message_id: id,
+                    kind: PartKind::Text { text },
+                }],
+            }
+        })
+        .collect()
+}
+
+/// 1,000 sessions with the first selected and its transcript of long lines loaded.
+fn with_long_lines() -> State {
+    let mut state = with_transcript();
+    let id = state.selected.expect("a session is selected");
+    let session = state.session(id).cloned().expect("the selected session");
+    update(
+        &mut state,
+        Msg::Reply {
+            tag: Tag::Page {
+                session: id,
+                load: flotilla::tui::transcript::Load::Tail,
+            },
+            result: Ok(Reply::Transcript {
+                session,
+                page: flotilla::core::Page::whole(long_lines()),
+            }),
+        },
+    );
+    let held = state.transcript().map_or(0, |t| t.messages.len());
+    assert_eq!(held, LONG_MESSAGES, "the long transcript is loaded");
+    state
+}
+
 /// The same, in the Diffs tab with the 10,000-line diff loaded.
 fn with_diff() -> State {
     let mut state = with_transcript();
@@ -310,6 +370,9 @@ fn cases() -> Vec<Case> {
     }
     // A transcript for the last session is not loaded: that frame draws its placeholder,
     // and the sidebar scrolled to its end.
+    let long = with_long_lines();
+    let mut long_top = with_long_lines();
+    press(&mut long_top, 'g');
     let diffs = with_diff();
     let mut diffs_end = with_diff();
     press(&mut diffs_end, 'G');
@@ -325,6 +388,14 @@ fn cases() -> Vec<Case> {
         Case {
             name: "messages: scrolled to the top",
             state: messages_top,
+        },
+        Case {
+            name: "messages: tail of 1,000 messages of 2,000-character lines",
+            state: long,
+        },
+        Case {
+            name: "messages: those long lines scrolled to the top",
+            state: long_top,
         },
         Case {
             name: "sidebar: last of 1,000 sessions selected",

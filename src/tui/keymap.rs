@@ -244,6 +244,14 @@ impl Keymap {
         self.bindings.iter().find(|b| b.action == action)
     }
 
+    /// The first of an action's keys, where there is room for one only.
+    pub fn first_key_of(&self, action: Action) -> String {
+        self.binding(action)
+            .and_then(|b| b.keys.first())
+            .map(Key::to_string)
+            .unwrap_or_default()
+    }
+
     /// "x" or "q/^c": how the status line and help name an action's keys.
     pub fn keys_of(&self, action: Action) -> String {
         self.binding(action)

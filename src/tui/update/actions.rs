@@ -136,18 +136,17 @@ pub fn cleanup_refused(state: &mut State, session: &Session, refusal: &str) {
         return flash(state, refusal, Level::Error);
     };
     let title = sanitize(&session.title);
-    let question = format!("The workspace of '{title}' was kept. Remove it anyway?");
+    let question = format!(
+        "The workspace of '{title}' was kept. Removing it anyway discards this for good; the branch keeps only what was committed:"
+    );
     let command = Command::Stop {
         id: session.id.to_string(),
         cleanup: true,
         force: true,
     };
     let done = format!("removed the workspace of '{title}'");
-    let mut confirm =
-        Confirm::yes_no(question, "Discard and remove", command, done).destructive(vec![
-            sanitize(lost),
-            "These are lost for good; the branch keeps only what was committed.".into(),
-        ]);
+    let mut confirm = Confirm::yes_no(question, "Discard and remove", command, done)
+        .destructive(vec![sanitize(lost)]);
     confirm.choices[0].label = "Keep it".into();
     state.dialog = Some(Dialog::Confirm(confirm));
 }
@@ -172,12 +171,12 @@ pub fn delete(state: &mut State) {
             plural(s.queued_prompts as usize, "queued prompt")
         ));
     }
-    losses.push(format!(
-        "kept: its workspace {} and its branch",
+    let question = format!(
+        "Delete '{title}' for good? Its workspace {} and its branch are kept. This goes:",
         s.workspace.display()
-    ));
+    );
     let confirm = Confirm::yes_no(
-        format!("Delete '{title}' for good?"),
+        question,
         "Delete for good",
         command,
         format!("deleted '{title}'"),

@@ -206,7 +206,7 @@ fn confirm(state: &State, c: &Confirm, frame: &mut Frame, screen: Rect) {
     } else {
         lines.extend(buttons.into_iter().map(Line::from));
     }
-    let k = |a| state.keymap.keys_of(a);
+    let k = |a| state.keymap.first_key_of(a);
     let mut hint = format!(
         "{}/{} move · {} press · {} cancel",
         k(Action::PrevChoice),
