@@ -124,27 +124,26 @@ fn lines(state: &State, width: usize) -> Vec<Line<'static>> {
     let theme = &state.theme;
     let heading = |text: &str| Line::styled(clip(text, width), theme.style(Meaning::Title));
     let mut out = vec![heading("marks")];
-    for status in Status::ALL {
-        out.push(Line::from(vec![
-            Span::styled(
-                format!(" {:<w$}", glyph(status), w = KEYS_W - 1),
-                theme.style(Meaning::Status(status)),
+    let marks = Status::ALL
+        .into_iter()
+        .map(|s| (glyph(s), Meaning::Status(s), status_meaning(s)))
+        .chain([
+            (
+                "!",
+                Meaning::Attention,
+                "needs you: finished a turn, asks, or lost its agent (red: failed)",
             ),
-            Span::raw(clip(status_meaning(status), width.saturating_sub(KEYS_W))),
-        ]));
-    }
-    for (mark, meaning, what) in [
-        (
-            "!",
-            Meaning::Attention,
-            "needs you: finished a turn, asks, or failed",
-        ),
-        ("•", Meaning::Unread, "new output you have not seen"),
-    ] {
-        out.push(Line::from(vec![
-            Span::styled(format!(" {mark:<w$}", w = KEYS_W - 1), theme.style(meaning)),
-            Span::raw(clip(what, width.saturating_sub(KEYS_W))),
-        ]));
+            ("•", Meaning::Unread, "new output you have not seen"),
+        ]);
+    for (mark, meaning, what) in marks {
+        let pieces = wrap(what, width.saturating_sub(KEYS_W).max(8));
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let mark = if i == 0 { mark } else { "" };
+            out.push(Line::from(vec![
+                Span::styled(format!(" {mark:<w$}", w = KEYS_W - 1), theme.style(meaning)),
+                Span::raw(piece),
+            ]));
+        }
     }
     for (context, name) in SECTIONS {
         out.push(Line::raw(""));
