@@ -34,7 +34,7 @@ pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
                     if let Some(spec) = form.validate() {
                         form.submitting = true;
                         if let Some(prompt) = &spec.prompt {
-                            super::keys::remember(state, prompt.clone());
+                            super::prompt::remember(state, prompt.clone());
                         }
                         effects.push(Effect::Request(Command::New(spec), Tag::NewSession));
                     }

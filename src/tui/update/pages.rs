@@ -1,6 +1,7 @@
 //! Fetching a transcript's pages and joining them to the window the dashboard holds.
 
-use super::{Effect, Tag, daemon_event};
+use super::events::daemon_event;
+use super::{Effect, Tag};
 use crate::core::{PageQuery, SessionId};
 use crate::protocol::Command;
 use crate::tui::state::State;

@@ -1,0 +1,198 @@
+//! Daemon events into the dashboard's state: sessions coming, changing and going, and
+//! transcripts growing, with the view held where the user scrolled it.
+
+use super::pages::load_transcript;
+use super::{Effect, Tab, Tag, load_diff, select};
+use crate::core::{Session, SessionId, Status};
+use crate::protocol::Command;
+use crate::protocol::Event;
+use crate::tui::state::State;
+
+/// Applies a daemon event; returns whether anything on screen changed.
+pub(super) fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bool {
+    let selected = state.selected;
+    let transcript_event = matches!(
+        event,
+        Event::MessageAdded { .. } | Event::PartUpdated { .. } | Event::PartDelta { .. }
+    );
+    // Output is activity: the session's age starts again, as the daemon's record does.
+    if transcript_event
+        && let Some(s) = event
+            .session()
+            .and_then(|id| state.sessions.iter_mut().find(|s| s.id == id))
+    {
+        s.last_activity_at = s.last_activity_at.max(state.now);
+    }
+    if transcript_event
+        && let Some(id) = event.session()
+        && let Some(buffer) = state.loading.get_mut(&id)
+    {
+        buffer.push(event);
+        return false;
+    }
+    let on_screen = |id: SessionId| selected == Some(id);
+    // A view scrolled up stays on its rows: what grows below it moves it up as much.
+    let held = state.scroll > 0 && event.session().is_some_and(on_screen);
+    let grows = match &event {
+        Event::PartUpdated { part, .. } if held => Some(part.id.clone()),
+        Event::PartDelta { part_id, .. } if held => Some(part_id.clone()),
+        _ => None,
+    };
+    let rows_before = grows
+        .as_deref()
+        .map(|p| crate::tui::view::part_rows(state, p));
+    // A new message: its header row and the rows of the parts it comes with.
+    let added = match &event {
+        Event::MessageAdded { message, .. } if held => state
+            .transcript()
+            .filter(|t| t.at_end && !t.messages.iter().any(|m| m.id == message.id))
+            .map(|_| {
+                message
+                    .parts
+                    .iter()
+                    .map(|p| p.id.clone())
+                    .collect::<Vec<_>>()
+            }),
+        _ => None,
+    };
+    let changed = apply_event(state, event, effects);
+    if let (Some(part), Some(before)) = (grows, rows_before) {
+        let after = crate::tui::view::part_rows(state, &part);
+        state.scroll = (state.scroll + after).saturating_sub(before);
+    }
+    if let Some(parts) = added {
+        let rows: usize = parts
+            .iter()
+            .map(|p| crate::tui::view::part_rows(state, p))
+            .sum();
+        state.scroll += 1 + rows;
+    }
+    changed
+}
+
+fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bool {
+    let selected = state.selected;
+    let on_screen = |id: SessionId| selected == Some(id);
+    match event {
+        Event::SessionUpdated { session } => {
+            upsert_session(state, session, effects);
+            true
+        }
+        Event::SessionRemoved { id } => {
+            state.sessions.retain(|s| s.id != id);
+            state.transcripts.remove(&id);
+            state.loading.remove(&id);
+            state.marks.remove(&id);
+            state.rebuild_rows();
+            if selected == Some(id) {
+                let next = state.selected;
+                state.selected = None;
+                select(state, next, effects);
+            }
+            true
+        }
+        Event::MessageAdded { session, message } => {
+            if let Some(t) = state.transcripts.get_mut(&session) {
+                t.add_message(&message);
+            }
+            on_screen(session)
+        }
+        Event::PartUpdated { session, part } => {
+            if let Some(t) = state.transcripts.get_mut(&session) {
+                t.put_part(&part);
+            }
+            reload_if_stale(state, session, effects);
+            on_screen(session)
+        }
+        Event::PartDelta {
+            session,
+            part_id,
+            offset,
+            text,
+            ..
+        } => {
+            let changed = state
+                .transcripts
+                .get_mut(&session)
+                .is_some_and(|t| t.append(&part_id, offset, &text));
+            reload_if_stale(state, session, effects);
+            changed && on_screen(session) && state.tab == Tab::Messages
+        }
+        Event::Lagged { .. } => {
+            // Only a window at the end follows events; one scrolled back missed nothing.
+            for t in state.transcripts.values_mut().filter(|t| t.at_end) {
+                t.stale = true;
+            }
+            effects.push(Effect::Request(Command::List, Tag::Sessions));
+            if let Some(id) = selected {
+                reload_if_stale(state, id, effects);
+            }
+            true
+        }
+    }
+}
+
+/// Takes a session's mark from the daemon's record, except for the session on screen.
+fn mirror_mark(state: &mut State, id: SessionId) {
+    let mark = state.session(id).and_then(|s| s.mark);
+    match mark {
+        Some(mark) if state.selected != Some(id) => state.marks.insert(id, mark),
+        _ => state.marks.remove(&id),
+    };
+}
+
+fn reload_if_stale(state: &mut State, id: SessionId, effects: &mut Vec<Effect>) {
+    let stale = state.transcripts.get(&id).is_some_and(|t| t.stale);
+    if stale {
+        state.transcripts.remove(&id);
+        if state.selected == Some(id) {
+            load_transcript(state, id, effects);
+        }
+    }
+}
+
+pub(super) fn upsert_session(state: &mut State, session: Session, effects: &mut Vec<Effect>) {
+    let id = session.id;
+    let before = state.session(id).map(|s| s.status);
+    let after = session.status;
+    match state.sessions.iter_mut().find(|s| s.id == id) {
+        Some(slot) => *slot = session,
+        None => state.sessions.push(session),
+    }
+    state.rebuild_rows();
+    if state.selected.is_none() {
+        let first = state.selected;
+        select(state, first, effects);
+    }
+    mirror_mark(state, id);
+    let Some(before) = before.filter(|b| *b != after) else {
+        return;
+    };
+    let news = match after {
+        Status::WaitingInput => Some("needs your answer"),
+        Status::Idle if before.is_busy() => Some("finished its turn"),
+        Status::Error => Some("failed"),
+        _ => None,
+    };
+    if state.selected == Some(id) {
+        if after == Status::Idle && state.tab == Tab::Diffs {
+            load_diff(state, effects);
+        }
+        return;
+    }
+    if let Some(news) = news {
+        let title = state
+            .session(id)
+            .map(|s| s.title.clone())
+            .unwrap_or_default();
+        if state.notify.osc9 {
+            effects.push(Effect::Notify(format!(
+                "flotilla: {} {news}",
+                crate::core::sanitize(&title)
+            )));
+        }
+        if state.notify.bell {
+            effects.push(Effect::Bell);
+        }
+    }
+}

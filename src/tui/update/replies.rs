@@ -1,0 +1,185 @@
+//! Replies to the dashboard's requests into its state, each by what it was for (its tag).
+
+use super::events::{daemon_event, upsert_session};
+use super::pages::join_page;
+use super::{Effect, Tab, Tag, actions, flash, load_diff, load_file, prompt, select};
+use crate::protocol::{Command, DaemonStatus, Event, Reply};
+use crate::tui::state::{Level, State};
+use crate::tui::transcript::Transcript;
+
+/// Back in touch with the daemon: what was held may be out of date, so the sessions
+/// come from its snapshot and the transcript on screen is read again.
+pub(super) fn reconnected(state: &mut State, snapshot: Reply, effects: &mut Vec<Effect>) {
+    state.offline = None;
+    state.transcripts.clear();
+    state.loading.clear();
+    if state.tab == Tab::Diffs {
+        load_diff(state, effects);
+    }
+    reply(state, Tag::Sessions, Ok(snapshot), effects);
+    effects.push(Effect::Request(Command::DaemonStatus, Tag::Status));
+    effects.push(Effect::Request(Command::Agents, Tag::Agents));
+    flash(state, "reconnected to the daemon", Level::Info);
+}
+
+pub(super) fn reply(
+    state: &mut State,
+    tag: Tag,
+    result: Result<Reply, String>,
+    effects: &mut Vec<Effect>,
+) {
+    match (tag, result) {
+        (Tag::Sessions, Ok(Reply::Sessions { sessions } | Reply::Subscribed { sessions })) => {
+            state.sessions = sessions;
+            state.marks = (state.sessions.iter())
+                .filter_map(|s| Some((s.id, s.mark?)))
+                .collect();
+            state.rebuild_rows();
+            let selected = state.selected;
+            state.selected = None;
+            select(state, selected, effects);
+        }
+        (
+            Tag::Status,
+            Ok(Reply::DaemonStatus(DaemonStatus {
+                agents,
+                config_error,
+                ..
+            })),
+        ) => {
+            state.agents = agents;
+            if let Some(e) = config_error {
+                flash(state, e, Level::Error);
+            }
+        }
+        (Tag::Agents, Ok(Reply::Agents { agents })) => {
+            state.missing_agents = agents
+                .into_iter()
+                .filter_map(|a| Some((a.name, a.install?)))
+                .collect();
+            if let Some(crate::tui::dialog::Dialog::NewSession(form)) = &mut state.dialog {
+                form.missing = state.missing_agents.clone();
+            }
+        }
+        (Tag::Page { session, load }, Ok(Reply::Transcript { page, .. })) => {
+            join_page(state, session, load, page, effects)
+        }
+        (Tag::Page { session, .. }, Err(e)) => {
+            state.loading.remove(&session);
+            match state.transcripts.get_mut(&session) {
+                // What is held stays on screen.
+                Some(t) => t.fetching = None,
+                // An empty transcript, so the failure is not retried on every message.
+                None => {
+                    state.transcripts.insert(session, Transcript::default());
+                }
+            }
+            flash(state, e, Level::Error);
+        }
+        (Tag::Diff { session, seq }, result) => {
+            if state.diff.session != Some(session) || state.diff.seq != seq {
+                return;
+            }
+            state.diff.loading = false;
+            match result {
+                Ok(Reply::Diff { files, .. }) => {
+                    // Keep the place: the same file, if it is still changed.
+                    let was = state
+                        .diff
+                        .files
+                        .get(state.diff.selected)
+                        .map(|f| f.path.clone());
+                    let at = was.and_then(|p| files.iter().position(|f| f.path == p));
+                    state.diff.selected =
+                        at.unwrap_or(state.diff.selected.min(files.len().saturating_sub(1)));
+                    state.diff.files = files;
+                    state.diff.error = None;
+                    load_file(state, effects);
+                }
+                Ok(_) => {}
+                Err(e) => state.diff.error = Some(e),
+            }
+        }
+        (Tag::DiffFile { session, seq, path }, result) => {
+            let diff = &mut state.diff;
+            if diff.session != Some(session) || diff.seq != seq {
+                return;
+            }
+            if diff.fetching.as_deref() == Some(path.as_str()) {
+                diff.fetching = None;
+            }
+            let Some(slot) = diff.files.get_mut(diff.selected).filter(|f| f.path == path) else {
+                return;
+            };
+            match result {
+                Ok(Reply::DiffFile { file: Some(file) }) => *slot = file,
+                Ok(Reply::DiffFile { file: None }) => flash(
+                    state,
+                    "that file no longer differs from the base",
+                    Level::Info,
+                ),
+                Ok(_) => {}
+                Err(e) => flash(state, e, Level::Error),
+            }
+        }
+        (Tag::NewSession, Ok(Reply::Session { session, note })) => {
+            state.dialog = None;
+            let id = session.id;
+            let title = session.title.clone();
+            upsert_session(state, session, effects);
+            select(state, Some(id), effects);
+            flash(
+                state,
+                note.unwrap_or_else(|| format!("created '{title}'")),
+                Level::Info,
+            );
+        }
+        (Tag::NewSession, Err(e)) => match &mut state.dialog {
+            Some(crate::tui::dialog::Dialog::NewSession(form)) => form.show_error(&e),
+            _ => flash(state, e, Level::Error),
+        },
+        (Tag::Sent { what, .. }, Ok(Reply::Session { session, note })) => {
+            upsert_session(state, session, effects);
+            flash(state, note.unwrap_or_else(|| what.into()), Level::Info);
+        }
+        (Tag::Sent { session, text, .. }, Err(e)) => {
+            prompt::restore_draft(state, session, text);
+            flash(
+                state,
+                format!("{e} (the prompt is back in the box)"),
+                Level::Error,
+            );
+        }
+        (Tag::ResumeThenSend { text, .. }, Ok(Reply::Session { session, .. })) => {
+            let id = session.id;
+            upsert_session(state, session, effects);
+            prompt::send_text(state, id, text, "resumed and sent", effects);
+        }
+        (Tag::ResumeThenSend { session, text }, Err(e)) => {
+            prompt::restore_draft(state, session, text);
+            flash(state, format!("could not resume: {e}"), Level::Error);
+        }
+        (Tag::Cleanup { session }, Err(e)) if e.contains("--force") => {
+            if let Some(s) = state.session(session).cloned() {
+                actions::cleanup_refused(state, &s, &e);
+            }
+        }
+        (Tag::Cleanup { .. }, Ok(Reply::Session { session, note })) => {
+            let title = crate::core::sanitize(&session.title);
+            upsert_session(state, session, effects);
+            let done = format!("removed the workspace of '{title}'");
+            flash(state, note.unwrap_or(done), Level::Info);
+        }
+        (Tag::Action { what }, Ok(Reply::Session { session, note })) => {
+            upsert_session(state, session, effects);
+            flash(state, note.unwrap_or(what), Level::Info);
+        }
+        (Tag::Action { what }, Ok(Reply::Removed { id, note })) => {
+            daemon_event(state, Event::SessionRemoved { id }, effects);
+            flash(state, note.unwrap_or(what), Level::Info);
+        }
+        (Tag::Viewing, _) => {}
+        (_, Err(e)) => flash(state, e, Level::Error),
+        (_, Ok(_)) => {}
+    }
+}
