@@ -225,6 +225,25 @@ fn press(state: &mut State, c: char) {
     update(state, Msg::Key(KeyEvent::new(KeyCode::Char(c), mods)));
 }
 
+/// The selected session's transcript arrives, whole, as the daemon's reply.
+fn give_transcript(state: &mut State, messages: Vec<Message>) {
+    let id = state.selected.expect("a session is selected");
+    let session = state.session(id).cloned().expect("the selected session");
+    update(
+        state,
+        Msg::Reply {
+            tag: Tag::Page {
+                session: id,
+                load: flotilla::tui::transcript::Load::Tail,
+            },
+            result: Ok(Reply::Transcript {
+                session,
+                page: flotilla::core::Page::whole(messages),
+            }),
+        },
+    );
+}
+
 /// 1,000 sessions with the first one selected and its long transcript loaded.
 fn with_transcript() -> State {
     let mut state = State::new(
@@ -248,21 +267,7 @@ fn with_transcript() -> State {
             height: HEIGHT,
         },
     );
-    let id = state.selected.expect("a session is selected");
-    let session = state.session(id).cloned().expect("the selected session");
-    update(
-        &mut state,
-        Msg::Reply {
-            tag: Tag::Page {
-                session: id,
-                load: flotilla::tui::transcript::Load::Tail,
-            },
-            result: Ok(Reply::Transcript {
-                session,
-                page: flotilla::core::Page::whole(transcript()),
-            }),
-        },
-    );
+    give_transcript(&mut state, transcript());
     assert!(state.transcript().is_some(), "the transcript is loaded");
     state
 }
@@ -307,52 +312,64 @@ fn long_lines() -> Vec<Message> {
 /// 1,000 sessions with the first selected and its transcript of long lines loaded.
 fn with_long_lines() -> State {
     let mut state = with_transcript();
-    let id = state.selected.expect("a session is selected");
-    let session = state.session(id).cloned().expect("the selected session");
-    update(
-        &mut state,
-        Msg::Reply {
-            tag: Tag::Page {
-                session: id,
-                load: flotilla::tui::transcript::Load::Tail,
-            },
-            result: Ok(Reply::Transcript {
-                session,
-                page: flotilla::core::Page::whole(long_lines()),
-            }),
-        },
-    );
+    give_transcript(&mut state, long_lines());
     let held = state.transcript().map_or(0, |t| t.messages.len());
     assert_eq!(held, LONG_MESSAGES, "the long transcript is loaded");
     state
 }
 
-/// The same, in the Diffs tab with the 10,000-line diff loaded.
+/// The same, in the Diffs tab with the 10,000-line diff listed (files and counts), and
+/// the selected file's hunks loaded, as the daemon sends them.
 fn with_diff() -> State {
     let mut state = with_transcript();
     press(&mut state, '2');
     let id = state.selected.expect("a session is selected");
     let session = state.session(id).cloned().expect("the selected session");
     let seq = state.diff.seq;
+    let listed = diff()
+        .into_iter()
+        .map(|f| FileDiff {
+            hunks: Vec::new(),
+            ..f
+        })
+        .collect();
     update(
         &mut state,
         Msg::Reply {
             tag: Tag::Diff { session: id, seq },
             result: Ok(Reply::Diff {
                 session,
-                files: diff(),
+                files: listed,
             }),
         },
     );
-    let lines: usize = state
-        .diff
-        .files
+    answer_file(&mut state);
+    let lines: usize = state.diff.files[0]
+        .hunks
         .iter()
-        .flat_map(|f| &f.hunks)
         .map(|h| h.lines.len())
         .sum();
-    assert_eq!(lines, DIFF_LINES, "the diff is loaded");
+    assert_eq!(lines, BIG_FILE_LINES, "the big file's hunks are loaded");
     state
+}
+
+/// Answers the request for the selected file's hunks.
+fn answer_file(state: &mut State) {
+    let id = state.selected.expect("a session is selected");
+    let path = state.diff.files[state.diff.selected].path.clone();
+    let file = diff().into_iter().find(|f| f.path == path);
+    let seq = state.diff.seq;
+    update(
+        state,
+        Msg::Reply {
+            tag: Tag::DiffFile {
+                session: id,
+                seq,
+                path,
+            },
+            result: Ok(Reply::DiffFile { file }),
+        },
+    );
 }
 
 struct Case {
@@ -380,6 +397,11 @@ fn cases() -> Vec<Case> {
     for _ in 0..SMALL_FILES {
         press(&mut diffs_last_file, 'J');
     }
+    answer_file(&mut diffs_last_file);
+    assert!(
+        !diffs_last_file.diff.files[SMALL_FILES].hunks.is_empty(),
+        "the last file's hunks are loaded"
+    );
     vec![
         Case {
             name: "messages: tail of 10,000 messages, 1,000 sessions",

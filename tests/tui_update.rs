@@ -172,13 +172,7 @@ fn the_sidebar_scrolls_only_to_keep_the_selection_in_view() {
         .map(|n| session(n, Status::Idle, if n <= 20 { APP } else { LIB }, "s"))
         .collect();
     load(&mut state, sessions);
-    update(
-        &mut state,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    small_screen(&mut state);
     let height = state.sidebar_height();
     assert_eq!(
         height, 18,
@@ -217,13 +211,7 @@ fn help_quit_suspend_and_key_releases() {
     ch(&mut state, '?');
     assert_eq!(state.overlay, Some((Overlay::Help, 0)));
     // At 80x24 the keys do not fit: j and k scroll, and stop at either end.
-    update(
-        &mut state,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    small_screen(&mut state);
     ch(&mut state, 'k');
     assert_eq!(state.overlay, Some((Overlay::Help, 0)));
     ch(&mut state, 'j');
@@ -590,13 +578,7 @@ fn ages_change_a_minute_at_a_time_and_output_makes_a_session_young_again() {
 fn the_wheel_scrolls_what_is_under_it_and_a_click_selects_a_session() {
     use crossterm::event::{MouseButton, MouseEventKind};
     let mut state = three_sessions();
-    update(
-        &mut state,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    small_screen(&mut state);
     assert_eq!(state.selected, Some(sid(1)));
     mouse(&mut state, MouseEventKind::ScrollDown, 5, 5);
     assert_eq!(
@@ -637,13 +619,7 @@ fn the_wheel_scrolls_what_is_under_it_and_a_click_selects_a_session() {
 #[test]
 fn ctrl_e_and_ctrl_y_scroll_a_line_and_z_zooms_the_right_pane() {
     let mut state = one(Status::Idle);
-    update(
-        &mut state,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    small_screen(&mut state);
     let lines: String = (0..100).map(|i| format!("line {i}\n")).collect();
     transcript(&mut state, 1, vec![("p1", text(&lines))]);
     press(&mut state, KeyCode::Char('y'), KeyModifiers::CONTROL);
@@ -667,13 +643,7 @@ fn ctrl_e_and_ctrl_y_scroll_a_line_and_z_zooms_the_right_pane() {
 #[test]
 fn l_opens_the_log_with_every_message_whole() {
     let mut state = one(Status::Idle);
-    update(
-        &mut state,
-        Msg::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    small_screen(&mut state);
     let long = format!(
         "cannot remove {}: permission denied",
         "/very/long/path".repeat(8)

@@ -79,6 +79,8 @@ pub struct State {
     pub sessions: Vec<Session>,
     /// Repository of each group, in display order.
     pub groups: Vec<PathBuf>,
+    /// How many sessions each group shows.
+    pub group_sizes: Vec<usize>,
     /// The sidebar, top to bottom: group headers and indexes into `sessions`.
     pub rows: Vec<Row>,
     pub selected: Option<SessionId>,
@@ -142,6 +144,7 @@ impl State {
             now,
             sessions: Vec::new(),
             groups: Vec::new(),
+            group_sizes: Vec::new(),
             rows: Vec::new(),
             selected: None,
             sidebar_top: 0,
@@ -248,14 +251,17 @@ impl State {
                     self.groups.push(repo.clone());
                 }
             }
+            self.group_sizes.clear();
             for (g, repo) in self.groups.iter().enumerate() {
                 self.rows.push(Row::Group(g));
+                let before = self.rows.len();
                 self.rows.extend(
                     visible
                         .iter()
                         .filter(|&&i| &self.sessions[i].source_repo == repo)
                         .map(|&i| Row::Session(i)),
                 );
+                self.group_sizes.push(self.rows.len() - before);
             }
         }
         let still_visible = self

@@ -283,3 +283,14 @@ pub fn mouse(
     };
     update(state, Msg::Mouse(event))
 }
+
+/// The dashboard at 80x24.
+pub fn small_screen(state: &mut State) {
+    update(
+        state,
+        Msg::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+}

@@ -72,11 +72,7 @@ fn group_line(state: &State, g: usize, cols: usize) -> Line<'static> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| repo.display().to_string());
-    let count = state
-        .rows
-        .iter()
-        .filter(|r| matches!(r, Row::Session(i) if state.sessions[*i].source_repo == *repo))
-        .count();
+    let count = state.group_sizes.get(g).copied().unwrap_or(0);
     Line::styled(
         clip(&format!("{} ({count})", sanitize(&name)), cols),
         state
