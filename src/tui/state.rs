@@ -315,8 +315,11 @@ impl State {
     /// When the next age in the sidebar changes its text, so the screen is redrawn then
     /// and not before.
     pub fn next_age_change(&self) -> Option<DateTime<Utc>> {
-        self.visible_ids()
-            .filter_map(|id| self.session(id))
+        (self.rows.iter())
+            .filter_map(|r| match r {
+                Row::Session(i) => self.sessions.get(*i),
+                Row::Group(_) => None,
+            })
             .map(|s| crate::core::coarse_age_changes(s.last_activity_at, self.now))
             .min()
     }

@@ -125,10 +125,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         Msg::Daemon(Event::PartDelta { .. } | Event::PartUpdated { .. })
     );
     match msg {
-        Msg::Key(key) => {
-            keys::key(state, key, &mut up);
-            state.sync_placeholder();
-        }
+        Msg::Key(key) => keys::key(state, key, &mut up),
         Msg::Mouse(mouse) => keys::mouse(state, mouse, &mut up),
         Msg::Resize { width, height } => state.size = (width, height),
         Msg::Daemon(event) => up.redraw = events::daemon_event(state, event, &mut up.effects),
@@ -139,6 +136,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
     }
     if rows_may_move {
         state.scroll_sidebar();
+        state.sync_placeholder();
     }
     // However the selection moved (a key, the filter, a session arriving or leaving),
     // the selected session's transcript is on its way.
