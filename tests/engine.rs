@@ -179,6 +179,12 @@ async fn marks_are_set_by_what_happens_and_cleared_by_a_viewer() {
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
     let id = s.id.to_string();
+    h.wait_idle(&s).await;
+    assert_eq!(
+        h.get(&s).await.mark,
+        None,
+        "an agent that only started did nothing"
+    );
     h.send(&s, "echo done").await;
     h.wait_idle(&s).await;
     assert_eq!(

@@ -397,3 +397,38 @@ fn ctrl_c_in_the_prompt_box_clears_it_then_leaves_it_and_never_quits() {
         "in the main view it quits"
     );
 }
+
+#[test]
+fn a_draft_survives_a_reload_and_follows_its_session_when_the_filter_moves_the_selection() {
+    let mut state = state_with(Notify::default());
+    load(
+        &mut state,
+        vec![
+            session(1, Status::Idle, APP, "alpha"),
+            session(2, Status::Idle, APP, "beta"),
+        ],
+    );
+    transcript(&mut state, 1, vec![]);
+    ch(&mut state, 'i');
+    typed(&mut state, "half typed");
+    // Events were missed: the sessions are read again; what is typed stays.
+    let sessions = state.sessions.clone();
+    load(&mut state, sessions);
+    assert_eq!(state.prompt.lines().concat(), "half typed");
+    key(&mut state, KeyCode::Esc);
+    // The filter hides the selected session: the selection moves, the draft stays behind
+    // with its session, and the daemon is told what is on screen now.
+    ch(&mut state, '/');
+    typed(&mut state, "beta");
+    key(&mut state, KeyCode::Enter);
+    assert_eq!(state.selected, Some(sid(2)));
+    assert!(
+        state.prompt.lines().concat().is_empty(),
+        "beta has no draft"
+    );
+    assert_eq!(
+        state.drafts.get(&sid(1)).map(String::as_str),
+        Some("half typed")
+    );
+    assert_eq!(state.told_viewing, Some(sid(2)));
+}

@@ -633,6 +633,17 @@ fn a_scrolled_up_view_stays_on_its_rows_while_output_arrives() {
     );
     let after = transcript_rows_on_screen(&render(&mut state, 80, 24), 26);
     assert_eq!(after, held, "the same rows after 40 deltas and a message");
+    // The session fails: the note on why comes below, and the view stays put.
+    let failed = Session {
+        status_reason: Some("the agent crashed: it printed a long reason ".repeat(4)),
+        ..session(1, Status::Error, APP, "fix login", 5)
+    };
+    update(
+        &mut state,
+        Msg::Daemon(Event::SessionUpdated { session: failed }),
+    );
+    let after = transcript_rows_on_screen(&render(&mut state, 80, 24), 26);
+    assert_eq!(after, held, "the same rows after the session failed");
     press(&mut state, KeyCode::End);
     let tail = format!("{:?}", render(&mut state, 80, 24).backend());
     assert!(tail.contains("message"), "{tail}");

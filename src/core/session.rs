@@ -145,7 +145,6 @@ impl Mark {
     }
 }
 
-/// How long ago, in one short unit: "5s", "3m", "2h", "4d".
 /// An age to the minute, for a screen that redraws it: "now" under a minute, then as
 /// [`age`]. Its text changes at most once a minute.
 pub fn coarse_age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -166,6 +165,7 @@ pub fn coarse_age_changes(since: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<
     since + chrono::Duration::seconds((secs / unit + 1) * unit)
 }
 
+/// How long ago, in one short unit: "5s", "3m", "2h", "4d".
 pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - since).num_seconds().max(0);
     match secs {

@@ -278,6 +278,8 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     // The client is gone: drop its requests and subscriptions with it, and what it
     // looked at.
     requests.abort_all();
+    // A view asked for just before must not land after the one that ends it.
+    while requests.join_next().await.is_some() {}
     if viewed {
         let _ = engine.execute(Command::View { id: None, viewer }).await;
     }

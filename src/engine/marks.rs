@@ -26,7 +26,12 @@ impl State {
     pub(super) fn mark_status(&mut self, id: SessionId, before: Status, after: Status) {
         let mark = match after {
             Status::WaitingInput | Status::Disconnected => Mark::Attention,
-            Status::Idle | Status::Completed if before.is_busy() => Mark::Attention,
+            // A turn ended; an agent that was only starting did nothing to look at.
+            Status::Idle | Status::Completed
+                if matches!(before, Status::Active | Status::WaitingInput) =>
+            {
+                Mark::Attention
+            }
             Status::Error => Mark::Failed,
             _ => return,
         };

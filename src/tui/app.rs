@@ -70,6 +70,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
     let mut terminal = init_terminal();
     let mut lp = Loop {
         state,
+        viewer: Viewer::start(client.clone()),
         client,
         tx,
         paths,
@@ -95,6 +96,35 @@ struct Loop {
     tx: mpsc::Sender<Msg>,
     paths: Paths,
     stats: Stats,
+    viewer: Viewer,
+}
+
+/// Tells the daemon which session is on screen, one request at a time and the latest
+/// only, so that quick moves cannot reach it out of order.
+struct Viewer {
+    latest: tokio::sync::watch::Sender<Option<Command>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Viewer {
+    fn start(client: Arc<Client>) -> Viewer {
+        let (latest, mut rx) = tokio::sync::watch::channel(None::<Command>);
+        let task = tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let command = rx.borrow_and_update().clone();
+                if let Some(command) = command {
+                    let _ = client.request(command).await;
+                }
+            }
+        });
+        Viewer { latest, task }
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// A new connection to the daemon, subscribed, with the sessions as it was made.
@@ -194,6 +224,7 @@ impl Loop {
                     match done {
                         Ok((client, fresh, snapshot)) => {
                             self.client = Arc::new(client);
+                            self.viewer = Viewer::start(self.client.clone());
                             events = fresh;
                             events_open = true;
                             Some(Msg::Reconnected(Box::new(snapshot)))
@@ -223,6 +254,10 @@ impl Loop {
                 }
             }
             for msg in batch {
+                // A retry's note that arrives after the connection is back is old news.
+                if events_open && matches!(msg, Msg::Offline(_)) {
+                    continue;
+                }
                 let up = update(&mut self.state, msg);
                 dirty |= up.redraw;
                 pending.extend(up.effects);
@@ -237,6 +272,9 @@ impl Loop {
         input: &mut EventStream,
     ) -> Result<Next> {
         match effect {
+            Effect::Request(command, Tag::Viewing) => {
+                self.viewer.latest.send_replace(Some(command));
+            }
             Effect::Request(command, tag) => {
                 let client = self.client.clone();
                 let tx = self.tx.clone();

@@ -11,9 +11,9 @@ pub enum Dialog {
     Confirm(Confirm),
 }
 
-/// A question with buttons. The focus starts on the first choice, which changes
-/// nothing; one that destroys data is answered only by moving to its button and pressing
-/// enter, never by a letter typed in passing.
+/// A question with buttons. The first choice changes nothing, and the focus starts there
+/// on any question whose answer destroys data; such a question is answered only by
+/// moving to its button and pressing enter, never by a letter typed in passing.
 pub struct Confirm {
     pub question: String,
     /// What would be lost, a line each, shown above the buttons.

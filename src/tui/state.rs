@@ -108,6 +108,10 @@ pub struct State {
     pub prompt: TextArea<'static>,
     /// What was typed for the other sessions, kept until they are selected again.
     pub drafts: HashMap<SessionId, String>,
+    /// The session whose draft the prompt box holds.
+    pub draft_owner: Option<SessionId>,
+    /// The session the daemon was last told this dashboard views.
+    pub told_viewing: Option<SessionId>,
     pub prompting: bool,
     pub history: Vec<String>,
     pub history_pos: Option<usize>,
@@ -162,6 +166,8 @@ impl State {
             diff: DiffView::default(),
             prompt: new_prompt(),
             drafts: HashMap::new(),
+            draft_owner: None,
+            told_viewing: None,
             prompting: false,
             history: Vec::new(),
             history_pos: None,
@@ -273,7 +279,7 @@ impl State {
         }
     }
 
-    /// The rows the sidebar has for sessions and group headers.
+    /// The rows inside the sidebar's box, and inside the transcript's, which is as tall.
     pub fn sidebar_height(&self) -> usize {
         let prompt = self.prompt.lines().len().clamp(1, 4) + 2;
         usize::from(self.size.1)

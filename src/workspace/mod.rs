@@ -42,11 +42,10 @@ pub struct Workspace {
     pub strategy: Strategy,
     /// None for an existing directory on a detached HEAD.
     pub branch: Option<String>,
-    /// Full sha of the commit the workspace started from.
+    /// Full sha of the commit the workspace started from; empty for a plain directory.
     pub base_commit: String,
 }
 
-/// Makes the workspace for a new session: [`plan`], then [`make`].
 impl Workspace {
     /// Whether it is in git: a plain directory used as it is has no base commit.
     pub fn is_git(&self) -> bool {
@@ -54,6 +53,7 @@ impl Workspace {
     }
 }
 
+/// Makes the workspace for a new session: [`plan`], then [`make`].
 pub fn create(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {
     let ws = plan(req)?;
     make(&ws, &Registry::none())?;

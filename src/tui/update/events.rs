@@ -75,7 +75,15 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
     let on_screen = |id: SessionId| selected == Some(id);
     match event {
         Event::SessionUpdated { session } => {
+            // The note on why output stopped comes and goes below the transcript; a view
+            // scrolled up stays where it is.
+            let held = state.scroll > 0 && on_screen(session.id);
+            let before = held.then(|| crate::tui::view::trailer_rows(state));
             upsert_session(state, session, effects);
+            if let Some(before) = before {
+                let after = crate::tui::view::trailer_rows(state);
+                state.scroll = (state.scroll + after).saturating_sub(before);
+            }
             true
         }
         Event::SessionRemoved { id } => {
@@ -83,6 +91,7 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
             state.transcripts.remove(&id);
             state.loading.remove(&id);
             state.marks.remove(&id);
+            state.drafts.remove(&id);
             state.rebuild_rows();
             if selected == Some(id) {
                 let next = state.selected;

@@ -209,13 +209,15 @@ fn open_diffs(state: &mut State, effects: &mut Vec<Effect>) {
     load_diff(state, effects);
 }
 
+/// Scrolls by `page` rows (a screenful, a line, a wheel's notch).
 fn scroll(state: &mut State, action: Action, page: usize, effects: &mut Vec<Effect>) {
     match state.tab {
         Tab::Messages => {
             let Some(t) = state.transcript() else { return };
             let (at_start, at_end) = (t.at_start, t.at_end);
             // The top of what is held is a screenful below its row count.
-            let max = crate::tui::view::transcript_rows(state).saturating_sub(page);
+            let screen = state.sidebar_height();
+            let max = crate::tui::view::transcript_rows(state).saturating_sub(screen);
             state.scroll = match action {
                 Action::PageUp => (state.scroll + page).min(max),
                 Action::PageDown => state.scroll.saturating_sub(page),

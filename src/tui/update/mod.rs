@@ -119,6 +119,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         effects: Vec::new(),
         redraw: true,
     };
+    let before = state.selected;
     // Output streaming in moves no sidebar row; anything else may.
     let rows_may_move = !matches!(
         msg,
@@ -138,14 +139,38 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         state.scroll_sidebar();
         state.sync_placeholder();
     }
-    // However the selection moved (a key, the filter, a session arriving or leaving),
-    // the selected session's transcript is on its way.
+    settle_selection(state, before, &mut up.effects);
+    up
+}
+
+/// However the selection moved (a key, the filter, a session arriving or leaving), what
+/// belongs to the session on screen follows it: its draft in the box, its mark cleared,
+/// the daemon told that it is viewed, its transcript on its way.
+fn settle_selection(state: &mut State, before: Option<SessionId>, effects: &mut Vec<Effect>) {
+    if state.selected != state.draft_owner {
+        prompt::switch_draft(state);
+    }
+    if state.selected != before {
+        state.scroll = 0;
+        state.tool_cursor = None;
+    }
+    if let Some(id) = state.selected {
+        state.marks.remove(&id);
+    }
+    if state.selected != state.told_viewing {
+        state.told_viewing = state.selected;
+        // The daemon clears its mark, and keeps it unmarked while it is on screen here.
+        let id = state.selected.map(|id| id.to_string());
+        effects.push(Effect::Request(
+            Command::View { id, viewer: 0 },
+            Tag::Viewing,
+        ));
+    }
     if let Some(id) = state.selected
         && !state.transcripts.contains_key(&id)
     {
-        load_transcript(state, id, &mut up.effects);
+        load_transcript(state, id, effects);
     }
-    up
 }
 
 /// Says something on the bottom line, and keeps it whole in the message log.
@@ -165,23 +190,12 @@ pub fn select(state: &mut State, id: Option<SessionId>, effects: &mut Vec<Effect
     if state.selected == id && id.is_some_and(|id| state.transcripts.contains_key(&id)) {
         return;
     }
-    if state.selected != id {
-        prompt::switch_draft(state, id);
-    }
     state.selected = id;
     state.scroll = 0;
     state.tool_cursor = None;
     let Some(id) = id else { return };
     state.viewed(id);
     state.marks.remove(&id);
-    // The daemon clears its mark, and keeps it unmarked while it is on screen here.
-    effects.push(Effect::Request(
-        Command::View {
-            id: Some(id.to_string()),
-            viewer: 0,
-        },
-        Tag::Viewing,
-    ));
     if !state.transcripts.contains_key(&id) {
         load_transcript(state, id, effects);
     }

@@ -137,19 +137,20 @@ pub fn remember(state: &mut State, text: String) {
     state.history_pos = None;
 }
 
-/// Keeps what is typed for the session being left, and brings back what was typed for
-/// `next`: a draft belongs to its session.
-pub fn switch_draft(state: &mut State, next: Option<SessionId>) {
+/// Keeps what is typed for the session whose draft the box held, and brings back what
+/// was typed for the one selected now: a draft belongs to its session.
+pub fn switch_draft(state: &mut State) {
     let typed = state.prompt.lines().join("\n");
-    if let Some(was) = state.selected {
+    if let Some(was) = state.draft_owner {
         match typed.is_empty() {
             true => state.drafts.remove(&was),
             false => state.drafts.insert(was, typed),
         };
     }
-    let draft = next.and_then(|id| state.drafts.remove(&id));
+    let draft = state.selected.and_then(|id| state.drafts.remove(&id));
     set_prompt(state, draft.as_deref().unwrap_or(""));
     state.history_pos = None;
+    state.draft_owner = state.selected;
 }
 
 /// A prompt that did not go out comes back as its session's draft, unless something new

@@ -11,6 +11,8 @@ use crate::tui::transcript::Transcript;
 /// come from its snapshot and the transcript on screen is read again.
 pub(super) fn reconnected(state: &mut State, snapshot: Reply, effects: &mut Vec<Effect>) {
     state.offline = None;
+    // A new connection: the daemon knows nothing of what this one views.
+    state.told_viewing = None;
     state.transcripts.clear();
     state.loading.clear();
     if state.tab == Tab::Diffs {

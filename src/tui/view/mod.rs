@@ -108,3 +108,8 @@ pub fn part_rows(state: &State, part_id: &str) -> usize {
         messages::rows_of_part(t, part_id, state.messages_width(), &state.theme)
     })
 }
+
+/// How many rows the note under a failed or disconnected session's transcript takes.
+pub fn trailer_rows(state: &State) -> usize {
+    messages::trailer(state, state.messages_width()).len()
+}

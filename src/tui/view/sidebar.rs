@@ -60,8 +60,9 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             .groups
             .iter()
             .position(|g| *g == state.sessions[*i].source_repo)
+        && let Some(first) = lines.first_mut()
     {
-        lines[0] = group_line(state, g, cols);
+        *first = group_line(state, g, cols);
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
