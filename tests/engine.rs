@@ -217,6 +217,42 @@ async fn marks_are_set_by_what_happens_and_cleared_by_a_viewer() {
 }
 
 #[tokio::test]
+async fn standard_error_comes_as_parts_of_its_own_in_the_order_written() {
+    let h = start("");
+    let repo = repo();
+    let s = h.new_session(&repo, Strategy::Existing, None).await;
+    h.send(
+        &s,
+        "echo out-one; sleep 0.3; echo err-one >&2; sleep 0.3; echo out-two",
+    )
+    .await;
+    h.wait_idle(&s).await;
+    let page = flotilla::core::PageQuery::forward(flotilla::core::Pos::Start);
+    let command = Command::Transcript {
+        id: s.id.to_string(),
+        page,
+        follow: false,
+    };
+    let Ok(Reply::Transcript { page, .. }) = h.client.request(command).await else {
+        panic!("no transcript")
+    };
+    let answer = page.messages.last().expect("the answer");
+    let parts: Vec<(&str, &str)> = answer
+        .parts
+        .iter()
+        .map(|p| (p.kind.kind_name(), p.kind.streamed_text().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("text", "out-one\n"),
+            ("stderr", "err-one\n"),
+            ("text", "out-two\n")
+        ]
+    );
+}
+
+#[tokio::test]
 async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
     let h = start("");
     let repo = repo();

@@ -67,7 +67,7 @@ fn table(sessions: &[Session], now: DateTime<Utc>) -> String {
 
 pub fn part(kind: &PartKind) -> String {
     let mut out = match kind {
-        PartKind::Text { text } => sanitize(text),
+        PartKind::Text { text } | PartKind::Stderr { text } => sanitize(text),
         PartKind::Reasoning { text } => format!("(thinking) {}", sanitize(text)),
         PartKind::Tool {
             name,

@@ -36,6 +36,10 @@ pub enum PartKind {
     Reasoning {
         text: String,
     },
+    /// What a command wrote to its standard error, kept apart from its output.
+    Stderr {
+        text: String,
+    },
     Tool {
         name: String,
         input: serde_json::Value,
@@ -58,14 +62,18 @@ impl PartKind {
     /// The text that streams into this part, for kinds that stream.
     pub fn streamed_text(&self) -> Option<&str> {
         match self {
-            PartKind::Text { text } | PartKind::Reasoning { text } => Some(text),
+            PartKind::Text { text } | PartKind::Reasoning { text } | PartKind::Stderr { text } => {
+                Some(text)
+            }
             _ => None,
         }
     }
 
     pub fn streamed_text_mut(&mut self) -> Option<&mut String> {
         match self {
-            PartKind::Text { text } | PartKind::Reasoning { text } => Some(text),
+            PartKind::Text { text } | PartKind::Reasoning { text } | PartKind::Stderr { text } => {
+                Some(text)
+            }
             _ => None,
         }
     }
@@ -74,6 +82,7 @@ impl PartKind {
         match self {
             PartKind::Text { .. } => "text",
             PartKind::Reasoning { .. } => "reasoning",
+            PartKind::Stderr { .. } => "stderr",
             PartKind::Tool { .. } => "tool",
             PartKind::Error { .. } => "error",
             PartKind::Permission { .. } => "permission",

@@ -22,6 +22,8 @@ pub enum Meaning {
     Assistant,
     Tool,
     Reasoning,
+    /// What a command wrote to standard error.
+    Stderr,
     Attention,
     Unread,
     Status(Status),
@@ -48,6 +50,7 @@ impl Theme {
                 Meaning::Title | Meaning::Key | Meaning::Attention | Meaning::Error => bold,
                 Meaning::Selected | Meaning::Focus => plain.add_modifier(Modifier::REVERSED),
                 Meaning::Dim | Meaning::Reasoning => dim,
+                Meaning::Stderr => plain.add_modifier(Modifier::ITALIC),
                 Meaning::Status(Status::WaitingInput | Status::Error) => bold,
                 Meaning::Status(Status::Stopped | Status::Archived | Status::Completed) => dim,
                 _ => plain,
@@ -71,6 +74,7 @@ impl Theme {
             Meaning::Assistant => bold.fg(Color::Magenta),
             Meaning::Tool => fg(Color::Cyan),
             Meaning::Reasoning => dim.add_modifier(Modifier::ITALIC),
+            Meaning::Stderr => fg(Color::LightRed),
             Meaning::Attention => bold.fg(Color::Black).bg(Color::Yellow),
             Meaning::Unread => bold.fg(Color::Blue),
             Meaning::Status(status) => match status {

@@ -2,9 +2,10 @@
 //!
 //! `{prompt}`, `{session}` and `{workspace}` in the argv are replaced; the process runs in
 //! the workspace with stdin at /dev/null, in a process group of its own, and its stdout
-//! and stderr (one pipe, so they interleave as on a terminal) stream into a text part.
+//! and stderr stream into the transcript, standard error in parts of its own.
 //! Exit 0 ends the turn; anything else is an error turn.
 
+mod output;
 mod turn;
 
 use super::{AgentError, Backend, Driver, DriverCmd, EventTx, Launch};

@@ -224,7 +224,9 @@ impl Transcript {
 /// What a part costs the window.
 fn part_bytes(kind: &PartKind) -> usize {
     match kind {
-        PartKind::Text { text } | PartKind::Reasoning { text } => text.len(),
+        PartKind::Text { text } | PartKind::Reasoning { text } | PartKind::Stderr { text } => {
+            text.len()
+        }
         PartKind::Tool { output, .. } => 64 + output.as_ref().map_or(0, String::len),
         PartKind::Error { message } => message.len(),
         PartKind::Permission { detail, diff, .. } => {

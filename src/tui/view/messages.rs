@@ -185,7 +185,7 @@ fn part_height(t: &Transcript, at: (usize, usize), kind: &PartKind, width: usize
     };
     Some(match kind {
         PartKind::Text { text } => text_height(text, 0),
-        PartKind::Reasoning { text } => text_height(text, 2),
+        PartKind::Reasoning { text } | PartKind::Stderr { text } => text_height(text, 2),
         PartKind::Error { message } => {
             let text = format!("✗ {message}");
             let body = text.strip_suffix('\n').unwrap_or(&text);
@@ -254,6 +254,11 @@ fn part_rows(
     match &part.kind {
         PartKind::Text { text } => {
             text_rows(text, width, need, "", theme.style(Meaning::Text), out)
+        }
+        // Standard error in its own colour and behind a gutter, so it does not pass for
+        // output even without colour.
+        PartKind::Stderr { text } => {
+            text_rows(text, width, need, "┆ ", theme.style(Meaning::Stderr), out)
         }
         PartKind::Reasoning { text } => text_rows(
             text,
