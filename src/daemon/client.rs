@@ -125,12 +125,18 @@ impl Client {
             paths.daemon_log.display()
         );
         let client = Client::over_socket(stream, silent);
-        match client
+        let hello = client
             .request(Command::Hello {
                 protocol: PROTOCOL_VERSION,
             })
-            .await?
-        {
+            .await;
+        // A daemon killed a moment ago can still have its socket take a connection, then
+        // close it unanswered as it dies: that is no daemon, not an error.
+        let hello = match hello {
+            Err(e) if e == CLOSED => return Ok(None),
+            other => other?,
+        };
+        match hello {
             Reply::Hello { protocol, .. } if protocol == PROTOCOL_VERSION => Ok(Some(client)),
             Reply::Hello { protocol, .. } => Err(format!(
                 "the running daemon speaks protocol {protocol} and this flotilla {PROTOCOL_VERSION}: run `flotilla daemon stop` and try again"
