@@ -5,7 +5,8 @@
 use super::turn::Pipes;
 use crate::agent::{AgentEvent, Utf8Decoder, new_id};
 use crate::core::{Part, PartKind, Role};
-use std::time::{Duration, Instant};
+use futures::FutureExt;
+use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe::Receiver;
 
@@ -15,9 +16,6 @@ const DRAIN: Duration = Duration::from_millis(100);
 /// writing line by line would otherwise cost an event, a wake-up and a socket write per
 /// line all the way to every client. Too short for a person to notice.
 const COALESCE: Duration = Duration::from_millis(10);
-/// While the other stream wrote this recently, nothing is held back: what the two write
-/// close together keeps its order as well as two pipes allow.
-const BOTH_ACTIVE: Duration = Duration::from_millis(200);
 const BURST: usize = 32 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +30,6 @@ struct Source {
     open: bool,
     decoder: Utf8Decoder,
     buf: Vec<u8>,
-    last: Option<Instant>,
 }
 
 impl Source {
@@ -42,7 +39,6 @@ impl Source {
             open: true,
             decoder: Utf8Decoder::default(),
             buf: vec![0u8; 64 * 1024],
-            last: None,
         }
     }
 }
@@ -124,14 +120,17 @@ where
     let (out, err) = pipes.into_parts();
     let (mut out, mut err) = (Source::new(out), Source::new(err));
     let status = loop {
+        // When both have something, standard error goes first: a message there most often
+        // comes before the output that follows it (a shell's trace, a failing step).
         tokio::select! {
-            read = out.pipe.read(&mut out.buf), if out.open => {
-                let text = take(&mut out, read, err.last).await;
-                parts.put(Stream::Out, text).await;
-            }
+            biased;
             read = err.pipe.read(&mut err.buf), if err.open => {
-                let text = take(&mut err, read, out.last).await;
+                let text = take(&mut err, read, &out).await;
                 parts.put(Stream::Err, text).await;
+            }
+            read = out.pipe.read(&mut out.buf), if out.open => {
+                let text = take(&mut out, read, &err).await;
+                parts.put(Stream::Out, text).await;
             }
             status = child.wait() => break status,
         }
@@ -154,13 +153,11 @@ where
     status
 }
 
-/// The text of one read of `source`, with what follows within [`COALESCE`] when the
-/// other stream has been quiet; closes the source at its end.
-async fn take(
-    source: &mut Source,
-    read: std::io::Result<usize>,
-    other_last: Option<Instant>,
-) -> String {
+/// The text of one read of `source`, with what follows within [`COALESCE`], unless the
+/// other stream wrote meanwhile: then what this one wrote after it waits for the next
+/// read, so the two keep their order as well as two pipes allow. Closes the source at
+/// its end.
+async fn take(source: &mut Source, read: std::io::Result<usize>, other: &Source) -> String {
     let n = match read {
         Ok(0) | Err(_) => {
             source.open = false;
@@ -168,24 +165,23 @@ async fn take(
         }
         Ok(n) => n,
     };
-    source.last = Some(Instant::now());
-    let other_quiet = other_last.is_none_or(|t| t.elapsed() > BOTH_ACTIVE);
-    let len = match other_quiet {
-        true => {
-            let (len, eof) = read_burst(&mut source.pipe, &mut source.buf, n).await;
+    tokio::time::sleep(COALESCE).await;
+    let other_wrote = other.open && matches!(other.pipe.readable().now_or_never(), Some(Ok(())));
+    let len = match other_wrote {
+        true => n,
+        false => {
+            let (len, eof) = read_burst(&mut source.pipe, &mut source.buf, n);
             source.open = !eof;
             len
         }
-        false => n,
     };
     source.decoder.push(&source.buf[..len])
 }
 
-/// After the first `n` bytes, waits out [`COALESCE`] and then takes whatever else the pipe
-/// holds, up to [`BURST`] bytes; returns how many bytes `buf` holds and whether the pipe
-/// closed. One wake-up per window instead of one per write.
-async fn read_burst(output: &mut Receiver, buf: &mut [u8], mut len: usize) -> (usize, bool) {
-    tokio::time::sleep(COALESCE).await;
+/// After the first `n` bytes, takes whatever else the pipe holds, up to [`BURST`] bytes;
+/// returns how many bytes `buf` holds and whether the pipe closed. One wake-up per
+/// window instead of one per write.
+fn read_burst(output: &mut Receiver, buf: &mut [u8], mut len: usize) -> (usize, bool) {
     let limit = BURST.min(buf.len());
     while len < limit {
         match output.try_read(&mut buf[len..limit]) {
