@@ -369,6 +369,10 @@ fn diffs_tab() {
     let terminal = render(&mut state, 80, 24);
     let screen = format!("{:?}", terminal.backend());
     assert!(screen.contains("binary file, 2417 bytes"), "{screen}");
+    assert!(
+        screen.contains("png binary"),
+        "the file list says so too: {screen}"
+    );
 }
 
 #[test]

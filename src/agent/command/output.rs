@@ -135,9 +135,10 @@ where
             status = child.wait() => break status,
         }
     };
-    // Output written just before exit may still be in the pipes. A background process the
-    // command left behind may hold them open, so drain only briefly.
-    for (stream, source) in [(Stream::Out, &mut out), (Stream::Err, &mut err)] {
+    // Output written just before exit may still be in the pipes, standard error first as
+    // above. A background process the command left behind may hold them open, so drain
+    // only briefly.
+    for (stream, source) in [(Stream::Err, &mut err), (Stream::Out, &mut out)] {
         while source.open {
             match tokio::time::timeout(DRAIN, source.pipe.read(&mut source.buf)).await {
                 Ok(Ok(n)) if n > 0 => {

@@ -91,7 +91,10 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             FileStatus::Modified => ("M", Meaning::Warning),
             FileStatus::Deleted => ("D", Meaning::Removed),
         };
-        let counts = format!(" +{} -{} ", f.additions, f.deletions);
+        let counts = match f.binary {
+            true => " binary ".to_string(),
+            false => format!(" +{} -{} ", f.additions, f.deletions),
+        };
         let room = cols.saturating_sub(2 + counts.len());
         let mut path_style = theme.style(Meaning::Text);
         if i == diff.selected {
