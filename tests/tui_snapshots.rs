@@ -197,10 +197,21 @@ fn every_status() -> State {
         session(9, Status::Archived, DOCS, "old experiment", 30 * 86_400),
     ]);
     give_transcript(&mut state, sid(1), conversation());
-    state.marks.insert(sid(3), Mark::Attention);
-    state.marks.insert(sid(5), Mark::Attention);
-    state.marks.insert(sid(2), Mark::Unread);
-    state.marks.insert(sid(6), Mark::Unread);
+    for (n, mark) in [
+        (3, Mark::Attention),
+        (5, Mark::Attention),
+        (2, Mark::Unread),
+        (6, Mark::Unread),
+    ] {
+        let marked = Session {
+            mark: Some(mark),
+            ..state.session(sid(n)).cloned().expect("the session")
+        };
+        update(
+            &mut state,
+            Msg::Daemon(Event::SessionUpdated { session: marked }),
+        );
+    }
     state
 }
 

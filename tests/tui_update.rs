@@ -294,25 +294,21 @@ fn marks_are_the_daemons_and_selecting_a_session_tells_it_it_is_viewed() {
     // Output alone marks nothing here: the daemon says when a session is unread, so
     // every dashboard shows the same.
     assert!(!event(&mut state, delta(2, "p1", 0, "x")).redraw);
-    assert_eq!(state.marks.get(&sid(2)), None);
+    assert_eq!(state.mark(sid(2)), None);
     assert!(event(&mut state, marked(2, Status::Idle, Some(Mark::Unread))).redraw);
-    assert_eq!(state.marks.get(&sid(2)), Some(&Mark::Unread));
+    assert_eq!(state.mark(sid(2)), Some(Mark::Unread));
     event(&mut state, marked(1, Status::Idle, Some(Mark::Failed)));
     assert_eq!(
-        state.marks.get(&sid(1)),
+        state.mark(sid(1)),
         None,
         "the one on screen is never marked"
     );
     // Another client looked at it: the daemon cleared its mark.
     event(&mut state, marked(2, Status::Idle, None));
-    assert_eq!(state.marks.get(&sid(2)), None);
+    assert_eq!(state.mark(sid(2)), None);
     event(&mut state, marked(2, Status::Idle, Some(Mark::Failed)));
     let up = ch(&mut state, 'j');
-    assert_eq!(
-        state.marks.get(&sid(2)),
-        None,
-        "selecting it clears the mark"
-    );
+    assert_eq!(state.mark(sid(2)), None, "selecting it clears the mark");
     let view = up.effects.iter().any(|e| {
         matches!(e, Effect::Request(Command::View { id: Some(id), .. }, Tag::Viewing)
             if *id == sid(2).to_string())
@@ -330,7 +326,7 @@ fn marks_are_the_daemons_and_selecting_a_session_tells_it_it_is_viewed() {
             },
         ],
     );
-    assert_eq!(later.marks.get(&sid(2)), Some(&Mark::Attention));
+    assert_eq!(later.mark(sid(2)), Some(Mark::Attention));
 }
 
 #[test]
@@ -357,7 +353,7 @@ fn sessions_that_need_attention_are_marked_and_notified() {
                 ..session(2, after, APP, "b")
             };
             let up = event(&mut state, Event::SessionUpdated { session });
-            assert_eq!(state.marks.get(&sid(2)), Some(&Mark::Attention), "{after}");
+            assert_eq!(state.mark(sid(2)), Some(Mark::Attention), "{after}");
             let mut want = vec![Effect::Notify(format!("flotilla: b {news}"))];
             want.extend(bell.then_some(Effect::Bell));
             assert_eq!(up.effects, want, "{before} -> {after}, bell {bell}");
@@ -375,7 +371,7 @@ fn sessions_that_need_attention_are_marked_and_notified() {
         },
     );
     assert!(
-        up.effects.is_empty() && state.marks.is_empty(),
+        up.effects.is_empty() && state.mark(sid(1)).is_none(),
         "not for the one on screen"
     );
 }

@@ -86,7 +86,6 @@ pub struct State {
     pub selected: Option<SessionId>,
     /// The first sidebar row shown; it moves only to keep the selection in view.
     pub sidebar_top: usize,
-    pub marks: HashMap<SessionId, Mark>,
     pub needs_me_first: bool,
     pub filter: String,
     pub filtering: bool,
@@ -152,7 +151,6 @@ impl State {
             rows: Vec::new(),
             selected: None,
             sidebar_top: 0,
-            marks: HashMap::new(),
             needs_me_first: false,
             filter: String::new(),
             filtering: false,
@@ -189,6 +187,16 @@ impl State {
 
     pub fn session(&self, id: SessionId) -> Option<&Session> {
         self.sessions.iter().find(|s| s.id == id)
+    }
+
+    /// How the sidebar marks a session: the daemon's mark, but never on the one on screen.
+    pub fn mark(&self, id: SessionId) -> Option<Mark> {
+        self.session(id).and_then(|s| self.mark_of(s))
+    }
+
+    /// [`State::mark`] of a session at hand.
+    pub fn mark_of(&self, s: &Session) -> Option<Mark> {
+        s.mark.filter(|_| self.selected != Some(s.id))
     }
 
     pub fn selected_session(&self) -> Option<&Session> {

@@ -90,7 +90,6 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
             state.sessions.retain(|s| s.id != id);
             state.transcripts.remove(&id);
             state.loading.remove(&id);
-            state.marks.remove(&id);
             state.drafts.remove(&id);
             state.rebuild_rows();
             if selected == Some(id) {
@@ -141,15 +140,6 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
     }
 }
 
-/// Takes a session's mark from the daemon's record, except for the session on screen.
-fn mirror_mark(state: &mut State, id: SessionId) {
-    let mark = state.session(id).and_then(|s| s.mark);
-    match mark {
-        Some(mark) if state.selected != Some(id) => state.marks.insert(id, mark),
-        _ => state.marks.remove(&id),
-    };
-}
-
 fn reload_if_stale(state: &mut State, id: SessionId, effects: &mut Vec<Effect>) {
     let stale = state.transcripts.get(&id).is_some_and(|t| t.stale);
     if stale {
@@ -173,7 +163,6 @@ pub(super) fn upsert_session(state: &mut State, session: Session, effects: &mut 
         let first = state.selected;
         select(state, first, effects);
     }
-    mirror_mark(state, id);
     let Some(before) = before.filter(|b| *b != after) else {
         return;
     };

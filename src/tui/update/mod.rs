@@ -153,9 +153,11 @@ fn settle_selection(state: &mut State, before: Option<SessionId>, effects: &mut 
     if state.selected != before {
         state.scroll = 0;
         state.tool_cursor = None;
-    }
-    if let Some(id) = state.selected {
-        state.marks.remove(&id);
+        // Looked at: the mark goes here at once, as it does in the daemon once told.
+        let id = state.selected;
+        if let Some(s) = state.sessions.iter_mut().find(|s| Some(s.id) == id) {
+            s.mark = None;
+        }
     }
     if state.selected != state.told_viewing {
         state.told_viewing = state.selected;
@@ -195,7 +197,6 @@ pub fn select(state: &mut State, id: Option<SessionId>, effects: &mut Vec<Effect
     state.tool_cursor = None;
     let Some(id) = id else { return };
     state.viewed(id);
-    state.marks.remove(&id);
     if !state.transcripts.contains_key(&id) {
         load_transcript(state, id, effects);
     }

@@ -33,9 +33,6 @@ pub(super) fn reply(
     match (tag, result) {
         (Tag::Sessions, Ok(Reply::Sessions { sessions } | Reply::Subscribed { sessions })) => {
             state.sessions = sessions;
-            state.marks = (state.sessions.iter())
-                .filter_map(|s| Some((s.id, s.mark?)))
-                .collect();
             state.rebuild_rows();
             let selected = state.selected;
             state.selected = None;

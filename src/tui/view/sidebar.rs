@@ -87,7 +87,7 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
     let theme = &state.theme;
     let s = &state.sessions[i];
     let selected = state.selected == Some(s.id);
-    let mark = match state.marks.get(&s.id) {
+    let mark = match state.mark_of(s) {
         Some(Mark::Attention) => Span::styled("!", theme.style(Meaning::Attention)),
         Some(Mark::Failed) => Span::styled("!", theme.style(Meaning::Error)),
         Some(Mark::Unread) => Span::styled("•", theme.style(Meaning::Unread)),
