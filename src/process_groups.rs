@@ -199,6 +199,21 @@ fn stat_fields(pid: Pid) -> Option<StatFields> {
     })
 }
 
+/// Makes `cmd` start in a session of its own, so that it outlives the daemon (or the
+/// client) that starts it and no terminal's signals reach it: the daemon itself, and
+/// OpenCode servers, which a restarted daemon finds again.
+pub fn in_own_session(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(drop)
+                .map_err(std::io::Error::from)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,3 +284,4 @@ mod tests {
 
     use std::os::unix::process::CommandExt;
 }
+

@@ -4,7 +4,7 @@
 mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
-use flotilla::core::{PartKind, PermissionReply, Session, Status, Strategy, ToolStatus};
+use flotilla::core::{Answer, PartKind, PermissionReply, Session, Status, Strategy, ToolStatus};
 use flotilla::daemon::Events;
 use flotilla::protocol::{Command, Event, Reply};
 use nix::sys::signal::{Signal, kill};
@@ -14,7 +14,10 @@ use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 use support::engine::{self, AgentWorld, TurnEnd, WAIT};
 use support::fake_llm::{Anthropic, FakeServer, Reply as Llm};
-use support::{isolation, offline};
+use support::{isolation, offline, poll};
+
+/// How long a lost process may take to show: 2 s are promised, the rest is slack.
+const DISCONNECTED: Duration = Duration::from_secs(10);
 
 const GONE: &str = "the Claude conversation ID no longer exists: start a new session";
 
@@ -80,9 +83,9 @@ impl World {
         .await;
     }
 
-    /// Aborts the turn; returns the session as the abort left it and how long it took.
-    async fn abort(&self, s: &Session) -> (Session, Duration) {
-        let (asked, id) = (Instant::now(), s.id.to_string());
+    /// Aborts the turn; returns the session as the abort left it.
+    async fn abort(&self, s: &Session) -> Session {
+        let id = s.id.to_string();
         let Reply::Session { session, .. } = self
             .request(Command::Abort {
                 id,
@@ -92,7 +95,7 @@ impl World {
         else {
             panic!("abort")
         };
-        (session, asked.elapsed())
+        session
     }
 
     async fn resume(&self, s: &Session) {
@@ -104,15 +107,13 @@ impl World {
     /// milliseconds after a turn: a kill sooner than that loses the turn on Claude's
     /// side, whatever flotilla does.
     async fn persisted(&self, text: &str) {
-        let start = Instant::now();
         let dir = self.agent_home.path().join("projects");
-        while !jsonl_files(&dir)
-            .iter()
-            .any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains(text)))
-        {
-            assert!(start.elapsed() < WAIT, "not in Claude's transcript");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("{text:?} in Claude's transcript");
+        poll::until(WAIT, &what, async || {
+            let mut files = jsonl_files(&dir).into_iter();
+            files.any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains(text)))
+        })
+        .await
     }
 
     /// The last model request's whole text.
@@ -147,11 +148,8 @@ fn claude_pid(s: &Session) -> Option<Pid> {
 
 /// Waits until the session has no `claude` process (an old one may still be exiting).
 async fn no_claude_for(s: &Session) {
-    let start = Instant::now();
-    while let Some(pid) = claude_pid(s) {
-        assert!(start.elapsed() < WAIT, "claude {pid} still runs");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("the claude process of {} to end", s.id.short());
+    poll::until(WAIT, &what, async || claude_pid(s).is_none()).await
 }
 
 /// A reply slow enough to be interrupted: 20 s of chunks.
@@ -225,7 +223,7 @@ async fn text_streams_tools_ask_and_errors_end_the_turn() {
         "a completed Write part: {parts:?}"
     );
     assert!(parts.iter().any(|p| matches!(&p.kind,
-        PartKind::Permission { tool, detail, reply: Some(PermissionReply::Once), .. }
+        PartKind::Permission { tool, detail, reply: Some(Answer::Once), .. }
             if tool == "Write" && detail.ends_with("made.txt"))));
     let id = s.id.to_string();
     let Reply::Diff { files, .. } = w.request(Command::Diff { id }).await else {
@@ -273,11 +271,14 @@ async fn abort_keeps_the_process_and_a_killed_one_resumes_until_the_conversation
     w.send(&s, "talk slowly").await;
     w.until_text(&s, "chunk 3").await;
     let pid = claude_pid(&s).expect("the session's claude process");
-    let (after, took) = w.abort(&s).await;
+    let after = w.abort(&s).await;
     assert_eq!(after.status, Status::Idle);
-    assert!(
-        took < Duration::from_millis(1500),
-        "answered, not escalated: {took:?}"
+    // Claude answered the interrupt: the turn's end names no signal.
+    let errors = w.errors(&s).await;
+    assert_eq!(
+        errors.last().map(String::as_str),
+        Some("the turn was aborted"),
+        "{errors:?}"
     );
     w.fake.push(Llm::text("after the abort"));
     w.turn(&s, "are you there").await;
@@ -289,7 +290,11 @@ async fn abort_keeps_the_process_and_a_killed_one_resumes_until_the_conversation
     kill(pid, Signal::SIGKILL).expect("kill");
     let killed = Instant::now();
     let lost = w.wait_for(&s, |s| s.status == Status::Disconnected).await;
-    assert!(killed.elapsed() < Duration::from_secs(3), "{lost:?}");
+    // Disconnected within 2 s is promised; the margin is for a loaded machine, and the
+    // claude bench reports the real figure.
+    assert!(killed.elapsed() < DISCONNECTED, "{lost:?}");
+    let why = lost.status_reason.unwrap_or_default();
+    assert!(why.contains("resume the session"), "{why}");
     w.resume(&s).await;
     w.wait_for(&s, |s| s.status == Status::Idle).await;
     w.fake.push(Llm::text("I remember"));
@@ -342,11 +347,16 @@ async fn an_unanswered_interrupt_escalates_and_the_next_prompt_starts_claude_aga
     // A frozen process answers nothing: the interrupt goes unanswered, then signals.
     let pid = claude_pid(&s).expect("the session's claude process");
     kill(pid, Signal::SIGSTOP).expect("stop");
-    let (after, took) = w.abort(&s).await;
+    let after = w.abort(&s).await;
     assert_eq!(after.status, Status::Idle);
-    assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(8),
-        "{took:?}"
+    // A stopped process holds SIGINT and SIGTERM back; SIGKILL ends it, and the turn's
+    // end says so.
+    let errors = w.errors(&s).await;
+    let forced = "the turn was aborted: Claude Code did not end the turn when asked, and was stopped with SIGKILL";
+    assert_eq!(
+        errors.last().map(String::as_str),
+        Some(forced),
+        "{errors:?}"
     );
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
     assert!(

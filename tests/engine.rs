@@ -9,20 +9,23 @@ use flotilla::daemon::Client;
 use flotilla::engine::Engine;
 use flotilla::paths::Paths;
 use flotilla::protocol::{Command, Event, NewSession, Reply};
-use std::time::{Duration, Instant};
-use support::Repo;
+use std::time::Instant;
+use support::events::Recorder;
+use support::{Gate, Repo};
 
 struct Harness {
     client: Client,
+    events: Recorder,
     _home: tempfile::TempDir,
 }
 
-fn start(config: &str) -> Harness {
+async fn start(config: &str) -> Harness {
     let home = tempfile::tempdir().expect("tempdir");
     let paths = Paths::with_home(home.path()).expect("paths");
     let config = Config::parse(config).expect("config");
     let engine = Engine::start(paths, config, None).expect("engine");
     Harness {
+        events: Recorder::start(&engine).await,
         client: Client::in_process(engine),
         _home: home,
     }
@@ -64,20 +67,29 @@ impl Harness {
         session(self.client.request(Command::Get { id }).await.expect("get"))
     }
 
+    /// The session once it is idle with nothing queued.
     async fn wait_idle(&self, s: &Session) -> Session {
-        let start = Instant::now();
-        loop {
-            let now = self.get(s).await;
-            if now.status == Status::Idle && now.queued_prompts == 0 {
-                return now;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "still {}",
-                now.status
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.events
+            .until(s.id, "idle with nothing queued", async || {
+                let now = self.get(s).await;
+                match now.status == Status::Idle && now.queued_prompts == 0 {
+                    true => Ok(now),
+                    false => Err(format!("{}, {} queued", now.status, now.queued_prompts)),
+                }
+            })
+            .await
+    }
+
+    /// Waits until the transcript holds `text`.
+    async fn until_text(&self, s: &Session, text: &str) {
+        self.events
+            .until(s.id, format!("{text:?}"), async || {
+                match self.text(s).await {
+                    t if t.contains(text) => Ok(()),
+                    t => Err(t),
+                }
+            })
+            .await
     }
 
     async fn text(&self, s: &Session) -> String {
@@ -110,10 +122,12 @@ fn session(reply: Reply) -> Session {
 
 #[tokio::test]
 async fn prompts_sent_while_busy_run_in_order() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
-    h.send(&s, "sleep 0.3; echo first").await;
+    // The first prompt stays busy until the others are queued behind it.
+    let gate = Gate::new();
+    h.send(&s, &format!("{}; echo first", gate.wait(1))).await;
     for n in ["second", "third"] {
         match h.send(&s, &format!("echo {n}")).await {
             Reply::Session { note, .. } => assert!(note.unwrap_or_default().contains("queued")),
@@ -121,6 +135,7 @@ async fn prompts_sent_while_busy_run_in_order() {
         }
     }
     assert_eq!(h.get(&s).await.queued_prompts, 2);
+    gate.open(1);
     let done = h.wait_idle(&s).await;
     assert_eq!(done.message_count, 6, "three prompts and three replies");
     let text = h.text(&s).await;
@@ -136,15 +151,13 @@ async fn prompts_sent_while_busy_run_in_order() {
 
 #[tokio::test]
 async fn an_abort_can_keep_the_queue_or_drop_it_and_says_how_many_went() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
     let id = s.id.to_string();
     h.send(&s, "echo started; sleep 600").await;
     h.send(&s, "echo kept-one").await;
-    while !h.text(&s).await.contains("started") {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    h.until_text(&s, "started").await;
     let abort = |keep_queue| Command::Abort {
         id: id.clone(),
         keep_queue,
@@ -175,7 +188,7 @@ async fn an_abort_can_keep_the_queue_or_drop_it_and_says_how_many_went() {
 
 #[tokio::test]
 async fn marks_are_set_by_what_happens_and_cleared_by_a_viewer() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
     let id = s.id.to_string();
@@ -218,14 +231,21 @@ async fn marks_are_set_by_what_happens_and_cleared_by_a_viewer() {
 
 #[tokio::test]
 async fn standard_error_comes_as_parts_of_its_own_in_the_order_written() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
-    h.send(
-        &s,
-        "echo out-one; sleep 0.3; echo err-one >&2; sleep 0.3; echo out-two",
-    )
-    .await;
+    // Each line is written only once the one before it has arrived.
+    let gate = Gate::new();
+    let command = format!(
+        "echo out-one; {}; echo err-one >&2; {}; echo out-two",
+        gate.wait(1),
+        gate.wait(2)
+    );
+    h.send(&s, &command).await;
+    h.until_text(&s, "out-one").await;
+    gate.open(1);
+    h.until_text(&s, "err-one").await;
+    gate.open(2);
     h.wait_idle(&s).await;
     let page = flotilla::core::PageQuery::forward(flotilla::core::Pos::Start);
     let command = Command::Transcript {
@@ -254,7 +274,7 @@ async fn standard_error_comes_as_parts_of_its_own_in_the_order_written() {
 
 #[tokio::test]
 async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
     h.send(
@@ -262,12 +282,8 @@ async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
         "trap '' INT TERM; echo stubborn; while :; do sleep 0.05; done",
     )
     .await;
-    let start = Instant::now();
-    // Give the shell time to install its traps.
-    while !h.text(&s).await.contains("stubborn") {
-        assert!(start.elapsed() < Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The shell has installed its traps once it says so.
+    h.until_text(&s, "stubborn").await;
     let id = s.id.to_string();
     let aborted = session(
         h.client
@@ -279,9 +295,15 @@ async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
             .expect("abort"),
     );
     assert_eq!(aborted.status, Status::Idle);
+    let forced = "the turn was aborted: it ignored SIGINT and was stopped with SIGKILL";
     assert!(
-        h.text(&s).await.contains("the turn was aborted"),
-        "the transcript says so"
+        h.text(&s).await.contains(forced),
+        "the transcript says how it was stopped"
+    );
+    assert_eq!(
+        h.get(&s).await.mark,
+        Some(Mark::Attention),
+        "an abort is no failure"
     );
     // The group got SIGKILL at last: a new prompt runs.
     h.send(&s, "echo alive").await;
@@ -291,7 +313,7 @@ async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
 
 #[tokio::test]
 async fn a_failing_command_is_an_error_turn_not_a_failed_session() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
     h.send(&s, "echo partial; exit 3").await;
@@ -308,7 +330,8 @@ async fn a_failing_command_is_an_error_turn_not_a_failed_session() {
 async fn configured_agents_get_the_prompt_and_workspace() {
     let h = start(
         "[agents.echoer]\ncommand = [\"sh\", \"-c\", \"echo agent-says: \\\"$1\\\" in $(pwd)\", \"sh\", \"{prompt}\"]\n",
-    );
+    )
+    .await;
     let repo = repo();
     let s = h
         .new_session(&repo, Strategy::Worktree, Some("echoer"))
@@ -326,7 +349,7 @@ async fn configured_agents_get_the_prompt_and_workspace() {
 
 #[tokio::test]
 async fn sessions_in_one_existing_directory_share_it_and_cleanup_keeps_it() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let a = h.new_session(&repo, Strategy::Existing, None).await;
     let b = h.new_session(&repo, Strategy::Existing, None).await;
@@ -351,7 +374,7 @@ async fn sessions_in_one_existing_directory_share_it_and_cleanup_keeps_it() {
 
 #[tokio::test]
 async fn subscribers_see_the_stream_and_the_status_changes() {
-    let mut h = start("");
+    let mut h = start("").await;
     let mut events = h.client.take_events().expect("events");
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
@@ -367,7 +390,7 @@ async fn subscribers_see_the_stream_and_the_status_changes() {
     h.send(&s, "echo streamed-text").await;
     let mut text = String::new();
     let mut statuses = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + support::events::WAIT;
     while statuses.last() != Some(&Status::Idle) {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, events.recv()).await {
@@ -384,7 +407,7 @@ async fn subscribers_see_the_stream_and_the_status_changes() {
 /// A prompt no program can be given says why, not "cannot run `sh`: install it".
 #[tokio::test]
 async fn prompts_an_agent_cannot_take_say_why() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Existing, None).await;
     let id = s.id.to_string();
@@ -414,7 +437,7 @@ async fn prompts_an_agent_cannot_take_say_why() {
 /// A worktree deleted by hand: the turn says the workspace is gone.
 #[tokio::test]
 async fn a_prompt_in_a_vanished_workspace_says_it_is_gone() {
-    let h = start("");
+    let h = start("").await;
     let repo = repo();
     let s = h.new_session(&repo, Strategy::Worktree, None).await;
     std::fs::remove_dir_all(&s.workspace).expect("rm");

@@ -1,7 +1,7 @@
 //! The SQLite store, through its public API, on real files in temporary directories.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use flotilla::core::{Message, Part, PartKind, PermissionReply, Role, Session, SessionId};
+use flotilla::core::{Answer, Message, Part, PartKind, Role, Session, SessionId};
 use flotilla::core::{Status, Strategy, ToolStatus};
 use flotilla::protocol::HistoryQuery;
 use flotilla::store::{NewSessionRow, Store};
@@ -329,7 +329,7 @@ fn transcript_keeps_message_and_part_order_and_streams_text() {
 #[case::tool_failed(PartKind::Tool { name: "edit".into(), input: serde_json::json!([]), status: ToolStatus::Error, output: Some("boom\n\"quoted\"".into()) })]
 #[case::error(PartKind::Error { message: "rate limited: retry in 30s".into() })]
 #[case::permission_asked(PartKind::Permission { request_id: "per_1".into(), tool: "write".into(), detail: "write a.rs".into(), diff: Some("-a\n+b\n".into()), reply: None })]
-#[case::permission_answered(PartKind::Permission { request_id: "per_2".into(), tool: "bash".into(), detail: "rm -rf target".into(), diff: None, reply: Some(PermissionReply::Always) })]
+#[case::permission_answered(PartKind::Permission { request_id: "per_2".into(), tool: "bash".into(), detail: "rm -rf target".into(), diff: None, reply: Some(Answer::Always) })]
 fn non_text_parts_round_trip_exactly(#[case] kind: PartKind) {
     let store = Store::open_in_memory().unwrap();
     let ws = add_ws(&store, "/w/a", Strategy::Clone);
@@ -352,11 +352,11 @@ fn non_text_parts_round_trip_exactly(#[case] kind: PartKind) {
 /// Six sessions: title, status, created and last active (hours), text of their messages.
 const HISTORY: [(&str, Status, i64, i64, &str); 6] = [
     ("Fix login bug", Status::Idle, 0, 10, ""),
-    ("Refactor parser", Status::Completed, 1, 6, "a widget twice"),
+    ("Refactor parser", Status::Stopped, 1, 6, "a widget twice"),
     ("Add logging", Status::Error, 2, 9, "widget panics"),
-    ("Update docs", Status::Completed, 3, 7, "widget crashes"),
-    ("Speed up search", Status::Archived, 4, 8, ""),
-    ("Write tests", Status::Completed, 5, 5, "cover widget"),
+    ("Update docs", Status::Stopped, 3, 7, "widget crashes"),
+    ("Speed up search", Status::Disconnected, 4, 8, ""),
+    ("Write tests", Status::Stopped, 5, 5, "cover widget"),
 ];
 
 /// Indices into `HISTORY` by last activity, most recent first.
@@ -392,13 +392,13 @@ fn expect(indices: &[usize]) -> Vec<&'static str> {
 #[case::another_message_word(Some("crashes"), None, None, None, &[3])]
 #[case::prefix(Some("log"), None, None, None, &[0, 2])]
 #[case::every_word_must_match(Some("fix log"), None, None, None, &[0])]
-#[case::status(None, Some(Status::Completed), None, None, &[3, 1, 5])]
-#[case::status_none_match(None, Some(Status::Stopped), None, None, &[])]
+#[case::status(None, Some(Status::Stopped), None, None, &[3, 1, 5])]
+#[case::status_none_match(None, Some(Status::Active), None, None, &[])]
 #[case::since_inclusive(None, None, Some(3), None, &[4, 3, 5])]
 #[case::until_exclusive(None, None, None, Some(2), &[0, 1])]
 #[case::range(None, None, Some(1), Some(4), &[2, 3, 1])]
-#[case::range_misses(None, Some(Status::Archived), Some(0), Some(4), &[])]
-#[case::all_filters(Some("widget"), Some(Status::Completed), Some(2), Some(5), &[3])]
+#[case::range_misses(None, Some(Status::Disconnected), Some(0), Some(4), &[])]
+#[case::all_filters(Some("widget"), Some(Status::Stopped), Some(2), Some(5), &[3])]
 #[case::no_such_word(Some("xylophone"), None, None, None, &[])]
 #[case::fts_quote(Some("\""), None, None, None, &[])]
 #[case::fts_star(Some("*"), None, None, None, &[])]
@@ -427,7 +427,7 @@ fn history_filters(
 
 #[rstest]
 #[case::all(None, &BY_ACTIVITY)]
-#[case::completed(Some(Status::Completed), &[3, 1, 5])]
+#[case::stopped(Some(Status::Stopped), &[3, 1, 5])]
 fn history_pages(#[case] status: Option<Status>, #[case] expected: &[usize]) {
     let store = history_store();
     let mut seen = Vec::new();

@@ -7,7 +7,7 @@ use support::tui::*;
 
 #[test]
 fn abort_and_resume_follow_the_transition_table() {
-    for status in Status::ALL {
+    for &status in Status::ALL {
         let mut state = one(status);
         let up = ch(&mut state, 'a');
         match ABORTABLE.contains(&status) {
@@ -32,7 +32,7 @@ fn abort_and_resume_follow_the_transition_table() {
 
 #[test]
 fn terminate_asks_for_busy_sessions_and_refuses_ended_ones() {
-    for status in Status::ALL {
+    for &status in Status::ALL {
         let mut state = one(status);
         let up = ch(&mut state, 'x');
         if ENDED.contains(&status) {
@@ -47,13 +47,9 @@ fn terminate_asks_for_busy_sessions_and_refuses_ended_ones() {
             assert!(state.dialog.is_none());
         }
         // With cleanup it always asks, since a workspace goes; on a session that has
-        // ended it removes only the workspace, and an archived one is left alone.
+        // ended it removes only the workspace.
         let mut state = one(status);
         let up = ch(&mut state, 'X');
-        if status == Status::Archived {
-            assert_refused(&state, &up, status);
-            continue;
-        }
         assert!(requests(&up).is_empty(), "{status}");
         let asked = question(&state);
         assert!(asked.contains("/home/dev/.flotilla/ws/1"), "{asked}");
@@ -113,7 +109,7 @@ fn delete_needs_a_deliberate_answer_and_says_what_goes() {
         cleanup: false,
         force: false,
     };
-    for status in Status::ALL {
+    for &status in Status::ALL {
         let mut state = one(status);
         assert!(requests(&ch(&mut state, 'D')).is_empty());
         assert!(question(&state).contains("Delete 'fix login'"), "{status}");
@@ -276,7 +272,7 @@ fn an_abort_with_queued_prompts_says_how_many_and_can_keep_them() {
 
 #[test]
 fn prompts_are_sent_queued_or_refused_by_status() {
-    for status in Status::ALL {
+    for &status in Status::ALL {
         let mut state = one(status);
         ch(&mut state, 'i');
         assert!(state.prompting, "{status}: the box always opens");

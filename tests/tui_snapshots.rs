@@ -193,8 +193,8 @@ fn every_status() -> State {
         session(5, Status::Error, LIB, "port to tokio 2", 3 * 3600),
         session(6, Status::Disconnected, LIB, "flaky test hunt", 7200),
         session(7, Status::Stopped, DOCS, "write the guide", 86_400),
-        session(8, Status::Completed, DOCS, "fix typos", 4 * 86_400),
-        session(9, Status::Archived, DOCS, "old experiment", 30 * 86_400),
+        session(8, Status::Stopped, DOCS, "fix typos", 4 * 86_400),
+        session(9, Status::Stopped, DOCS, "old experiment", 30 * 86_400),
     ]);
     give_transcript(&mut state, sid(1), conversation());
     for (n, mark) in [

@@ -54,6 +54,7 @@ pub enum AgentEvent {
         text: String,
     },
     /// The turn is over. `error` makes it an error turn; the session takes prompts again.
+    /// An `aborted` turn's `error` says how it was stopped, when asking was not enough.
     TurnEnded {
         error: Option<String>,
         aborted: bool,
@@ -155,19 +156,16 @@ pub trait Backend: Send + Sync {
 
 /// The executable `program` names: a path as it is, or a name looked up on PATH.
 pub fn find_binary(program: &std::path::Path) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &std::path::Path| {
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.components().count() > 1 {
-        return executable(program).then(|| program.to_path_buf());
-    }
-    std::env::var_os("PATH")?
-        .to_string_lossy()
-        .split(':')
-        .map(|dir| std::path::Path::new(dir).join(program))
-        .find(|p| executable(p))
+    which::which(program).ok()
+}
+
+/// The string at `key` of a JSON object an agent sent, or "" when it is missing or not a
+/// string: agents' output is read loosely.
+pub fn text(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// A fresh id for messages and parts that flotilla names itself.

@@ -53,12 +53,11 @@ fn table(sessions: &[Session], now: DateTime<Utc>) -> String {
             s.message_count
         );
         // Why a session failed or ended belongs beside it, not only in --json.
-        if let Some(why) = s.status_reason.as_deref().filter(|_| {
-            matches!(
-                s.status,
-                Status::Error | Status::Disconnected | Status::Completed
-            )
-        }) {
+        if let Some(why) = s
+            .status_reason
+            .as_deref()
+            .filter(|_| matches!(s.status, Status::Error | Status::Disconnected))
+        {
             let _ = writeln!(out, "{:<8}  └ {}", "", clip(&sanitize(why), 100));
         }
     }
@@ -91,7 +90,7 @@ pub fn part(kind: &PartKind) -> String {
         } => format!(
             "[permission {} · {}] {}",
             sanitize(tool),
-            reply.map_or("waiting".to_string(), |r| format!("{r:?}").to_lowercase()),
+            reply.map_or("waiting", |answer| answer.as_str()),
             sanitize(detail)
         ),
     };

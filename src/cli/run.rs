@@ -295,8 +295,13 @@ async fn stop_by_pid(pid: i32, paths: &Paths, json: bool) -> Result<(), String> 
     let _ = kill(target, Signal::SIGCONT);
     kill(target, Signal::SIGTERM)
         .map_err(|e| format!("cannot signal the daemon (pid {pid}): {e}"))?;
+    // The lock goes a moment before the process does: "stopped" means both.
+    let runs = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").starts_with(" Z"))
+    };
     let released = async {
-        while crate::daemon::holder(paths) != crate::daemon::Holder::Nobody {
+        while crate::daemon::holder(paths) != crate::daemon::Holder::Nobody || runs() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     };

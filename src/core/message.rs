@@ -27,6 +27,38 @@ pub enum PermissionReply {
     Deny,
 }
 
+/// How a permission question was settled: the user's answer, or `Withdrawn` when the
+/// turn ended or was aborted before anyone answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    Once,
+    Always,
+    Deny,
+    Withdrawn,
+}
+
+impl Answer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Once => "once",
+            Answer::Always => "always",
+            Answer::Deny => "deny",
+            Answer::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+impl From<PermissionReply> for Answer {
+    fn from(reply: PermissionReply) -> Answer {
+        match reply {
+            PermissionReply::Once => Answer::Once,
+            PermissionReply::Always => Answer::Always,
+            PermissionReply::Deny => Answer::Deny,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PartKind {
@@ -54,7 +86,7 @@ pub enum PartKind {
         tool: String,
         detail: String,
         diff: Option<String>,
-        reply: Option<PermissionReply>,
+        reply: Option<Answer>,
     },
 }
 

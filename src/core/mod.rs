@@ -12,7 +12,7 @@ pub mod status;
 pub mod text;
 
 pub use diff::{DiffLine, FileDiff, FileStatus, Hunk, LineKind};
-pub use message::{Message, Part, PartKind, PermissionReply, Role, ToolStatus};
+pub use message::{Answer, Message, Part, PartKind, PermissionReply, Role, ToolStatus};
 pub use naming::branch_from_title;
 pub use page::{Page, PageQuery, Pos};
 pub use sanitize::{is_clean, sanitize, screen_line};

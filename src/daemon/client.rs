@@ -1,18 +1,20 @@
 //! One client API over two transports: the daemon's socket, or an engine in this process.
 
-use super::lines::{Line, MAX_REPLY, MAX_REQUEST, next_line};
 use super::lockfile::{self, Holder};
 use super::spawn;
 use crate::engine::Engine;
+use crate::lines::{Line, LineCodec, MAX_REPLY, MAX_REQUEST};
 use crate::paths::Paths;
 use crate::protocol::{Command, Event, PROTOCOL_VERSION, Reply, Request, ServerMsg};
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::codec::FramedRead;
 
 type Pending = Arc<Mutex<Shared>>;
 
@@ -162,7 +164,7 @@ impl Client {
         let (events_tx, events_rx) = mpsc::channel(EVENTS);
         let pending: Pending = Arc::default();
         tokio::spawn(read_replies(
-            BufReader::new(read),
+            crate::lines::lines(read, MAX_REPLY),
             pending.clone(),
             events_tx,
         ));
@@ -210,7 +212,7 @@ impl Client {
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let mut line = serde_json::to_vec(&Request { seq: id, command })
                     .map_err(|e| format!("cannot encode the request: {e}"))?;
-                if line.len() as u64 >= MAX_REQUEST {
+                if line.len() >= MAX_REQUEST {
                     return Err(format!(
                         "the request is {} MiB, more than the daemon takes ({} MiB): send a shorter prompt",
                         line.len() / (1024 * 1024),
@@ -277,18 +279,17 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Shared> {
 }
 
 async fn read_replies(
-    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut reader: FramedRead<tokio::net::unix::OwnedReadHalf, LineCodec>,
     pending: Pending,
     events: mpsc::Sender<Event>,
 ) {
-    let mut buf = Vec::new();
     let mut last_said: Option<String> = None;
     loop {
-        let line = match next_line(&mut reader, &mut buf, MAX_REPLY).await {
-            Ok(Line::Text(line)) => line,
+        let line = match reader.next().await {
+            Some(Ok(Line::Text(line))) => line,
             // The daemon never sends so long a line; skip it rather than hang up.
-            Ok(Line::TooLong) => continue,
-            Ok(Line::Eof) | Err(_) => break,
+            Some(Ok(Line::TooLong)) => continue,
+            None | Some(Err(_)) => break,
         };
         let msg: ServerMsg = match serde_json::from_str(&line) {
             Ok(msg) => msg,

@@ -2,7 +2,6 @@
 
 mod client;
 mod heap;
-mod lines;
 mod lockfile;
 mod server;
 mod spawn;

@@ -1,16 +1,17 @@
 //! The daemon: a private Unix socket in front of the engine.
 
-use super::lines::{Line, MAX_REPLY, MAX_REQUEST, next_line};
 use super::lockfile;
 use crate::config::Config;
 use crate::engine::{Engine, Outcome};
+use crate::lines::{Line, MAX_REPLY, MAX_REQUEST, lines};
 use crate::paths::{Paths, create_private_dir};
 use crate::protocol::{Command, PROTOCOL_VERSION, Request, ServerMsg};
 use anyhow::{Context, Result, bail};
+use futures::StreamExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -134,9 +135,9 @@ fn is_bound(socket: &std::path::Path, ino: u64) -> bool {
 /// client takes in one line, becomes an error for that request alone, saying why, and
 /// the connection goes on; an event that big becomes `Lagged`, so the client fetches
 /// what it missed.
-fn encode(msg: &ServerMsg, max: u64) -> Option<Vec<u8>> {
+fn encode(msg: &ServerMsg, max: usize) -> Option<Vec<u8>> {
     let mut line = serde_json::to_vec(msg).ok()?;
-    if line.len() as u64 >= max {
+    if line.len() >= max {
         let re = match msg {
             ServerMsg::Reply { re, .. } => *re,
             // An event too big to send is missed: say so, and the client fetches again.
@@ -196,8 +197,7 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
         return;
     }
 
-    let mut reader = BufReader::new(read);
-    let mut buf = Vec::new();
+    let mut reader = lines(read, MAX_REQUEST);
     let mut requests = JoinSet::new();
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut greeted = false;
@@ -210,9 +210,9 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
             break;
         };
-        let line = match next_line(&mut reader, &mut buf, MAX_REQUEST).await {
-            Ok(Line::Text(line)) => line,
-            Ok(Line::TooLong) => {
+        let line = match reader.next().await {
+            Some(Ok(Line::Text(line))) => line,
+            Some(Ok(Line::TooLong)) => {
                 let message = format!(
                     "request over {} MiB: it was ignored; send a shorter prompt",
                     MAX_REQUEST / (1024 * 1024)
@@ -220,7 +220,7 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
                 let _ = out.send(ServerMsg::Error { re: 0, message }).await;
                 continue;
             }
-            Ok(Line::Eof) | Err(_) => break,
+            None | Some(Err(_)) => break,
         };
         if line.trim().is_empty() {
             continue;

@@ -68,11 +68,18 @@ impl State {
                 aborted,
                 usage,
             } => {
-                // An aborted turn says so in the transcript, where its output stops.
-                if error.is_some() {
-                    self.mark(id, crate::core::Mark::Failed);
-                }
-                let error = error.or_else(|| aborted.then(|| "the turn was aborted".to_string()));
+                // An aborted turn says so in the transcript, where its output stops, and
+                // how it was stopped when asking was not enough.
+                let error = match (aborted, error) {
+                    (true, Some(how)) => Some(format!("the turn was aborted: {how}")),
+                    (true, None) => Some("the turn was aborted".to_string()),
+                    (false, error) => {
+                        if error.is_some() {
+                            self.mark(id, crate::core::Mark::Failed);
+                        }
+                        error
+                    }
+                };
                 self.end_turn(id, error, usage)
             }
             AgentEvent::AgentSessionId(agent_id) => {

@@ -331,13 +331,8 @@ impl State {
                 self.publish(id);
             }
         }
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, futures_join(stopping)).await;
+        let all = futures::future::join_all(stopping);
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, all).await;
         self.flush();
-    }
-}
-
-async fn futures_join(futures: Vec<impl Future<Output = ()>>) {
-    for f in futures {
-        f.await;
     }
 }

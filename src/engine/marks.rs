@@ -27,9 +27,7 @@ impl State {
         let mark = match after {
             Status::WaitingInput | Status::Disconnected => Mark::Attention,
             // A turn ended; an agent that was only starting did nothing to look at.
-            Status::Idle | Status::Completed
-                if matches!(before, Status::Active | Status::WaitingInput) =>
-            {
+            Status::Idle if matches!(before, Status::Active | Status::WaitingInput) => {
                 Mark::Attention
             }
             Status::Error => Mark::Failed,

@@ -318,8 +318,8 @@ impl State {
                 Some((session, generation, event)) = agent_events.recv() => {
                     self.driver_event(session, generation, event)
                 }
-                _ = sleep_until(flush_at), if flush_at.is_some() => self.flush(),
-                _ = sleep_until(hibernate_at), if hibernate_at.is_some() => self.hibernate_due(),
+                _ = crate::deadline::sleep_until(flush_at), if flush_at.is_some() => self.flush(),
+                _ = crate::deadline::sleep_until(hibernate_at), if hibernate_at.is_some() => self.hibernate_due(),
             }
             if let Some(reply) = self.shutting_down.take() {
                 self.shutdown().await;
@@ -387,12 +387,5 @@ impl State {
 
     fn now() -> DateTime<Utc> {
         Utc::now()
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

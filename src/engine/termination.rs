@@ -147,7 +147,7 @@ impl State {
     ) -> Result<(i64, workspace::Workspace, bool, Vec<String>), String> {
         let status = self.status_of(id)?;
         // A session that has already ended can still have its workspace cleaned up.
-        let ended = matches!(status, Status::Stopped | Status::Completed);
+        let ended = status == Status::Stopped;
         if !(remove || cleanup && ended) {
             check(status, Action::Terminate).map_err(|e| e.to_string())?;
         }
@@ -196,7 +196,7 @@ impl State {
     fn halt(&mut self, id: SessionId) -> Stopping {
         let was = self.sessions.get(&id).map(|s| s.status);
         let live = self.live.remove(&id);
-        if was.is_some_and(|s| s != Status::Stopped && s != Status::Archived) {
+        if was.is_some_and(|s| s != Status::Stopped) {
             self.set_status(id, Status::Stopped, None);
             self.publish(id);
         }

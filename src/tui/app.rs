@@ -51,6 +51,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
     state.default_dir = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_default();
+    state.env = super::environment::Environment::from_env();
     // Replies and completions; each request's task waits for room rather than piling up.
     let (tx, rx) = mpsc::channel(REPLIES);
     let mut effects = update(
@@ -64,7 +65,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
     effects.push(Effect::Request(Command::DaemonStatus, Tag::Status));
     effects.push(Effect::Request(Command::Agents, Tag::Agents));
     if let Some(problem) = config_error.or(keymap_error) {
-        state.flash = Some((problem, super::state::Level::Error));
+        effects.extend(update(&mut state, Msg::Problem(problem)).effects);
     }
 
     let mut terminal = init_terminal();
@@ -233,7 +234,7 @@ impl Loop {
                     }
                 },
                 Some(msg) = rx.recv() => Some(msg),
-                _ = sleep_until(wait) => {
+                _ = crate::deadline::sleep_until(wait) => {
                     dirty = true;
                     None
                 }
@@ -284,9 +285,9 @@ impl Loop {
                 });
             }
             Effect::Complete(typed) => {
-                let tx = self.tx.clone();
+                let (tx, env) = (self.tx.clone(), self.state.env.clone());
                 tokio::task::spawn_blocking(move || {
-                    let (completed, options) = complete_path(&typed);
+                    let (completed, options) = complete_path(&typed, &env);
                     let _ = tx.blocking_send(Msg::Completed { completed, options });
                 });
             }
@@ -349,7 +350,7 @@ impl Loop {
             },
         );
         if let Err(e) = result {
-            self.state.flash = Some((e, super::state::Level::Error));
+            update(&mut self.state, Msg::Problem(e));
         }
         Ok(())
     }
@@ -374,13 +375,6 @@ fn term_msg(event: TermEvent) -> Option<Msg> {
         TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         TermEvent::Resize(width, height) => Some(Msg::Resize { width, height }),
         _ => None,
-    }
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

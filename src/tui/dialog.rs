@@ -4,7 +4,7 @@ use crate::core::Strategy;
 use crate::protocol::{Command, NewSession};
 use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use super::environment::Environment;
 
 pub enum Dialog {
     NewSession(Box<NewSessionForm>),
@@ -217,7 +217,7 @@ impl NewSessionForm {
 
     /// Checks what can be checked here; the daemon checks the rest and its answer is
     /// shown on the field it concerns.
-    pub fn validate(&mut self) -> Option<NewSession> {
+    pub fn validate(&mut self, env: &Environment) -> Option<NewSession> {
         self.errors.clear();
         let dir = self.value(Field::Directory);
         if dir.trim().is_empty() {
@@ -234,7 +234,7 @@ impl NewSessionForm {
         }
         let opt = |field| Some(self.value(field)).filter(|v: &String| !v.trim().is_empty());
         Some(NewSession {
-            dir: expand_home(dir.trim()),
+            dir: env.expand_home(dir.trim()),
             strategy: Some(STRATEGIES[self.strategy]),
             title: opt(Field::Title),
             branch: opt(Field::Branch),
@@ -262,21 +262,11 @@ impl NewSessionForm {
     }
 }
 
-pub fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ if path == "~" => std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default(),
-        _ => PathBuf::from(path),
-    }
-}
-
 /// Completes `typed` against the entries of its directory: the longest common prefix of
 /// the directories that match, and the list of them. Reads the file system, so the loop
 /// runs it, not `update`.
-pub fn complete_path(typed: &str) -> (String, Vec<String>) {
-    let expanded = expand_home(typed).to_string_lossy().into_owned();
+pub fn complete_path(typed: &str, env: &Environment) -> (String, Vec<String>) {
+    let expanded = env.expand_home(typed).to_string_lossy().into_owned();
     let (dir, prefix) = match expanded.rfind('/') {
         Some(i) => (&expanded[..=i], &expanded[i + 1..]),
         None => ("./", expanded.as_str()),

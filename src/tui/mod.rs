@@ -3,6 +3,7 @@
 
 mod app;
 pub mod dialog;
+pub mod environment;
 pub mod keymap;
 pub mod state;
 pub mod theme;

@@ -133,6 +133,8 @@ pub struct State {
     pub size: (u16, u16),
     /// Where the new-session dialog starts: the directory flotilla was started in.
     pub default_dir: String,
+    /// The shell, the editor and the home directory, read once at start.
+    pub env: super::environment::Environment,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -182,6 +184,7 @@ impl State {
             next_seq: 1,
             size: (80, 24),
             default_dir: String::new(),
+            env: Default::default(),
         }
     }
 

@@ -52,7 +52,7 @@ impl Theme {
                 Meaning::Dim | Meaning::Reasoning => dim,
                 Meaning::Stderr => plain.add_modifier(Modifier::ITALIC),
                 Meaning::Status(Status::WaitingInput | Status::Error) => bold,
-                Meaning::Status(Status::Stopped | Status::Archived | Status::Completed) => dim,
+                Meaning::Status(Status::Stopped) => dim,
                 _ => plain,
             };
         }
@@ -82,8 +82,7 @@ impl Theme {
                 Status::Active => fg(Color::Green),
                 Status::WaitingInput => bold.fg(Color::Yellow),
                 Status::Idle => plain,
-                Status::Stopped | Status::Archived => fg(Color::DarkGray),
-                Status::Completed => fg(Color::Cyan),
+                Status::Stopped => fg(Color::DarkGray),
                 Status::Disconnected => fg(Color::Magenta),
                 Status::Error => bold.fg(Color::Red),
             },
@@ -99,9 +98,7 @@ pub fn glyph(status: Status) -> &'static str {
         Status::WaitingInput => "?",
         Status::Idle => "○",
         Status::Stopped => "■",
-        Status::Completed => "✓",
         Status::Disconnected => "⊘",
         Status::Error => "✗",
-        Status::Archived => "▪",
     }
 }

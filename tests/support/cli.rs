@@ -4,7 +4,9 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+pub use super::poll::wait_until;
 use tempfile::TempDir;
 
 pub struct Flotilla {
@@ -84,21 +86,56 @@ impl Flotilla {
             .to_string()
     }
 
-    /// Polls until the session has `status`; panics with the last status after `limit`.
+    /// Waits until the session has `status`, on the daemon's own events: a client of
+    /// its socket subscribes, and the session's updates say when. After `limit` the test
+    /// fails with the statuses it went through.
     pub fn wait_status(&self, id: &str, status: &str, limit: Duration) {
-        let start = Instant::now();
-        loop {
-            let session = self.session(id);
-            let now = session["status"].as_str().unwrap_or("");
-            if now == status {
-                return;
+        let paths = flotilla::paths::Paths::with_home(self.home.path()).expect("paths");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let wanted: flotilla::core::Status =
+            serde_json::from_value(status.into()).expect("a status");
+        let saw = runtime.block_on(async {
+            let mut client = flotilla::daemon::Client::connect(&paths)
+                .await
+                .expect("connect")
+                .expect("a daemon");
+            let mut events = client.take_events().expect("events");
+            let reply = client.request(flotilla::protocol::Command::Subscribe).await;
+            let Ok(flotilla::protocol::Reply::Subscribed { sessions }) = reply else {
+                panic!("subscribe: {reply:?}")
+            };
+            let of = |s: &flotilla::core::Session| s.id.to_string().starts_with(id);
+            let mut saw: Vec<String> = sessions
+                .iter()
+                .filter(|s| of(s))
+                .map(|s| s.status.to_string())
+                .collect();
+            if sessions.iter().any(|s| of(s) && s.status == wanted) {
+                return None;
             }
-            assert!(
-                start.elapsed() < limit,
-                "session {id} is {now} ({}), wanted {status}",
-                session["status_reason"]
-            );
-            std::thread::sleep(Duration::from_millis(25));
+            let deadline = tokio::time::Instant::now() + limit;
+            loop {
+                let next = tokio::time::timeout_at(deadline, events.recv()).await;
+                match next {
+                    Ok(Some(flotilla::protocol::Event::SessionUpdated { session }))
+                        if of(&session) =>
+                    {
+                        if session.status == wanted {
+                            return None;
+                        }
+                        saw.push(format!("{} ({:?})", session.status, session.status_reason));
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Some(format!("{saw:?}, then the daemon went away")),
+                    Err(_) => return Some(format!("{saw:?}")),
+                }
+            }
+        });
+        if let Some(saw) = saw {
+            panic!("session {id} never became {status} in {limit:?}: it was {saw}");
         }
     }
 
@@ -138,14 +175,6 @@ impl Flotilla {
 impl Drop for Flotilla {
     fn drop(&mut self) {
         let _ = self.command(&["daemon", "stop"]).output();
-    }
-}
-
-pub fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

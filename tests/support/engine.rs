@@ -4,7 +4,6 @@
 //! with its test.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
 use flotilla::core::{Message, Part, Session, Status, Strategy};
@@ -15,9 +14,8 @@ use flotilla::protocol::{Command, NewSession, Reply};
 use tempfile::TempDir;
 
 use super::Repo;
-
-/// The longest a test waits for anything.
-pub const WAIT: Duration = Duration::from_secs(60);
+use super::events::Recorder;
+pub use super::events::WAIT;
 
 /// An agent of `kind` run from `binary` with `env`; every other setting left unset.
 pub fn agent(kind: AgentKind, binary: &Path, env: Vec<(String, String)>) -> AgentConfig {
@@ -49,8 +47,8 @@ pub struct AgentWorld {
     pub repo: Repo,
     pub paths: Paths,
     pub config: Config,
-    /// How often the waits below ask for the session again.
-    pub poll: Duration,
+    /// Every event of the engine: what the waits below wake on.
+    pub events: Recorder,
     pub turn_end: TurnEnd,
     _home: TempDir,
 }
@@ -65,6 +63,7 @@ impl AgentWorld {
             .expect("home");
         let paths = Paths::with_home(home.path()).expect("paths");
         let engine = Engine::start(paths.clone(), config.clone(), None).expect("engine");
+        let events = Recorder::start(&engine).await;
         let repo = Repo::new();
         repo.write("README", "hello\n");
         repo.commit_all("first");
@@ -73,7 +72,7 @@ impl AgentWorld {
             repo,
             paths,
             config,
-            poll: Duration::from_millis(50),
+            events,
             turn_end: TurnEnd::BusyThenIdle,
             _home: home,
         }
@@ -110,17 +109,18 @@ impl AgentWorld {
         }
     }
 
+    /// The session once `done` takes it, asked again after each of its events.
     pub async fn wait_for(&self, s: &Session, done: impl Fn(&Session) -> bool) -> Session {
-        let start = Instant::now();
-        loop {
-            let now = self.get(s).await;
-            if done(&now) {
-                return now;
-            }
-            let (status, why) = (now.status, now.status_reason);
-            assert!(start.elapsed() < WAIT, "session is {status} ({why:?})");
-            tokio::time::sleep(self.poll).await;
-        }
+        let what = format!("session {}", s.id.short());
+        self.events
+            .until(s.id, what, async || {
+                let now = self.get(s).await;
+                match done(&now) {
+                    true => Ok(now),
+                    false => Err(format!("{} ({:?})", now.status, now.status_reason)),
+                }
+            })
+            .await
     }
 
     pub async fn send(&self, s: &Session, text: &str) {
@@ -133,10 +133,16 @@ impl AgentWorld {
         let idle = |s: &Session| s.status == Status::Idle;
         match self.turn_end {
             TurnEnd::BusyThenIdle => {
+                // A short turn may be over before a look could see it busy: the events
+                // have it.
+                let from = self.events.mark();
                 self.send(s, text).await;
                 let busy = |s: &Session| matches!(s.status, Status::Active | Status::WaitingInput);
-                self.wait_for(s, busy).await;
-                self.wait_for(s, idle).await
+                let (at, _) = self.events.passed(s.id, from, "a busy status", busy).await;
+                self.events
+                    .passed(s.id, at, "idle after the turn", idle)
+                    .await;
+                self.get(s).await
             }
             TurnEnd::Replied => {
                 let before = self.get(s).await.message_count;
@@ -147,11 +153,14 @@ impl AgentWorld {
             TurnEnd::Started => {
                 let before = self.transcript(s).await.len();
                 self.send(s, text).await;
-                let start = Instant::now();
-                while self.transcript(s).await.len() <= before {
-                    assert!(start.elapsed() < WAIT, "the prompt never started a turn");
-                    tokio::time::sleep(self.poll).await;
-                }
+                self.events
+                    .until(s.id, "the prompt to start a turn", async || {
+                        match self.transcript(s).await.len() {
+                            n if n > before => Ok(()),
+                            n => Err(format!("{n} messages")),
+                        }
+                    })
+                    .await;
                 self.wait_for(s, idle).await
             }
         }
@@ -188,6 +197,16 @@ impl AgentWorld {
         messages.flat_map(|m| m.parts).collect()
     }
 
+    /// The messages of the transcript's error parts, in order.
+    pub async fn errors(&self, s: &Session) -> Vec<String> {
+        let parts = self.parts(s).await.into_iter();
+        let errors = parts.filter_map(|p| match p.kind {
+            flotilla::core::PartKind::Error { message } => Some(message),
+            _ => None,
+        });
+        errors.collect()
+    }
+
     /// The transcript as JSON, to look for text in.
     pub async fn text(&self, s: &Session) -> String {
         serde_json::to_string(&self.transcript(s).await).expect("json")
@@ -195,17 +214,25 @@ impl AgentWorld {
 
     /// Waits until the transcript holds `text`.
     pub async fn until_text(&self, s: &Session, text: &str) {
-        let start = Instant::now();
-        while !self.text(s).await.contains(text) {
-            assert!(start.elapsed() < WAIT, "{text:?} never arrived");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.until_text_within(WAIT, s, text).await
+    }
+
+    /// [`AgentWorld::until_text`], for text that may take longer than [`WAIT`].
+    pub async fn until_text_within(&self, limit: std::time::Duration, s: &Session, text: &str) {
+        let what = format!("{text:?} in the transcript");
+        self.events
+            .until_within(limit, s.id, what, async || match self.text(s).await {
+                t if t.contains(text) => Ok(()),
+                t => Err(format!("{} bytes without it", t.len())),
+            })
+            .await
     }
 
     /// A new engine on the same home, as after a daemon restart.
     pub async fn restart(&mut self) {
         let _ = self.client.request(Command::Shutdown).await;
         let engine = Engine::start(self.paths.clone(), self.config.clone(), None).expect("engine");
+        self.events = Recorder::start(&engine).await;
         self.client = Client::in_process(engine);
     }
 }

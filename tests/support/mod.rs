@@ -5,9 +5,11 @@
 
 pub mod cli;
 pub mod engine;
+pub mod events;
 pub mod fake_llm;
 pub mod isolation;
 pub mod offline;
+pub mod poll;
 pub mod tmux;
 pub mod tui;
 
@@ -92,4 +94,28 @@ pub fn git_in(dir: &Path, args: &[&str]) -> String {
 pub fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A point a shell command waits at until the test lets it go on: what keeps a turn
+/// busy, or two bursts of output apart, for exactly as long as the test needs.
+pub struct Gate {
+    dir: TempDir,
+}
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// Shell words that wait until gate `n` is opened.
+    pub fn wait(&self, n: u32) -> String {
+        let open = self.dir.path().join(n.to_string());
+        format!("while [ ! -e '{}' ]; do sleep 0.01; done", open.display())
+    }
+
+    pub fn open(&self, n: u32) {
+        fs::write(self.dir.path().join(n.to_string()), "").expect("open the gate");
+    }
 }

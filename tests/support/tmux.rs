@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long any one thing may take to show on screen.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(30);
 /// How often the screen is read while waiting.
 pub const POLL: Duration = Duration::from_millis(50);
 pub const SESSION: &str = "flt";

@@ -222,7 +222,7 @@ pub fn send(text: &str) -> Command {
 }
 
 pub const ABORTABLE: [Status; 3] = [Status::Starting, Status::Active, Status::WaitingInput];
-pub const ENDED: [Status; 3] = [Status::Stopped, Status::Completed, Status::Archived];
+pub const ENDED: [Status; 1] = [Status::Stopped];
 pub const PROMPTABLE: [Status; 3] = [Status::Starting, Status::Active, Status::Idle];
 
 pub fn three_sessions() -> State {

@@ -33,9 +33,7 @@ pub struct Content {
     tools: HashMap<String, Part>,
 }
 
-pub fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
-}
+use crate::agent::text;
 
 /// The part a content block makes, and its kind; none for blocks flotilla does not show.
 fn block_part(block: &Value, tool: ToolStatus) -> Option<(&'static str, PartKind)> {

@@ -4,7 +4,7 @@
 
 use super::events::Mapper;
 use super::lines;
-use super::process::{Output, Proc};
+use super::process::{MAX_LINE, Output, Proc};
 use super::{INSTALL, Setup, args};
 use crate::agent::{AgentEvent, DriverCmd, EventTx, Launch};
 use crate::core::PermissionReply;
@@ -34,6 +34,21 @@ enum Abort {
     Sigint,
     Sigterm,
     Sigkill,
+}
+
+impl Abort {
+    /// What the aborted turn's end says of an abort that took a signal.
+    fn forced(self) -> Option<String> {
+        let signal = match self {
+            Abort::Asked => return None,
+            Abort::Sigint => Signal::SIGINT,
+            Abort::Sigterm => Signal::SIGTERM,
+            Abort::Sigkill => Signal::SIGKILL,
+        };
+        Some(format!(
+            "Claude Code did not end the turn when asked, and was stopped with {signal}"
+        ))
+    }
 }
 
 struct Session {
@@ -100,7 +115,7 @@ pub async fn drive(
             },
             out = next_output(&mut s.proc) => match out {
                 Output::Line(line) => s.line(&line).await,
-                Output::TooLong(n) => tracing::warn!("claude: skipped an output line of {n} bytes"),
+                Output::TooLong => tracing::warn!("claude: skipped an output line over {MAX_LINE} bytes"),
                 Output::Stderr(line) => s.stderr_line(line),
                 Output::Exited(status) => {
                     if let Flow::End = s.exited(status).await {
@@ -108,8 +123,8 @@ pub async fn drive(
                     }
                 }
             },
-            _ = sleep_until(abort_at) => s.escalate().await,
-            _ = sleep_until(ready_by) => {
+            _ = crate::deadline::sleep_until(abort_at) => s.escalate().await,
+            _ = crate::deadline::sleep_until(ready_by) => {
                 s.ready_by = None;
                 if !s.ready {
                     s.ready = true;
@@ -124,13 +139,6 @@ pub async fn drive(
 async fn next_output(proc: &mut Option<Proc>) -> Output {
     match proc {
         Some(proc) => proc.next().await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }
@@ -277,7 +285,7 @@ impl Session {
                 // Not even gone after SIGKILL: leave it to kill_on_drop and move on.
                 self.proc = None;
                 self.abort = None;
-                let ended = self.mapper.abandon_turn();
+                let ended = self.mapper.abandon_turn(stage.forced());
                 self.send_all(ended).await;
             }
         }
@@ -296,11 +304,11 @@ impl Session {
 
     async fn exited(&mut self, status: Option<std::process::ExitStatus>) -> Flow {
         self.proc = None;
-        self.abort = None;
+        let forced = self.abort.take().and_then(|(stage, _)| stage.forced());
         let said = |needle: &str| self.stderr.iter().any(|l| l.contains(needle));
         if self.killing {
             // Ended by an abort: the turn is over, and the next prompt starts it again.
-            let ended = self.mapper.abandon_turn();
+            let ended = self.mapper.abandon_turn(forced);
             self.send_all(ended).await;
             return Flow::Continue;
         }

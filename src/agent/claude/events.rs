@@ -3,9 +3,10 @@
 //! Fields get added between versions, so every line is read loosely: dispatch on `type`,
 //! take what is known, ignore the rest. Nothing here panics on any input.
 
-use super::content::{Content, text};
+use super::content::Content;
 use super::lines::{self, INIT_REQUEST};
 use super::permissions::Permissions;
+use crate::agent::text;
 use crate::agent::{AgentEvent, Usage};
 use crate::core::PermissionReply;
 use serde_json::Value;
@@ -71,7 +72,7 @@ impl Mapper {
     }
 
     /// Ends the turn without a result line (its process is gone).
-    pub fn abandon_turn(&mut self) -> Vec<AgentEvent> {
+    pub fn abandon_turn(&mut self, how: Option<String>) -> Vec<AgentEvent> {
         if !self.busy {
             return Vec::new();
         }
@@ -79,7 +80,7 @@ impl Mapper {
         self.busy = false;
         self.held.clear();
         out.push(AgentEvent::TurnEnded {
-            error: None,
+            error: how,
             aborted: true,
             usage: None,
         });

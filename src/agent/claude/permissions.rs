@@ -4,7 +4,7 @@
 use super::events::Step;
 use super::lines;
 use crate::agent::AgentEvent;
-use crate::core::{Part, PartKind, PermissionReply};
+use crate::core::{Answer, Part, PartKind, PermissionReply};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -71,7 +71,7 @@ impl Permissions {
             _ => json!({"behavior": "allow", "updatedInput": input}),
         };
         if let PartKind::Permission { reply: slot, .. } = &mut part.kind {
-            *slot = Some(reply);
+            *slot = Some(reply.into());
         }
         Some(Step {
             events: vec![AgentEvent::Part(part)],
@@ -95,7 +95,7 @@ impl Permissions {
 
 fn closed(mut part: Part) -> AgentEvent {
     if let PartKind::Permission { reply, .. } = &mut part.kind {
-        *reply = Some(PermissionReply::Deny);
+        *reply = Some(Answer::Withdrawn);
     }
     AgentEvent::Part(part)
 }

@@ -2,16 +2,18 @@
 //! a queue, its stdout split into lines and its stderr kept, both reported on a channel
 //! that ends with how the process exited.
 
-use super::lines::{Line, LineSplitter};
 use crate::agent::Launch;
+use crate::lines::{Line, lines};
 use crate::process_groups::Group;
+use futures::StreamExt;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::mpsc;
+use tokio_util::codec::FramedRead;
 
 /// The longest stdout line kept; a longer one is dropped whole.
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
@@ -26,7 +28,8 @@ const DRAIN: Duration = Duration::from_millis(200);
 #[derive(Debug)]
 pub enum Output {
     Line(String),
-    TooLong(usize),
+    /// A line over [`MAX_LINE`], dropped.
+    TooLong,
     Stderr(String),
     /// The last message: how the process ended.
     Exited(Option<ExitStatus>),
@@ -115,54 +118,34 @@ impl Proc {
     }
 }
 
-async fn read_some<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    buf: &mut [u8],
-    open: bool,
-) -> std::io::Result<usize> {
-    if !open {
-        return std::future::pending().await;
-    }
-    reader.read(buf).await
-}
-
 /// Reads the process's output until it has exited; then lets go of its group, which ends
 /// anything it left running.
 async fn pump(
     mut child: tokio::process::Child,
     group: Group,
-    mut stdout: tokio::process::ChildStdout,
-    mut stderr: tokio::process::ChildStderr,
+    stdout: tokio::process::ChildStdout,
+    stderr: tokio::process::ChildStderr,
     tx: mpsc::Sender<Output>,
 ) {
-    let mut lines = LineSplitter::new(MAX_LINE);
-    let mut errors = LineSplitter::new(MAX_STDERR_LINE);
-    let mut out_buf = vec![0u8; 64 * 1024];
-    let mut err_buf = vec![0u8; 8 * 1024];
-    let (mut out_open, mut err_open) = (true, true);
+    let mut out = Some(lines(stdout, MAX_LINE));
+    let mut err = Some(lines(stderr, MAX_STDERR_LINE));
     let mut status = None;
     let mut drain_until = None;
-    while out_open || err_open {
+    while out.is_some() || err.is_some() {
         tokio::select! {
-            read = read_some(&mut stdout, &mut out_buf, out_open) => match read {
-                Ok(n) if n > 0 => send_lines(&tx, lines.push(&out_buf[..n]), false).await,
-                _ => {
-                    out_open = false;
-                    send_lines(&tx, lines.finish().into_iter().collect(), false).await;
-                }
+            line = next(&mut out) => match line {
+                Some(line) => hand_on(&tx, line, false).await,
+                None => out = None,
             },
-            read = read_some(&mut stderr, &mut err_buf, err_open) => match read {
-                Ok(n) if n > 0 => send_lines(&tx, errors.push(&err_buf[..n]), true).await,
-                _ => {
-                    err_open = false;
-                    send_lines(&tx, errors.finish().into_iter().collect(), true).await;
-                }
+            line = next(&mut err) => match line {
+                Some(line) => hand_on(&tx, line, true).await,
+                None => err = None,
             },
             exited = child.wait(), if status.is_none() => {
                 status = Some(exited.ok());
                 drain_until = Some(tokio::time::Instant::now() + DRAIN);
             },
-            _ = sleep_until(drain_until) => break,
+            _ = crate::deadline::sleep_until(drain_until) => break,
         }
     }
     let status = match status {
@@ -173,24 +156,23 @@ async fn pump(
     let _ = tx.send(Output::Exited(status)).await;
 }
 
-/// Hands the lines on, waiting for room. A driver that is gone takes nothing.
-async fn send_lines(tx: &mpsc::Sender<Output>, found: Vec<Line>, stderr: bool) {
-    for line in found {
-        let output = match (line, stderr) {
-            (Line::Text(l), false) => Output::Line(l),
-            (Line::Text(l), true) => Output::Stderr(l),
-            (Line::TooLong(n), false) => Output::TooLong(n),
-            (Line::TooLong(n), true) => Output::Stderr(format!("({n} bytes)")),
-        };
-        if tx.send(output).await.is_err() {
-            return;
-        }
+/// The next line of a stream still open; `None` once it has ended (or failed).
+async fn next<R: AsyncRead + Unpin>(
+    stream: &mut Option<FramedRead<R, crate::lines::LineCodec>>,
+) -> Option<Line> {
+    match stream {
+        Some(stream) => stream.next().await.and_then(Result::ok),
+        None => std::future::pending().await,
     }
 }
 
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
+/// Hands a line on, waiting for room. A driver that is gone takes nothing.
+async fn hand_on(tx: &mpsc::Sender<Output>, line: Line, stderr: bool) {
+    let output = match (line, stderr) {
+        (Line::Text(l), false) => Output::Line(l),
+        (Line::Text(l), true) => Output::Stderr(l),
+        (Line::TooLong, false) => Output::TooLong,
+        (Line::TooLong, true) => Output::Stderr(format!("(a line over {MAX_STDERR_LINE} bytes)")),
+    };
+    let _ = tx.send(output).await;
 }

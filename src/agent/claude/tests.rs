@@ -2,7 +2,7 @@
 
 use super::events::{Mapper, Step};
 use crate::agent::{AgentEvent, Usage};
-use crate::core::{Part, PartKind, PermissionReply, Role, ToolStatus};
+use crate::core::{Answer, Part, PartKind, PermissionReply, Role, ToolStatus};
 use serde_json::{Value, json};
 
 mod more;
@@ -223,7 +223,7 @@ fn tools_ask_permission_and_results_update_the_tool_part() {
     assert!(matches!(
         &parts(&events)[0].kind,
         PartKind::Permission {
-            reply: Some(PermissionReply::Once),
+            reply: Some(Answer::Once),
             ..
         }
     ));
@@ -288,14 +288,14 @@ fn denied_and_always_answers_and_failed_tools() {
         "acceptEdits"
     );
 
-    // A question Claude withdraws closes its card.
+    // A question Claude withdraws closes its card as withdrawn: no one denied it.
     m.map_line(&can_use_tool("req_3", "Bash", json!({"command": "ls"})));
     let cancel = json!({"type": "control_cancel_request", "request_id": "req_3"});
     let events = feed(&mut m, &[cancel.to_string()]);
     assert!(matches!(
         &parts(&events)[0].kind,
         PartKind::Permission {
-            reply: Some(PermissionReply::Deny),
+            reply: Some(Answer::Withdrawn),
             ..
         }
     ));

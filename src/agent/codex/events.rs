@@ -1,5 +1,5 @@
-//! Codex's `exec --json` output: cutting stdout into lines, and mapping one turn's lines
-//! onto flotilla's message model. Pure: no IO.
+//! Codex's `exec --json` output: mapping one turn's lines onto flotilla's message model.
+//! Pure: no IO.
 //!
 //! Fields get added between Codex versions, so everything is read loosely: dispatch on
 //! `type`, take what is known, ignore the rest. Nothing here panics on any input.
@@ -12,63 +12,6 @@ use std::collections::BTreeMap;
 /// The longest line kept. A longer one is dropped whole: one lost event is better than
 /// holding an unbounded amount of memory for a process that never ends its line.
 pub const MAX_LINE: usize = 16 << 20;
-
-/// Cuts a byte stream into lines (without the newline), decoding each as UTF-8.
-#[derive(Debug)]
-pub struct Lines {
-    buf: Vec<u8>,
-    /// The current line grew past the limit: drop it up to its newline.
-    skipping: bool,
-    limit: usize,
-}
-
-impl Default for Lines {
-    fn default() -> Self {
-        Lines::with_limit(MAX_LINE)
-    }
-}
-
-impl Lines {
-    pub fn with_limit(limit: usize) -> Self {
-        Lines {
-            buf: Vec::new(),
-            skipping: false,
-            limit,
-        }
-    }
-
-    /// Takes more bytes; returns the lines they complete.
-    pub fn push(&mut self, mut bytes: &[u8]) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Some(i) = bytes.iter().position(|b| *b == b'\n') {
-            let head = &bytes[..i];
-            bytes = &bytes[i + 1..];
-            let whole = !self.skipping && self.buf.len() + head.len() <= self.limit;
-            if whole {
-                self.buf.extend_from_slice(head);
-                out.push(String::from_utf8_lossy(&self.buf).into_owned());
-            }
-            self.buf.clear();
-            self.skipping = false;
-        }
-        if !self.skipping {
-            if self.buf.len() + bytes.len() > self.limit {
-                self.buf.clear();
-                self.skipping = true;
-            } else {
-                self.buf.extend_from_slice(bytes);
-            }
-        }
-        out
-    }
-
-    /// The stream ended: the last line, if it had no newline.
-    pub fn finish(&mut self) -> Option<String> {
-        let rest = std::mem::take(&mut self.buf);
-        let skipped = std::mem::take(&mut self.skipping);
-        (!skipped && !rest.is_empty()).then(|| String::from_utf8_lossy(&rest).into_owned())
-    }
-}
 
 /// A thread's token counts so far. Codex reports them per thread, not per turn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,9 +31,7 @@ impl Totals {
     }
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
-}
+use crate::agent::text;
 
 /// Codex passes provider errors on as their raw body: keep just the message.
 pub fn readable(message: &str) -> String {
@@ -211,9 +152,11 @@ impl Mapper {
 
     /// The process exited. Ends the turn unless a line already did: `failure` describes a
     /// bad exit, `aborted` says flotilla interrupted it.
+    /// The end of the run. An aborted one's `failure` says how it was stopped, when
+    /// that took more than asking.
     pub fn finish(&mut self, aborted: bool, failure: Option<String>) -> Vec<AgentEvent> {
         if aborted {
-            return self.end(None, true, None);
+            return self.end(failure, true, None);
         }
         let error = self.error.take().or(failure);
         self.end(error, false, None)

@@ -10,7 +10,6 @@ pub mod events;
 mod rollout;
 mod turn;
 
-use super::process::Running;
 use super::{AgentError, Backend, Driver, DriverCmd, EventTx, Launch, new_id};
 use events::{Mapper, Totals};
 use std::path::PathBuf;
@@ -20,8 +19,6 @@ use tokio::sync::mpsc;
 /// How to get Codex, for messages about a missing binary.
 pub(crate) const INSTALL: &str =
     "install Codex with `npm install -g @openai/codex` or set agents.codex.command in config.toml";
-/// How long a process that has ended its turn gets to exit before it is interrupted.
-const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 const DEFAULT_SANDBOX: &str = "workspace-write";
 const DEFAULT_APPROVAL: &str = "never";
 
@@ -115,70 +112,57 @@ impl Backend for CodexBackend {
     }
 }
 
-/// The session's driver: runs one turn at a time and interrupts it on request.
+/// The session's driver: one `codex exec` process per turn.
 async fn drive(
     backend: CodexBackend,
     launch: Launch,
     events: EventTx,
-    mut rx: mpsc::UnboundedReceiver<DriverCmd>,
+    rx: mpsc::UnboundedReceiver<DriverCmd>,
 ) {
     let thread = Arc::new(Mutex::new(Thread {
         id: launch.agent_session_id.clone(),
         total: None,
     }));
-    let mut current: Option<Running> = None;
-    while let Some(cmd) = rx.recv().await {
-        if current.as_ref().is_some_and(|t| t.is_finished()) {
-            current = None;
-        }
-        match cmd {
-            DriverCmd::Prompt(prompt) => {
-                if let Some(running) = current.take() {
-                    // The turn has ended (the engine queues prompts while one runs), but
-                    // its process may still be exiting: let it, and stop it if it hangs.
-                    if tokio::time::timeout(EXIT_WAIT, running.done())
-                        .await
-                        .is_err()
-                    {
-                        running.interrupt();
-                    }
-                    running.wait().await;
-                }
-                let (id, total) = match thread.lock() {
-                    Ok(t) => (t.id.clone(), t.total),
-                    Err(_) => (launch.agent_session_id.clone(), None),
-                };
-                let baseline = match (&id, total) {
-                    (None, _) => Some(Totals::default()),
-                    (Some(_), Some(total)) => Some(total),
-                    (Some(id), None) => backend.recorded_totals(id).await,
-                };
-                let mut argv = vec![backend.binary.to_string_lossy().into_owned()];
-                argv.extend(backend.args(&prompt, id.as_deref(), launch.model.as_deref()));
-                let spec = turn::Spec {
-                    argv,
-                    env: backend.env.clone(),
-                    workspace: launch.workspace.clone(),
-                    session: launch.session,
-                    mapper: Mapper::new(new_id("msg"), id, baseline),
-                    groups: launch.groups.clone(),
-                };
-                current = Some(turn::start(spec, events.clone(), thread.clone()));
-            }
-            DriverCmd::Abort => {
-                if let Some(running) = &current {
-                    running.interrupt();
-                }
-            }
-            DriverCmd::Permission { .. } => {}
-            DriverCmd::Stop | DriverCmd::Detach => break,
-        }
-    }
-    // Stopping, or the engine dropped the driver: do not leave the turn running unowned.
-    if let Some(running) = current.take() {
-        running.interrupt();
-        running.wait().await;
-    }
+    super::process::drive_turns(rx, |prompt: String| {
+        let (backend, launch, events, thread) = (
+            backend.clone(),
+            launch.clone(),
+            events.clone(),
+            thread.clone(),
+        );
+        async move { start_turn(&backend, &launch, events, thread, &prompt).await }
+    })
+    .await
+}
+
+/// Starts the `codex exec` run of one prompt, on the session's thread.
+async fn start_turn(
+    backend: &CodexBackend,
+    launch: &Launch,
+    events: EventTx,
+    thread: Arc<Mutex<Thread>>,
+    prompt: &str,
+) -> super::process::Running {
+    let (id, total) = match thread.lock() {
+        Ok(t) => (t.id.clone(), t.total),
+        Err(_) => (launch.agent_session_id.clone(), None),
+    };
+    let baseline = match (&id, total) {
+        (None, _) => Some(Totals::default()),
+        (Some(_), Some(total)) => Some(total),
+        (Some(id), None) => backend.recorded_totals(id).await,
+    };
+    let mut argv = vec![backend.binary.to_string_lossy().into_owned()];
+    argv.extend(backend.args(prompt, id.as_deref(), launch.model.as_deref()));
+    let spec = turn::Spec {
+        argv,
+        env: backend.env.clone(),
+        workspace: launch.workspace.clone(),
+        session: launch.session,
+        mapper: Mapper::new(new_id("msg"), id, baseline),
+        groups: launch.groups.clone(),
+    };
+    turn::start(spec, events, thread)
 }
 
 impl CodexBackend {

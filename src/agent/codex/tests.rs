@@ -1,8 +1,9 @@
 //! Codex `exec --json` lines shaped like the real CLI's (see agent-protocols.md).
 
-use super::events::{Lines, Mapper, Totals, readable};
+use super::events::{MAX_LINE, Mapper, Totals, readable};
 use crate::agent::{AgentEvent, Usage};
 use crate::core::{Part, PartKind, Role, ToolStatus};
+use crate::lines::Line;
 use serde_json::json;
 
 const THREAD: &str = "01a1fb38-d2bd-79a1-8103-9f5cf030e4b1";
@@ -286,46 +287,28 @@ fn invalid_and_partial_lines_map_to_nothing() {
         assert!(m.line(line).is_empty(), "{line:?}");
     }
     assert!(!m.ended());
-    // A line split across reads is whole once its end arrives.
     let full = item(
         "item.completed",
         json!({"id": "item_0", "type": "agent_message", "text": "whole"}),
     );
-    let mut lines = Lines::default();
-    let (a, b) = full.as_bytes().split_at(20);
-    assert!(lines.push(a).is_empty());
-    let got = lines.push(&[b, b"\n{\"type\":"].concat());
-    assert_eq!(got, std::slice::from_ref(&full));
-    assert_eq!(lines.finish().as_deref(), Some("{\"type\":"));
-    assert_eq!(lines.finish(), None);
-    assert_eq!(parts(&m.line(&got[0])).len(), 1);
+    assert_eq!(parts(&m.line(&full)).len(), 1);
 }
 
 #[test]
-fn a_very_long_line_maps_and_an_overlong_one_is_dropped() {
+fn a_very_long_line_maps() {
     let mut m = mapper();
     let text = "é".repeat(1 << 20);
     let line = item(
         "item.completed",
         json!({"id": "item_0", "type": "agent_message", "text": text}),
     );
-    let mut lines = Lines::default();
-    let mut got = Vec::new();
     // Fed in odd-sized reads that split the two-byte characters.
-    for chunk in format!("{line}\n").as_bytes().chunks(4093) {
-        got.extend(lines.push(chunk));
-    }
-    assert_eq!(got.len(), 1);
-    assert!(matches!(&parts(&m.line(&got[0]))[0].kind, PartKind::Text { text: t } if *t == text));
-
-    let mut lines = Lines::with_limit(100);
-    let long = "x".repeat(250);
-    let mut got = Vec::new();
-    for chunk in format!("{long}\nshort\n{long}").as_bytes().chunks(60) {
-        got.extend(lines.push(chunk));
-    }
-    assert_eq!(got, ["short"]);
-    assert_eq!(lines.finish(), None, "the overlong tail is dropped too");
+    let whole = format!("{line}\n");
+    let got = crate::lines::cut(MAX_LINE, whole.as_bytes().chunks(4093));
+    let [Line::Text(got)] = got.as_slice() else {
+        panic!("one line: {}", got.len())
+    };
+    assert!(matches!(&parts(&m.line(got))[0].kind, PartKind::Text { text: t } if *t == text));
 }
 
 #[test]
@@ -386,7 +369,8 @@ fn the_process_exit_always_ends_the_turn() {
             "aggregated_output": "", "exit_code": null, "status": "in_progress"}),
     ));
     m.line(&json!({"type": "error", "message": "ignored after an abort"}).to_string());
-    let events = m.finish(true, Some("codex was killed by signal 2".into()));
+    let forced = "it ignored SIGINT and was stopped with SIGKILL".to_string();
+    let events = m.finish(true, Some(forced.clone()));
     assert!(matches!(
         &events[0],
         AgentEvent::Part(Part {
@@ -397,7 +381,7 @@ fn the_process_exit_always_ends_the_turn() {
             ..
         })
     ));
-    assert_eq!(events[1], ended(None, true, None));
+    assert_eq!(events[1], ended(Some(&forced), true, None));
 }
 
 #[test]

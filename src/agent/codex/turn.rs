@@ -1,17 +1,17 @@
 //! One `codex exec --json` run: spawn it, map its stdout lines, end the turn when it
 //! says so or exits, and keep what the next turn needs (the thread and its totals).
 
-use super::events::{Lines, Mapper};
+use super::events::{MAX_LINE, Mapper};
 use super::{INSTALL, Thread};
 use crate::agent::process::{self, Running};
 use crate::agent::{AgentEvent, EventTx};
 use crate::core::SessionId;
+use crate::lines::{Line, lines};
 use crate::process_groups::Registry;
+use futures::StreamExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio::process::{Child, ChildStderr};
 
 /// After the process exits, how long to wait for output still in its pipes.
@@ -82,30 +82,33 @@ fn spawn(spec: &Spec) -> std::io::Result<Child> {
     process::in_own_group(&mut cmd).spawn()
 }
 
-async fn run<F, Fut>(mut child: Child, mapper: &mut Mapper, interrupted: &AtomicBool, send: &F)
-where
+async fn run<F, Fut>(
+    mut child: Child,
+    mapper: &mut Mapper,
+    interrupted: &process::Interrupt,
+    send: &F,
+) where
     F: Fn(AgentEvent) -> Fut,
     Fut: std::future::Future,
 {
     let stderr = child.stderr.take().map(|s| tokio::spawn(last_line(s)));
-    let mut stdout = child.stdout.take();
-    let mut lines = Lines::default();
-    let mut buf = vec![0u8; 64 * 1024];
-    let emit = async |mapper: &mut Mapper, batch: Vec<String>| {
-        for line in batch {
+    let mut stdout = child.stdout.take().map(|out| lines(out, MAX_LINE));
+    let emit = async |mapper: &mut Mapper, line: Line| match line {
+        Line::Text(line) => {
             for event in mapper.line(&line) {
                 send(event).await;
             }
         }
+        Line::TooLong => tracing::warn!("codex: skipped an output line over {MAX_LINE} bytes"),
     };
     let status = loop {
         let Some(out) = stdout.as_mut() else {
             break child.wait().await;
         };
         tokio::select! {
-            read = out.read(&mut buf) => match read {
-                Ok(0) | Err(_) => stdout = None,
-                Ok(n) => emit(mapper, lines.push(&buf[..n])).await,
+            line = out.next() => match line {
+                Some(Ok(line)) => emit(mapper, line).await,
+                _ => stdout = None,
             },
             status = child.wait() => break status,
         }
@@ -113,22 +116,17 @@ where
     // Lines written just before exit may still be in the pipe. Something the agent left
     // behind may hold it open, so drain only briefly.
     while let Some(out) = stdout.as_mut() {
-        match tokio::time::timeout(DRAIN, out.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => emit(mapper, lines.push(&buf[..n])).await,
+        match tokio::time::timeout(DRAIN, out.next()).await {
+            Ok(Some(Ok(line))) => emit(mapper, line).await,
             _ => stdout = None,
         }
     }
-    emit(mapper, lines.finish().into_iter().collect()).await;
 
-    let aborted = interrupted.load(Ordering::SeqCst);
     let failure = match status {
+        _ if interrupted.asked() => interrupted.forced(),
         Ok(s) if s.success() => None,
         Ok(s) => {
-            let how = match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-                (Some(code), _) => format!("codex exited with status {code}"),
-                (None, Some(sig)) => format!("codex was killed by signal {sig}"),
-                _ => "codex failed".to_string(),
-            };
+            let how = process::exit_words("codex", s);
             let last = match stderr {
                 Some(task) => tokio::time::timeout(DRAIN, task)
                     .await
@@ -144,23 +142,20 @@ where
         }
         Err(e) => Some(format!("lost track of codex: {e}")),
     };
-    for event in mapper.finish(aborted, failure) {
+    for event in mapper.finish(interrupted.asked(), failure) {
         send(event).await;
     }
 }
 
 /// Reads stderr to its end; what it last said (see [`Tail`]).
-async fn last_line(mut stderr: ChildStderr) -> Option<String> {
-    let mut lines = Lines::with_limit(64 * 1024);
+async fn last_line(stderr: ChildStderr) -> Option<String> {
+    let mut lines = lines(stderr, 64 * 1024);
     let mut tail = Tail::default();
-    let mut buf = vec![0u8; 8 * 1024];
-    loop {
-        match stderr.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => lines.push(&buf[..n]).iter().for_each(|l| tail.push(l)),
+    while let Some(Ok(line)) = lines.next().await {
+        if let Line::Text(line) = line {
+            tail.push(&line);
         }
     }
-    lines.finish().iter().for_each(|l| tail.push(l));
     tail.message()
 }
 

@@ -84,48 +84,18 @@ impl Backend for CommandBackend {
     }
 }
 
-/// The session's driver: runs one turn at a time and interrupts it on request.
+/// The session's driver: one run of the command per turn.
 async fn drive(
     backend: CommandBackend,
     launch: Launch,
     events: EventTx,
-    mut rx: mpsc::UnboundedReceiver<DriverCmd>,
+    rx: mpsc::UnboundedReceiver<DriverCmd>,
 ) {
-    let mut current: Option<turn::Running> = None;
-    while let Some(cmd) = rx.recv().await {
-        if current.as_ref().is_some_and(|t| t.is_finished()) {
-            current = None;
-        }
-        match cmd {
-            DriverCmd::Prompt(prompt) => {
-                if let Some(running) = current.take() {
-                    // The engine queues prompts while a turn runs, so this is a late
-                    // prompt racing the end of a turn: let that turn finish first.
-                    running.wait().await;
-                }
-                let argv = backend.expand(&prompt, &launch);
-                current = Some(turn::start(argv, &backend.env, &launch, events.clone()));
-            }
-            DriverCmd::Abort => {
-                if let Some(running) = &current {
-                    running.interrupt();
-                }
-            }
-            DriverCmd::Permission { .. } => {}
-            DriverCmd::Stop | DriverCmd::Detach => {
-                if let Some(running) = current.take() {
-                    running.interrupt();
-                    running.wait().await;
-                }
-                return;
-            }
-        }
-    }
-    // The engine dropped the driver: do not leave the turn running unowned.
-    if let Some(running) = current.take() {
-        running.interrupt();
-        running.wait().await;
-    }
+    super::process::drive_turns(rx, |prompt: String| {
+        let argv = backend.expand(&prompt, &launch);
+        std::future::ready(turn::start(argv, &backend.env, &launch, events.clone()))
+    })
+    .await
 }
 
 #[cfg(test)]

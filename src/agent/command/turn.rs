@@ -4,7 +4,6 @@ use crate::agent::process;
 pub use crate::agent::process::Running;
 use crate::agent::{AgentEvent, EventTx, Launch};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 pub fn start(
     argv: Vec<String>,
@@ -100,7 +99,7 @@ fn spawn(
 async fn stream<F, Fut>(
     mut child: tokio::process::Child,
     pipes: Pipes,
-    interrupted: &AtomicBool,
+    interrupted: &process::Interrupt,
     send: &F,
 ) -> AgentEvent
 where
@@ -108,17 +107,11 @@ where
     Fut: std::future::Future,
 {
     let status = super::output::read(&mut child, pipes, send).await;
-    let aborted = interrupted.load(Ordering::SeqCst);
+    let aborted = interrupted.asked();
     let error = match status {
-        _ if aborted => None,
+        _ if aborted => interrupted.forced(),
         Ok(s) if s.success() => None,
-        Ok(s) => Some(
-            match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-                (Some(code), _) => format!("command exited with status {code}"),
-                (None, Some(sig)) => format!("command was killed by signal {sig}"),
-                _ => "command failed".to_string(),
-            },
-        ),
+        Ok(s) => Some(process::exit_words("command", s)),
         Err(e) => Some(format!("lost track of the command: {e}")),
     };
     AgentEvent::TurnEnded {

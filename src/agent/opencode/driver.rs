@@ -5,7 +5,7 @@ use super::events::{Mapper, OcEvent};
 use super::instance::{Feed, Instance};
 use super::{Pool, Settings};
 use crate::agent::{AgentEvent, DriverCmd, EventTx, Launch};
-use crate::core::{PartKind, PermissionReply};
+use crate::core::{Answer, PartKind, PermissionReply};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -109,7 +109,7 @@ pub async fn drive(
                 s.send(AgentEvent::Lost(format!("{why}: resume the session to start it again"))).await;
                 break false;
             },
-            _ = sleep_until(deadline) => {
+            _ = crate::deadline::sleep_until(deadline) => {
                 // The server did not end the aborted turn; end it here.
                 abort_deadline = None;
                 if s.mapper.busy {
@@ -133,13 +133,6 @@ pub async fn drive(
 async fn death(died: &mut tokio::sync::watch::Receiver<Option<String>>) -> String {
     let _ = died.wait_for(|d| d.is_some()).await;
     died.borrow().clone().unwrap_or_default()
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// The session's OpenCode session: the one it had (which must still exist), or a new one.
@@ -374,10 +367,10 @@ async fn abort(s: &mut Session) {
         .request(Method::POST, &format!("/session/{}/abort", s.id))
         .send()
         .await;
-    // A permission asked before the abort will never be answered: clear its card.
+    // A permission asked before the abort will never be answered: close its card.
     for mut part in s.mapper.open_permissions() {
         if let PartKind::Permission { reply, .. } = &mut part.kind {
-            *reply = Some(PermissionReply::Deny);
+            *reply = Some(Answer::Withdrawn);
         }
         s.send(AgentEvent::Part(part)).await;
     }

@@ -5,7 +5,7 @@
 //! `type`, take what is known, ignore the rest. Nothing here panics on any input.
 
 use crate::agent::{AgentEvent, Usage};
-use crate::core::{Part, PartKind, PermissionReply, Role, ToolStatus};
+use crate::core::{Answer, Part, PartKind, Role, ToolStatus};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -70,9 +70,7 @@ impl OcEvent {
     }
 }
 
-fn text(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or("").to_string()
-}
+use crate::agent::text;
 
 /// Parses the data of one frame. The global stream wraps events as `{directory, payload}`.
 pub fn parse(data: &str) -> Result<OcEvent, String> {
@@ -211,9 +209,9 @@ impl Mapper {
                 };
                 if let PartKind::Permission { reply: slot, .. } = &mut part.kind {
                     *slot = Some(match reply.as_str() {
-                        "always" => PermissionReply::Always,
-                        "once" => PermissionReply::Once,
-                        _ => PermissionReply::Deny,
+                        "always" => Answer::Always,
+                        "once" => Answer::Once,
+                        _ => Answer::Deny,
                     });
                 }
                 vec![AgentEvent::Part(part)]

@@ -249,14 +249,7 @@ impl Launcher {
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
         // Its own session: the server outlives a daemon restart and is reattached.
-        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()
-                    .map(drop)
-                    .map_err(std::io::Error::from)
-            });
-        }
+        crate::process_groups::in_own_session(cmd.as_std_mut());
         let mut child = cmd.spawn().map_err(|e| {
             format!(
                 "cannot run {}: {e}; install OpenCode (`npm install -g opencode-ai`) or set agents.opencode.command in config.toml",

@@ -2,7 +2,7 @@
 
 use super::events::{Mapper, OcEvent, parse};
 use crate::agent::AgentEvent;
-use crate::core::{PartKind, PermissionReply, Role, ToolStatus};
+use crate::core::{Answer, PartKind, Role, ToolStatus};
 
 const S: &str = "ses_1";
 
@@ -232,7 +232,7 @@ fn permissions_are_asked_and_replied() {
     );
     let events = feed(&mut m, &[replied]);
     assert!(
-        matches!(&events[..], [AgentEvent::Part(p)] if matches!(p.kind, PartKind::Permission { reply: Some(PermissionReply::Once), .. }))
+        matches!(&events[..], [AgentEvent::Part(p)] if matches!(p.kind, PartKind::Permission { reply: Some(Answer::Once), .. }))
     );
     assert!(!m.asks("per_1"), "answered: no longer open");
 }

@@ -72,7 +72,7 @@ pub fn terminate(state: &mut State, cleanup: bool, effects: &mut Vec<Effect>) {
     let Some(s) = state.selected_session() else {
         return;
     };
-    let ended = matches!(s.status, Status::Stopped | Status::Completed);
+    let ended = s.status == Status::Stopped;
     if !(cleanup && ended)
         && let Err(refused) = check(s.status, Allowed::Terminate)
     {

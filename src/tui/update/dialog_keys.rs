@@ -31,7 +31,7 @@ pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             match keymap.lookup(Context::Dialog, &key) {
                 Some(Action::Cancel) => state.dialog = None,
                 Some(Action::Submit) => {
-                    if let Some(spec) = form.validate() {
+                    if let Some(spec) = form.validate(&state.env) {
                         form.submitting = true;
                         if let Some(prompt) = &spec.prompt {
                             super::prompt::remember(state, prompt.clone());

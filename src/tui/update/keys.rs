@@ -127,18 +127,24 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         Action::Shell | Action::Editor => {
             if let Some(s) = state.selected_session() {
                 let dir = s.workspace.clone();
-                let (program, args) = if action == Action::Shell {
-                    (
-                        std::env::var("SHELL").unwrap_or_else(|_| "sh".into()),
-                        Vec::new(),
-                    )
-                } else {
-                    let editor = std::env::var("VISUAL")
-                        .or_else(|_| std::env::var("EDITOR"))
-                        .unwrap_or_else(|_| "vi".into());
-                    (editor, vec![".".to_string()])
+                let argv = match action {
+                    Action::Shell => Ok(vec![state.env.shell.clone()]),
+                    _ => state.env.editor_argv().map(|mut argv| {
+                        argv.push(".".into());
+                        argv
+                    }),
                 };
-                effects.push(Effect::Run { program, args, dir });
+                match argv {
+                    Ok(mut argv) => {
+                        let program = argv.remove(0);
+                        effects.push(Effect::Run {
+                            program,
+                            args: argv,
+                            dir,
+                        });
+                    }
+                    Err(e) => flash(state, e, Level::Error),
+                }
             }
         }
         Action::Down | Action::Up => {

@@ -43,6 +43,8 @@ pub enum Msg {
     Offline(String),
     /// Connected again: the sessions as the daemon has them now.
     Reconnected(Box<Reply>),
+    /// Something the loop could not do (read the config, run the editor), to say.
+    Problem(String),
 }
 
 /// What a reply is for.
@@ -132,6 +134,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         Msg::Daemon(event) => up.redraw = events::daemon_event(state, event, &mut up.effects),
         Msg::Reply { tag, result } => replies::reply(state, tag, result, &mut up.effects),
         Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),
+        Msg::Problem(problem) => flash(state, problem, Level::Error),
         Msg::Offline(why) => state.offline = Some(why),
         Msg::Reconnected(snapshot) => replies::reconnected(state, *snapshot, &mut up.effects),
     }

@@ -284,7 +284,7 @@ fn part_rows(
         } => {
             let state = match reply {
                 None => "waiting for you".to_string(),
-                Some(r) => format!("{r:?}").to_lowercase(),
+                Some(answer) => answer.as_str().to_string(),
             };
             let text = format!(
                 "? permission {} · {} · {state}",

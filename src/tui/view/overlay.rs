@@ -125,8 +125,8 @@ fn lines(state: &State, width: usize) -> Vec<Line<'static>> {
     let heading = |text: &str| Line::styled(clip(text, width), theme.style(Meaning::Title));
     let mut out = vec![heading("marks")];
     let marks = Status::ALL
-        .into_iter()
-        .map(|s| (glyph(s), Meaning::Status(s), status_meaning(s)))
+        .iter()
+        .map(|&s| (glyph(s), Meaning::Status(s), status_meaning(s)))
         .chain([
             (
                 "!",
@@ -187,9 +187,7 @@ fn status_meaning(status: Status) -> &'static str {
         Status::WaitingInput => "waiting: the agent asks for your permission",
         Status::Idle => "idle: done, waiting for the next prompt",
         Status::Stopped => "stopped: terminated by you; r resumes",
-        Status::Completed => "completed: ended by the agent or a limit",
         Status::Disconnected => "disconnected: the agent went away; r resumes",
         Status::Error => "error: the session failed; the reason is in its transcript",
-        Status::Archived => "archived: filed away; r restores it",
     }
 }

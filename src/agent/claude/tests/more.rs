@@ -2,7 +2,7 @@
 //! its output into lines, message ids, reasoning, and interrupts.
 
 use super::super::events::Mapper;
-use super::super::lines::{self, Line, LineSplitter};
+use super::super::lines;
 use super::super::{Settings, args};
 use super::{
     S, assistant, block_start, can_use_tool, feed, message_start, parts, result, stream,
@@ -10,7 +10,8 @@ use super::{
 };
 use crate::agent::{AgentEvent, Launch};
 use crate::core::SessionId;
-use crate::core::{PartKind, PermissionReply};
+use crate::core::{Answer, PartKind};
+use crate::lines::Line;
 use serde_json::{Value, json};
 
 #[test]
@@ -47,26 +48,6 @@ fn the_initialize_answer_means_ready() {
 }
 
 #[test]
-fn lines_are_split_across_chunks_and_huge_lines_survive_or_are_skipped() {
-    let mut s = LineSplitter::new(1024);
-    assert!(s.push(b"{\"type\":").is_empty(), "a partial line waits");
-    assert_eq!(
-        s.push(b"\"x\"}\n{\"a\"\r\n"),
-        [
-            Line::Text("{\"type\":\"x\"}".into()),
-            Line::Text("{\"a\"".into())
-        ]
-    );
-    let long = "y".repeat(5000);
-    let mut out = s.push(long.as_bytes());
-    out.extend(s.push(b"\nafter\n"));
-    assert_eq!(out, [Line::TooLong(5000), Line::Text("after".into())]);
-    assert!(s.push(b"tail").is_empty());
-    assert_eq!(s.finish(), Some(Line::Text("tail".into())));
-    assert_eq!(s.finish(), None);
-}
-
-#[test]
 fn a_repeated_api_message_id_gets_a_new_flotilla_message() {
     let mut m = Mapper::new("p-", Some(S.into()));
     m.start_turn();
@@ -97,11 +78,11 @@ fn a_repeated_api_message_id_gets_a_new_flotilla_message() {
 fn a_very_long_line_comes_through_whole_and_parses() {
     let text = "z".repeat(3 * 1024 * 1024);
     let line = assistant("msg_big", json!({"type": "text", "text": text}));
-    let mut s = LineSplitter::new(super::super::process::MAX_LINE);
-    let mut got = Vec::new();
-    for chunk in format!("{line}\n").as_bytes().chunks(64 * 1024) {
-        got.extend(s.push(chunk));
-    }
+    let whole = format!("{line}\n");
+    let got = crate::lines::cut(
+        super::super::process::MAX_LINE,
+        whole.as_bytes().chunks(64 * 1024),
+    );
     let [Line::Text(whole)] = got.as_slice() else {
         panic!("one line expected")
     };
@@ -169,7 +150,7 @@ fn an_interrupted_turn_is_aborted_and_closes_open_permissions() {
     assert!(matches!(
         &parts(&closed)[0].kind,
         PartKind::Permission {
-            reply: Some(PermissionReply::Deny),
+            reply: Some(Answer::Withdrawn),
             ..
         }
     ));
@@ -188,9 +169,10 @@ fn an_interrupted_turn_is_aborted_and_closes_open_permissions() {
     let (error, aborted, _) = turn_end(&events);
     assert_eq!((error, aborted), (None, true));
     assert!(parts(&events).iter().all(|p| p.id == "msg_1:0"));
-    // A process killed mid-turn ends it as aborted, once.
+    // A process killed mid-turn ends it as aborted, once, saying how it was stopped.
     m.start_turn();
-    let (error, aborted, _) = turn_end(&m.abandon_turn());
-    assert_eq!((error, aborted), (None, true));
-    assert!(m.abandon_turn().is_empty());
+    let how = Some("stopped with SIGINT".to_string());
+    let (error, aborted, _) = turn_end(&m.abandon_turn(how.clone()));
+    assert_eq!((error, aborted), (how, true));
+    assert!(m.abandon_turn(None).is_empty());
 }
