@@ -1,10 +1,11 @@
 //! Claude Code lines shaped like the real CLI's (see agent-protocols.md).
 
-use super::events::{Mapper, Step};
+use super::events::Mapper;
 use crate::agent::{AgentEvent, Usage};
-use crate::core::{Answer, Part, PartKind, PermissionReply, Role, ToolStatus};
+use crate::core::{Answer, Part, PartKind, PermissionReply, ToolStatus};
 use serde_json::{Value, json};
 
+mod captured;
 mod more;
 
 const S: &str = "11111111-2222-3333-4444-555555555555";
@@ -107,147 +108,6 @@ fn turn() -> Mapper {
     let mut m = Mapper::new("", Some(S.into()));
     m.start_turn();
     m
-}
-
-#[test]
-fn streamed_text_and_the_whole_block_share_one_part_and_the_result_ends_the_turn() {
-    let mut m = Mapper::new("", None);
-    m.start_turn();
-    let events = feed(
-        &mut m,
-        &[
-            init(),
-            with_session(json!({"type": "system", "subtype": "status", "status": "requesting"})),
-            message_start("msg_1"),
-            block_start(0, json!({"type": "text", "text": ""})),
-            text_delta(0, "Hel"),
-            text_delta(0, "lo"),
-            assistant("msg_1", json!({"type": "text", "text": "Hello"})),
-            stream(json!({"type": "content_block_stop", "index": 0})),
-            stream(json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}})),
-            stream(json!({"type": "message_stop"})),
-            result("success", false, "Hello", 0.5),
-        ],
-    );
-    assert_eq!(events[0], AgentEvent::AgentSessionId(S.into()));
-    assert_eq!(
-        events[1],
-        AgentEvent::Message {
-            id: "msg_1".into(),
-            role: Role::Assistant
-        }
-    );
-    let ps = parts(&events);
-    assert_eq!(ps.len(), 2);
-    assert!(
-        ps.iter()
-            .all(|p| p.id == "msg_1:0" && p.message_id == "msg_1")
-    );
-    assert_eq!(ps[0].kind, PartKind::Text { text: "".into() });
-    assert_eq!(
-        ps[1].kind,
-        PartKind::Text {
-            text: "Hello".into()
-        }
-    );
-    let deltas: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::Delta { part_id, text, .. } if part_id == "msg_1:0" => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(deltas, ["Hel", "lo"]);
-    let (error, aborted, usage) = turn_end(&events);
-    assert_eq!((error, aborted), (None, false));
-    assert_eq!(
-        usage,
-        Some(Usage {
-            tokens_in: Some(10),
-            tokens_out: Some(5),
-            cost_usd: Some(0.5)
-        })
-    );
-    assert!(!m.busy);
-
-    // The process's cost total grows: the next turn costs what it added.
-    m.start_turn();
-    let events = feed(&mut m, &[result("success", false, "", 0.75)]);
-    assert_eq!(turn_end(&events).2.and_then(|u| u.cost_usd), Some(0.25));
-}
-
-#[test]
-fn tools_ask_permission_and_results_update_the_tool_part() {
-    let mut m = turn();
-    let input = json!({"file_path": "/w/a.txt", "content": "hi\n"});
-    let tool = json!({"type": "tool_use", "id": "toolu_1", "name": "Write", "input": input});
-    let mut events = feed(
-        &mut m,
-        &[
-            message_start("msg_1"),
-            block_start(
-                0,
-                json!({"type": "tool_use", "id": "toolu_1", "name": "Write", "input": {}}),
-            ),
-            stream(
-                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"file"}}),
-            ),
-            assistant("msg_1", tool),
-        ],
-    );
-    let step = m.map_line(&can_use_tool("req_1", "Write", input.clone()));
-    assert!(step.send.is_empty());
-    events.extend(step.events);
-    let ps = parts(&events);
-    assert!(
-        matches!(&ps[1].kind, PartKind::Tool { name, status: ToolStatus::Running, input: i, .. } if name == "Write" && *i == input)
-    );
-    assert_eq!(
-        ps[0].id, ps[1].id,
-        "the streamed and the whole tool are one part"
-    );
-    let card = ps[2];
-    assert_eq!(card.message_id, "msg_1");
-    assert!(matches!(&card.kind,
-        PartKind::Permission { request_id, tool, detail, diff: None, reply: None }
-            if request_id == "req_1" && tool == "Write" && detail == "/w/a.txt"));
-
-    let Step { events, send } = m
-        .answer("req_1", PermissionReply::Once)
-        .expect("open request");
-    let answer: Value = serde_json::from_str(&send[0]).expect("json");
-    assert_eq!(answer["type"], "control_response");
-    assert_eq!(answer["response"]["request_id"], "req_1");
-    assert_eq!(answer["response"]["response"]["behavior"], "allow");
-    assert_eq!(answer["response"]["response"]["updatedInput"], input);
-    assert!(matches!(
-        &parts(&events)[0].kind,
-        PartKind::Permission {
-            reply: Some(Answer::Once),
-            ..
-        }
-    ));
-    assert!(
-        m.answer("req_1", PermissionReply::Once).is_none(),
-        "answered once"
-    );
-
-    let events = feed(
-        &mut m,
-        &[tool_result(
-            "toolu_1",
-            json!("File created successfully"),
-            false,
-        )],
-    );
-    assert!(matches!(&parts(&events)[0].kind,
-        PartKind::Tool { status: ToolStatus::Completed, output: Some(o), .. } if o == "File created successfully"));
-    assert!(
-        events
-            .iter()
-            .all(|e| !matches!(e, AgentEvent::Message { .. })),
-        "user lines are never messages"
-    );
 }
 
 #[test]

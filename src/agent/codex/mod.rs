@@ -180,4 +180,6 @@ impl CodexBackend {
 #[cfg(test)]
 mod backend_tests;
 #[cfg(test)]
+mod captured_tests;
+#[cfg(test)]
 mod tests;

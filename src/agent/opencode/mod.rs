@@ -146,6 +146,8 @@ impl Backend for OpenCodeBackend {
 }
 
 #[cfg(test)]
+mod captured_tests;
+#[cfg(test)]
 mod tests;
 
 pub(crate) const INSTALL: &str = "install OpenCode with `npm install -g opencode-ai` or set agents.opencode.command in config.toml";
