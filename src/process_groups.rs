@@ -284,4 +284,3 @@ mod tests {
 
     use std::os::unix::process::CommandExt;
 }
-

@@ -4,7 +4,7 @@
 mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
-use flotilla::core::{Answer, PartKind, PermissionReply, Session, Status, Strategy, ToolStatus};
+use flotilla::core::{PartKind, PermissionReply, Session, Settled, Status, Strategy, ToolStatus};
 use flotilla::daemon::Events;
 use flotilla::protocol::{Command, Event, Reply};
 use nix::sys::signal::{Signal, kill};
@@ -223,7 +223,7 @@ async fn text_streams_tools_ask_and_errors_end_the_turn() {
         "a completed Write part: {parts:?}"
     );
     assert!(parts.iter().any(|p| matches!(&p.kind,
-        PartKind::Permission { tool, detail, reply: Some(Answer::Once), .. }
+        PartKind::Permission { tool, detail, reply: Some(Settled::Once), .. }
             if tool == "Write" && detail.ends_with("made.txt"))));
     let id = s.id.to_string();
     let Reply::Diff { files, .. } = w.request(Command::Diff { id }).await else {

@@ -4,7 +4,7 @@
 mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
-use flotilla::core::{Answer, PartKind, PermissionReply, Session, Status, Strategy};
+use flotilla::core::{PartKind, PermissionReply, Session, Settled, Status, Strategy};
 use flotilla::protocol::{Command, Reply};
 use serde_json::json;
 use std::ops::{Deref, DerefMut};
@@ -502,7 +502,7 @@ async fn a_permission_pending_across_a_daemon_restart_comes_back_and_can_be_answ
         w.parts(&s).await.iter().any(|p| matches!(
             &p.kind,
             PartKind::Permission {
-                reply: Some(Answer::Once),
+                reply: Some(Settled::Once),
                 ..
             }
         )),

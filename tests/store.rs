@@ -1,7 +1,7 @@
 //! The SQLite store, through its public API, on real files in temporary directories.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use flotilla::core::{Answer, Message, Part, PartKind, Role, Session, SessionId};
+use flotilla::core::{Message, Part, PartKind, Role, Session, SessionId, Settled};
 use flotilla::core::{Status, Strategy, ToolStatus};
 use flotilla::protocol::HistoryQuery;
 use flotilla::store::{NewSessionRow, Store};
@@ -117,7 +117,7 @@ fn fresh_database_reaches_latest_schema_in_wal_mode() {
     assert_eq!(store.schema_version().unwrap(), latest);
     assert_eq!(query::<i64>(&path, "PRAGMA user_version", ""), latest);
     let sql = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1";
-    for table in "sessions workspaces instances messages parts search".split(' ') {
+    for table in "sessions workspaces messages parts search".split(' ') {
         let def: String = query(&path, sql, table);
         let fts = def.to_lowercase().contains("using fts5");
         assert_eq!(fts, table == "search", "{def}");
@@ -329,7 +329,7 @@ fn transcript_keeps_message_and_part_order_and_streams_text() {
 #[case::tool_failed(PartKind::Tool { name: "edit".into(), input: serde_json::json!([]), status: ToolStatus::Error, output: Some("boom\n\"quoted\"".into()) })]
 #[case::error(PartKind::Error { message: "rate limited: retry in 30s".into() })]
 #[case::permission_asked(PartKind::Permission { request_id: "per_1".into(), tool: "write".into(), detail: "write a.rs".into(), diff: Some("-a\n+b\n".into()), reply: None })]
-#[case::permission_answered(PartKind::Permission { request_id: "per_2".into(), tool: "bash".into(), detail: "rm -rf target".into(), diff: None, reply: Some(Answer::Always) })]
+#[case::permission_answered(PartKind::Permission { request_id: "per_2".into(), tool: "bash".into(), detail: "rm -rf target".into(), diff: None, reply: Some(Settled::Always) })]
 fn non_text_parts_round_trip_exactly(#[case] kind: PartKind) {
     let store = Store::open_in_memory().unwrap();
     let ws = add_ws(&store, "/w/a", Strategy::Clone);

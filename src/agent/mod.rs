@@ -98,7 +98,13 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn new(tx: mpsc::UnboundedSender<DriverCmd>, task: tokio::task::JoinHandle<()>) -> Self {
+    /// Runs `drive` as the session's driver task, fed the engine's commands.
+    pub fn spawn<Fut>(drive: impl FnOnce(mpsc::UnboundedReceiver<DriverCmd>) -> Fut) -> Self
+    where
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(drive(rx));
         Driver { tx, task }
     }
 

@@ -35,7 +35,7 @@ pub enum Cmd {
         /// The repository or directory to work in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        #[arg(long, value_enum, default_value_t = Strategy::Worktree)]
+        #[arg(long, default_value_t = Strategy::Worktree, value_parser = strategies())]
         strategy: Strategy,
         #[arg(long)]
         title: Option<String>,
@@ -137,4 +137,14 @@ fn parse_date(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
         .map_err(|_| format!("'{text}' is not a date: use YYYY-MM-DD or RFC 3339"))
+}
+
+/// `--strategy`: the names clap lists in `--help` and checks, parsed by core's `FromStr`.
+fn strategies() -> impl clap::builder::TypedValueParser<Value = Strategy> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = Strategy::ALL.map(|s| PossibleValue::new(s.as_str()).help(s.meaning()));
+    PossibleValuesParser::new(values).map(|name| {
+        name.parse::<Strategy>()
+            .expect("a possible value is a strategy")
+    })
 }

@@ -31,30 +31,30 @@ pub enum PermissionReply {
 /// turn ended or was aborted before anyone answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Answer {
+pub enum Settled {
     Once,
     Always,
     Deny,
     Withdrawn,
 }
 
-impl Answer {
+impl Settled {
     pub fn as_str(self) -> &'static str {
         match self {
-            Answer::Once => "once",
-            Answer::Always => "always",
-            Answer::Deny => "deny",
-            Answer::Withdrawn => "withdrawn",
+            Settled::Once => "once",
+            Settled::Always => "always",
+            Settled::Deny => "deny",
+            Settled::Withdrawn => "withdrawn",
         }
     }
 }
 
-impl From<PermissionReply> for Answer {
-    fn from(reply: PermissionReply) -> Answer {
+impl From<PermissionReply> for Settled {
+    fn from(reply: PermissionReply) -> Settled {
         match reply {
-            PermissionReply::Once => Answer::Once,
-            PermissionReply::Always => Answer::Always,
-            PermissionReply::Deny => Answer::Deny,
+            PermissionReply::Once => Settled::Once,
+            PermissionReply::Always => Settled::Always,
+            PermissionReply::Deny => Settled::Deny,
         }
     }
 }
@@ -86,7 +86,7 @@ pub enum PartKind {
         tool: String,
         detail: String,
         diff: Option<String>,
-        reply: Option<Answer>,
+        reply: Option<Settled>,
     },
 }
 

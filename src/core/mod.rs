@@ -12,9 +12,11 @@ pub mod status;
 pub mod text;
 
 pub use diff::{DiffLine, FileDiff, FileStatus, Hunk, LineKind};
-pub use message::{Answer, Message, Part, PartKind, PermissionReply, Role, ToolStatus};
+pub use message::{Message, Part, PartKind, PermissionReply, Role, Settled, ToolStatus};
 pub use naming::branch_from_title;
 pub use page::{Page, PageQuery, Pos};
 pub use sanitize::{is_clean, sanitize, screen_line};
-pub use session::{Mark, Session, SessionId, Strategy, age, coarse_age, coarse_age_changes};
+pub use session::{
+    Mark, Session, SessionId, Strategy, Workspace, age, coarse_age, coarse_age_changes,
+};
 pub use status::{Action, Refused, Status, Verdict, check};

@@ -41,7 +41,7 @@ impl std::str::FromStr for SessionId {
 }
 
 /// How a workspace is made from the source repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// The directory as it is; several sessions may share it.
@@ -53,6 +53,17 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    pub const ALL: [Strategy; 3] = [Strategy::Existing, Strategy::Worktree, Strategy::Clone];
+
+    /// What the strategy makes, for help texts.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Strategy::Existing => "The directory as it is; several sessions may share it",
+            Strategy::Worktree => "`git worktree add` on a new branch",
+            Strategy::Clone => "A full, independent `git clone`",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::Existing => "existing",
@@ -79,6 +90,28 @@ impl std::str::FromStr for Strategy {
                 "unknown strategy '{s}': use existing, worktree or clone"
             )),
         }
+    }
+}
+
+/// The directory a session's agent works in, and where it came from. The git work of
+/// making and removing one is in `workspace`; this is the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    /// Absolute, canonical path of the directory the agent works in.
+    pub path: PathBuf,
+    /// Canonical top level of the source repository.
+    pub source_repo: PathBuf,
+    pub strategy: Strategy,
+    /// None for an existing directory on a detached HEAD.
+    pub branch: Option<String>,
+    /// Full sha of the commit the workspace started from; empty for a plain directory.
+    pub base_commit: String,
+}
+
+impl Workspace {
+    /// Whether it is in git: a plain directory used as it is has no base commit.
+    pub fn is_git(&self) -> bool {
+        !self.base_commit.is_empty()
     }
 }
 

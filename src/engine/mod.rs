@@ -6,6 +6,7 @@
 //! comes back to the task as a [`Job`] that applies its result.
 
 mod agent_events;
+mod agents;
 mod commands;
 mod creation;
 mod flush;
@@ -64,7 +65,9 @@ pub type Answer = Result<Outcome, String>;
 type Responder = oneshot::Sender<Answer>;
 type Job = Box<dyn FnOnce(&mut State) + Send>;
 
-enum Msg {
+/// What the engine task is handed: a client's command with where to answer, or a job
+/// that finishes work done off the task.
+enum Input {
     Request(Command, Responder),
     Job(Job),
 }
@@ -72,7 +75,7 @@ enum Msg {
 /// A cheap, cloneable handle on the engine task.
 #[derive(Clone)]
 pub struct Engine {
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::UnboundedSender<Input>,
 }
 
 impl Engine {
@@ -93,7 +96,7 @@ impl Engine {
     pub async fn execute(&self, command: Command) -> Answer {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Request(command, reply))
+            .send(Input::Request(command, reply))
             .map_err(|_| "the engine has shut down: start the daemon again".to_string())?;
         rx.await
             .map_err(|_| "the engine stopped before answering: check the daemon log".to_string())?
@@ -241,7 +244,7 @@ pub(crate) struct State {
     agent_tx: mpsc::Sender<Tagged>,
     /// The generation the next driver gets.
     next_generation: u64,
-    jobs: mpsc::UnboundedSender<Msg>,
+    jobs: mpsc::UnboundedSender<Input>,
     started_at: DateTime<Utc>,
     shutting_down: Option<Responder>,
     /// Every process group the engine and its backends start is recorded here.
@@ -254,7 +257,7 @@ pub(crate) struct State {
 /// (stopped while starting, say) may still report, and must not touch its successor.
 type Tagged = (SessionId, u64, AgentEvent);
 
-type Inboxes = (mpsc::UnboundedReceiver<Msg>, mpsc::Receiver<Tagged>);
+type Inboxes = (mpsc::UnboundedReceiver<Input>, mpsc::Receiver<Tagged>);
 
 impl State {
     /// The engine's state on the store at `paths`, and the inboxes its task reads.
@@ -304,15 +307,15 @@ impl State {
 
     async fn run(
         mut self,
-        mut requests: mpsc::UnboundedReceiver<Msg>,
+        mut requests: mpsc::UnboundedReceiver<Input>,
         mut agent_events: mpsc::Receiver<Tagged>,
     ) {
         loop {
             let (flush_at, hibernate_at) = (self.flush_at, self.hibernate_at);
             tokio::select! {
                 msg = requests.recv() => match msg {
-                    Some(Msg::Request(cmd, reply)) => self.request(cmd, reply),
-                    Some(Msg::Job(job)) => job(&mut self),
+                    Some(Input::Request(cmd, reply)) => self.request(cmd, reply),
+                    Some(Input::Job(job)) => job(&mut self),
                     None => break,
                 },
                 Some((session, generation, event)) = agent_events.recv() => {
@@ -338,7 +341,7 @@ impl State {
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
             if let Ok(value) = tokio::task::spawn_blocking(work).await {
-                let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| {
+                let _ = jobs.send(Input::Job(Box::new(move |state: &mut State| {
                     then(state, value)
                 })));
             }
@@ -354,7 +357,7 @@ impl State {
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
             let value = fut.await;
-            let _ = jobs.send(Msg::Job(Box::new(move |state: &mut State| {
+            let _ = jobs.send(Input::Job(Box::new(move |state: &mut State| {
                 then(state, value)
             })));
         });

@@ -97,7 +97,44 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sessions ADD COLUMN mark TEXT;
     "#,
+    // 5: the `instances` table was never used (agent servers keep records of their own):
+    // it goes, and so does the column that pointed at it. SQLite cannot drop a column
+    // with a foreign key, so the table is made again; foreign keys are off meanwhile
+    // (see `migrate`), so the messages that belong to the sessions stay.
+    r#"
+    CREATE TABLE sessions_new (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_reason TEXT,
+        agent TEXT NOT NULL,
+        model TEXT,
+        workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
+        agent_session_id TEXT,
+        created_at INTEGER NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        message_count INTEGER NOT NULL DEFAULT 0,
+        tokens_in INTEGER,
+        tokens_out INTEGER,
+        cost_usd REAL,
+        mark TEXT
+    );
+    INSERT INTO sessions_new (id, title, status, status_reason, agent, model, workspace_id,
+        agent_session_id, created_at, last_activity_at, message_count, tokens_in,
+        tokens_out, cost_usd, mark)
+    SELECT id, title, status, status_reason, agent, model, workspace_id,
+        agent_session_id, created_at, last_activity_at, message_count, tokens_in,
+        tokens_out, cost_usd, mark FROM sessions;
+    DROP TABLE sessions;
+    ALTER TABLE sessions_new RENAME TO sessions;
+    CREATE INDEX sessions_created ON sessions(created_at);
+    DROP TABLE instances;
+    "#,
 ];
+
+/// The migrations that make a table again, which must not cascade deletes to its rows'
+/// children: they run with foreign keys off, and are checked before they commit.
+const REBUILDS: &[usize] = &[5];
 
 /// Chunks written before migration 3 may be of any size (a whole part replaced at once):
 /// they are cut to at most [`CHUNK`] bytes, so a page of them reads only what it shows.
@@ -153,6 +190,15 @@ fn split_big_chunks(tx: &rusqlite::Transaction) -> Result<()> {
     Ok(())
 }
 
+/// How many rows point at a row that is not there.
+fn broken_links(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -164,13 +210,31 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let rebuild = REBUILDS.contains(&(i + 1));
+        let broken_before = if rebuild { broken_links(conn)? } else { 0 };
+        if rebuild {
+            // Only outside a transaction does this take effect.
+            conn.pragma_update(None, "foreign_keys", false)?;
+        }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         if i + 1 == 3 {
             split_big_chunks(&tx)?;
         }
+        if rebuild {
+            let broken = broken_links(&tx)? - broken_before;
+            if broken > 0 {
+                return Err(StoreError::Corrupt(format!(
+                    "migration {} would leave {broken} rows pointing at nothing",
+                    i + 1
+                )));
+            }
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
+        if rebuild {
+            conn.pragma_update(None, "foreign_keys", true)?;
+        }
     }
     Ok(())
 }
@@ -178,6 +242,60 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database at `version`, with foreign keys on as the store opens it.
+    fn at(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().expect("db");
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).expect("old schema");
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .expect("version");
+        conn.pragma_update(None, "foreign_keys", true)
+            .expect("pragma");
+        conn
+    }
+
+    #[test]
+    fn the_unused_instances_table_goes_and_every_session_keeps_its_messages() {
+        let mut conn = at(4);
+        conn.execute_batch(
+            "INSERT INTO workspaces (id, path, source_repo, strategy, base_commit, created_at)
+                VALUES (1, '/w', '/r', 'existing', 'abc', 0);
+             INSERT INTO sessions (id, title, status, agent, workspace_id, created_at,
+                last_activity_at, message_count, mark)
+                VALUES ('s1', 'kept', 'idle', 'shell', 1, 5, 6, 1, 'unread');
+             INSERT INTO messages (id, session_id, seq, role, created_at)
+                VALUES ('m1', 's1', 0, 'user', 5);
+             INSERT INTO queued_prompts (session_id, text) VALUES ('s1', 'later');",
+        )
+        .expect("rows");
+        migrate(&mut conn, Path::new(":memory:")).expect("migrate");
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+        assert_eq!(
+            count("SELECT count(*) FROM messages WHERE session_id = 's1'"),
+            1
+        );
+        assert_eq!(count("SELECT count(*) FROM queued_prompts"), 1);
+        let row: (String, String, i64) = conn
+            .query_row(
+                "SELECT title, mark, last_activity_at FROM sessions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("the session");
+        assert_eq!(row, ("kept".into(), "unread".into(), 6));
+        let tables =
+            "SELECT count(*) FROM sqlite_schema WHERE name IN ('instances', 'sessions_new')";
+        assert_eq!(count(tables), 0);
+        let fk: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .expect("pragma");
+        assert!(fk, "foreign keys are on again");
+        // Deleting a session still takes its messages with it.
+        conn.execute("DELETE FROM sessions", []).expect("delete");
+        assert_eq!(count("SELECT count(*) FROM messages"), 0);
+    }
 
     #[test]
     fn chunks_written_before_migration_3_learn_where_they_start() {

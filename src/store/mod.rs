@@ -1,4 +1,4 @@
-//! The SQLite database: sessions, workspaces, instances, messages and their parts.
+//! The SQLite database: sessions, workspaces, messages and their parts.
 //! Only the engine writes; everyone else reads through it.
 
 mod chunks;

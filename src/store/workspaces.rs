@@ -3,8 +3,8 @@
 //! whatever a crash interrupted.
 
 use super::{Result, Store, StoreError, millis};
+use crate::core::Workspace;
 use crate::core::{SessionId, Strategy};
-use crate::workspace::Workspace;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use std::path::Path;

@@ -1,10 +1,10 @@
 //! Dialogs over the dashboard: the new-session form and confirmations.
 
+use super::environment::Environment;
 use crate::core::Strategy;
 use crate::protocol::{Command, NewSession};
 use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
-use super::environment::Environment;
 
 pub enum Dialog {
     NewSession(Box<NewSessionForm>),

@@ -25,11 +25,17 @@ impl Default for Environment {
 
 impl Environment {
     pub fn from_env() -> Environment {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
         let default = Environment::default();
         Environment {
             shell: var("SHELL").unwrap_or(default.shell),
-            editor: var("VISUAL").or_else(|| var("EDITOR")).unwrap_or(default.editor),
+            editor: var("VISUAL")
+                .or_else(|| var("EDITOR"))
+                .unwrap_or(default.editor),
             home: std::env::var_os("HOME").map(PathBuf::from),
         }
     }
@@ -66,7 +72,10 @@ mod tests {
             editor: editor.into(),
             ..Environment::default()
         };
-        assert_eq!(env("code -w").editor_argv(), Ok(vec!["code".into(), "-w".into()]));
+        assert_eq!(
+            env("code -w").editor_argv(),
+            Ok(vec!["code".into(), "-w".into()])
+        );
         let quoted = env("'/opt/My Editor/bin/ed' --wait");
         let want = vec!["/opt/My Editor/bin/ed".to_string(), "--wait".into()];
         assert_eq!(quoted.editor_argv(), Ok(want));

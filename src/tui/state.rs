@@ -370,6 +370,17 @@ const IDLE_PLACEHOLDER: &str = "i to type a prompt";
 const TYPING_PLACEHOLDER: &str = "type a prompt · enter sends · alt-enter new line · esc leaves";
 
 impl State {
+    /// Whether the selected session's permission card is up: it asks, and its question
+    /// is in the transcript.
+    pub fn permission_card_shown(&self) -> bool {
+        self.selected_session()
+            .is_some_and(|s| s.status == crate::core::Status::WaitingInput)
+            && self
+                .transcript()
+                .and_then(|t| t.pending_permission())
+                .is_some()
+    }
+
     /// The empty box says what to do: open it, or, while it is open, type.
     pub fn sync_placeholder(&mut self) {
         let wanted = match self.prompting {

@@ -9,7 +9,6 @@ mod removal;
 use crate::core::Strategy;
 use crate::git::{self, GitError};
 use crate::process_groups::Registry;
-use serde::{Deserialize, Serialize};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
@@ -33,25 +32,7 @@ pub struct CreateRequest<'a> {
     pub id_hint: &'a str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Workspace {
-    /// Absolute, canonical path of the directory the agent works in.
-    pub path: PathBuf,
-    /// Canonical top level of the source repository.
-    pub source_repo: PathBuf,
-    pub strategy: Strategy,
-    /// None for an existing directory on a detached HEAD.
-    pub branch: Option<String>,
-    /// Full sha of the commit the workspace started from; empty for a plain directory.
-    pub base_commit: String,
-}
-
-impl Workspace {
-    /// Whether it is in git: a plain directory used as it is has no base commit.
-    pub fn is_git(&self) -> bool {
-        !self.base_commit.is_empty()
-    }
-}
+pub use crate::core::Workspace;
 
 /// Makes the workspace for a new session: [`plan`], then [`make`].
 pub fn create(req: &CreateRequest) -> Result<Workspace, WorkspaceError> {

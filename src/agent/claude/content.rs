@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 /// An assistant message as flotilla names it, with the content blocks seen so far.
 #[derive(Debug)]
-struct Msg {
+struct OpenMessage {
     id: String,
     api_id: String,
     /// Block index, kind ("text", "thinking", "tool_use"), and whether a whole block
@@ -25,7 +25,7 @@ pub struct Content {
     /// Prepended to message ids, so that an id the API repeats (a proxy, a replay) stays
     /// unique in the session.
     prefix: String,
-    messages: Vec<Msg>,
+    messages: Vec<OpenMessage>,
     uses: HashMap<String, usize>,
     /// The message streaming now, by `parent_tool_use_id` ("" for the main agent).
     streaming: HashMap<String, usize>,
@@ -79,7 +79,7 @@ impl Content {
             1 => format!("{}{api_id}", self.prefix),
             n => format!("{}{api_id}~{n}", self.prefix),
         };
-        self.messages.push(Msg {
+        self.messages.push(OpenMessage {
             id: id.clone(),
             api_id: api_id.to_string(),
             blocks: Vec::new(),

@@ -51,7 +51,7 @@ impl Abort {
     }
 }
 
-struct Session {
+struct ClaudeDriver {
     setup: Arc<Setup>,
     launch: Launch,
     events: EventTx,
@@ -84,7 +84,7 @@ pub async fn drive(
     mut rx: mpsc::UnboundedReceiver<DriverCmd>,
 ) {
     let prefix = format!("{}-", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let mut s = Session {
+    let mut s = ClaudeDriver {
         mapper: Mapper::new(&prefix, launch.agent_session_id.clone()),
         setup,
         launch,
@@ -143,7 +143,7 @@ async fn next_output(proc: &mut Option<Proc>) -> Output {
     }
 }
 
-impl Session {
+impl ClaudeDriver {
     async fn send(&self, event: AgentEvent) {
         let _ = self.events.send((self.launch.session, event)).await;
     }

@@ -6,26 +6,11 @@
 use super::content::Content;
 use super::lines::{self, INIT_REQUEST};
 use super::permissions::Permissions;
+pub use super::step::Step;
 use crate::agent::text;
 use crate::agent::{AgentEvent, Usage};
 use crate::core::PermissionReply;
 use serde_json::Value;
-
-/// What one line of output means: events for the engine and lines to write back.
-#[derive(Debug, Default, PartialEq)]
-pub struct Step {
-    pub events: Vec<AgentEvent>,
-    pub send: Vec<String>,
-}
-
-impl From<Vec<AgentEvent>> for Step {
-    fn from(events: Vec<AgentEvent>) -> Self {
-        Step {
-            events,
-            send: Vec::new(),
-        }
-    }
-}
 
 /// Turns one Claude process's output into flotilla's events, remembering what a turn
 /// needs: message ids, open blocks, tool parts, pending permissions.

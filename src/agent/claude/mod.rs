@@ -12,11 +12,11 @@ pub mod events;
 pub mod lines;
 mod permissions;
 mod process;
+mod step;
 
 use super::{AgentError, Backend, Driver, EventTx, Launch};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// How to get Claude Code, for messages about a missing binary.
 pub(crate) const INSTALL: &str = "install Claude Code with `npm install -g @anthropic-ai/claude-code` or set agents.claude.command in config.toml";
@@ -76,9 +76,7 @@ impl Backend for ClaudeBackend {
             env: self.setup.env.clone(),
             settings: self.setup.settings.clone(),
         });
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(driver::drive(setup, launch, events, rx));
-        Ok(Driver::new(tx, task))
+        Ok(Driver::spawn(|rx| driver::drive(setup, launch, events, rx)))
     }
 
     /// The process is started at once; it is ready when it has answered `initialize`

@@ -1,10 +1,10 @@
 //! Claude's permission questions (`can_use_tool` control requests): the cards flotilla
 //! shows for them and the answers written back. Pure: no IO.
 
-use super::events::Step;
 use super::lines;
+use super::step::Step;
 use crate::agent::AgentEvent;
-use crate::core::{Answer, Part, PartKind, PermissionReply};
+use crate::core::{Part, PartKind, PermissionReply, Settled};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -95,7 +95,7 @@ impl Permissions {
 
 fn closed(mut part: Part) -> AgentEvent {
     if let PartKind::Permission { reply, .. } = &mut part.kind {
-        *reply = Some(Answer::Withdrawn);
+        *reply = Some(Settled::Withdrawn);
     }
     AgentEvent::Part(part)
 }

@@ -2,7 +2,7 @@
 
 use super::events::Mapper;
 use crate::agent::{AgentEvent, Usage};
-use crate::core::{Answer, Part, PartKind, PermissionReply, ToolStatus};
+use crate::core::{Part, PartKind, PermissionReply, Settled, ToolStatus};
 use serde_json::{Value, json};
 
 mod captured;
@@ -155,7 +155,7 @@ fn denied_and_always_answers_and_failed_tools() {
     assert!(matches!(
         &parts(&events)[0].kind,
         PartKind::Permission {
-            reply: Some(Answer::Withdrawn),
+            reply: Some(Settled::Withdrawn),
             ..
         }
     ));

@@ -106,9 +106,8 @@ impl Backend for CodexBackend {
 
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
         self.check()?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(drive(self.clone(), launch, events, rx));
-        Ok(Driver::new(tx, task))
+        let backend = self.clone();
+        Ok(Driver::spawn(|rx| drive(backend, launch, events, rx)))
     }
 }
 

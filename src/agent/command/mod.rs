@@ -78,9 +78,8 @@ impl Backend for CommandBackend {
                 self.name, self.name
             )));
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(drive(self.clone(), launch, events, rx));
-        Ok(Driver::new(tx, task))
+        let backend = self.clone();
+        Ok(Driver::spawn(|rx| drive(backend, launch, events, rx)))
     }
 }
 

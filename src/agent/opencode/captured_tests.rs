@@ -5,7 +5,7 @@
 
 use super::events::{Mapper, OcEvent, parse};
 use crate::agent::{AgentEvent, Usage};
-use crate::core::{Answer, Part, PartKind, ToolStatus};
+use crate::core::{Part, PartKind, Settled, ToolStatus};
 use serde_json::{Value, json};
 
 macro_rules! capture {
@@ -247,7 +247,7 @@ fn an_edit_asks_and_the_answer_updates_the_card() {
         matches!(
             &answered.expect("the card").kind,
             PartKind::Permission {
-                reply: Some(Answer::Once),
+                reply: Some(Settled::Once),
                 ..
             }
         ),

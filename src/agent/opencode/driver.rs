@@ -5,7 +5,7 @@ use super::events::{Mapper, OcEvent};
 use super::instance::{Feed, Instance};
 use super::{Pool, Settings};
 use crate::agent::{AgentEvent, DriverCmd, EventTx, Launch};
-use crate::core::{Answer, PartKind, PermissionReply};
+use crate::core::{PartKind, PermissionReply, Settled};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 /// After an abort, how long the server gets to end the turn itself.
 const ABORT_GRACE: Duration = Duration::from_secs(2);
 
-struct Session {
+struct OpenCodeDriver {
     launch: Launch,
     events: EventTx,
     instance: Arc<Instance>,
@@ -24,7 +24,7 @@ struct Session {
     settings: Arc<Settings>,
 }
 
-impl Session {
+impl OpenCodeDriver {
     async fn send(&self, event: AgentEvent) {
         let _ = self.events.send((self.launch.session, event)).await;
     }
@@ -65,7 +65,7 @@ pub async fn drive(
     let (feed_tx, mut feed) = mpsc::channel(super::instance::FEED);
     instance.route(&id, feed_tx);
     let mut died = instance.died();
-    let mut s = Session {
+    let mut s = OpenCodeDriver {
         launch: launch.clone(),
         events: events.clone(),
         instance,
@@ -184,7 +184,7 @@ async fn open_session(
 
 /// Fetches every message again and replays it: after a (re)connect nothing is missed,
 /// and what was already there is recognised by id.
-async fn resync(s: &mut Session) {
+async fn resync(s: &mut OpenCodeDriver) {
     let resp = s
         .instance
         .request(Method::GET, &format!("/session/{}/message", s.id))
@@ -254,7 +254,7 @@ async fn resync(s: &mut Session) {
 }
 
 /// The server's pending permission requests of the session not yet shown.
-async fn pending_permissions(s: &Session) -> Result<Vec<Value>, String> {
+async fn pending_permissions(s: &OpenCodeDriver) -> Result<Vec<Value>, String> {
     let resp = s
         .instance
         .request(Method::GET, "/permission")
@@ -290,7 +290,7 @@ fn synced(event: AgentEvent) -> AgentEvent {
 }
 
 /// Whether the server runs a turn of the session (busy, or retrying), as it says.
-async fn server_busy(s: &Session) -> Result<bool, String> {
+async fn server_busy(s: &OpenCodeDriver) -> Result<bool, String> {
     let resp = s
         .instance
         .request(Method::GET, "/session/status")
@@ -308,7 +308,7 @@ async fn server_busy(s: &Session) -> Result<bool, String> {
     Ok(status.get(&s.id).is_some())
 }
 
-async fn session_busy(s: &Session) -> bool {
+async fn session_busy(s: &OpenCodeDriver) -> bool {
     let resp = s
         .instance
         .request(Method::GET, "/session/status")
@@ -323,7 +323,7 @@ async fn session_busy(s: &Session) -> bool {
     }
 }
 
-async fn prompt(s: &mut Session, text: &str) {
+async fn prompt(s: &mut OpenCodeDriver, text: &str) {
     s.mapper.start_turn();
     let mut body = json!({"parts": [{"type": "text", "text": text}]});
     if let Some((provider, model)) = s.launch.model.as_deref().and_then(|m| m.split_once('/')) {
@@ -361,7 +361,7 @@ async fn prompt(s: &mut Session, text: &str) {
     .await;
 }
 
-async fn abort(s: &mut Session) {
+async fn abort(s: &mut OpenCodeDriver) {
     let _ = s
         .instance
         .request(Method::POST, &format!("/session/{}/abort", s.id))
@@ -370,13 +370,13 @@ async fn abort(s: &mut Session) {
     // A permission asked before the abort will never be answered: close its card.
     for mut part in s.mapper.open_permissions() {
         if let PartKind::Permission { reply, .. } = &mut part.kind {
-            *reply = Some(Answer::Withdrawn);
+            *reply = Some(Settled::Withdrawn);
         }
         s.send(AgentEvent::Part(part)).await;
     }
 }
 
-async fn answer(s: &Session, request_id: &str, reply: PermissionReply) {
+async fn answer(s: &OpenCodeDriver, request_id: &str, reply: PermissionReply) {
     let reply = match reply {
         PermissionReply::Once => "once",
         PermissionReply::Always => "always",

@@ -5,7 +5,7 @@
 //! `type`, take what is known, ignore the rest. Nothing here panics on any input.
 
 use crate::agent::{AgentEvent, Usage};
-use crate::core::{Answer, Part, PartKind, Role, ToolStatus};
+use crate::core::{Part, PartKind, Role, Settled, ToolStatus};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -209,9 +209,9 @@ impl Mapper {
                 };
                 if let PartKind::Permission { reply: slot, .. } = &mut part.kind {
                     *slot = Some(match reply.as_str() {
-                        "always" => Answer::Always,
-                        "once" => Answer::Once,
-                        _ => Answer::Deny,
+                        "always" => Settled::Always,
+                        "once" => Settled::Once,
+                        _ => Settled::Deny,
                     });
                 }
                 vec![AgentEvent::Part(part)]

@@ -12,7 +12,7 @@ use instance::{Instance, Launcher};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::Mutex;
 
 /// What the configuration says about OpenCode sessions.
 #[derive(Debug, Clone, Default)]
@@ -135,9 +135,8 @@ impl Backend for OpenCodeBackend {
 
     fn open(&self, launch: Launch, events: EventTx) -> Result<Driver, AgentError> {
         self.check()?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(driver::drive(self.pool.clone(), launch, events, rx));
-        Ok(Driver::new(tx, task))
+        let pool = self.pool.clone();
+        Ok(Driver::spawn(|rx| driver::drive(pool, launch, events, rx)))
     }
 
     fn starts_ready(&self) -> bool {

@@ -5,7 +5,7 @@ use super::actions::{answer_permission, delete, session_action, terminate};
 use super::{
     Effect, Update, dialog_keys, fetch_page, flash, load_diff, load_file, page_in, select,
 };
-use crate::core::{Action as Allowed, Status};
+use crate::core::Action as Allowed;
 use crate::tui::dialog::{Dialog, NewSessionForm};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::state::{Level, Overlay, Row, State, Tab};
@@ -37,7 +37,7 @@ pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
     if state.prompting {
         return super::prompt::prompt_key(state, key, effects);
     }
-    if permission_card_shown(state)
+    if state.permission_card_shown()
         && let Some(action) = state.keymap.lookup(Context::Permission, &key)
     {
         return answer_permission(state, action, effects);
@@ -86,16 +86,6 @@ pub fn mouse(state: &mut State, mouse: MouseEvent, up: &mut Update) {
         }
         _ => up.redraw = false,
     }
-}
-
-pub fn permission_card_shown(state: &State) -> bool {
-    state
-        .selected_session()
-        .is_some_and(|s| s.status == Status::WaitingInput)
-        && state
-            .transcript()
-            .and_then(|t| t.pending_permission())
-            .is_some()
 }
 
 fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {

@@ -9,7 +9,6 @@ mod pages;
 mod prompt;
 mod replies;
 
-pub use keys::permission_card_shown;
 use pages::load_transcript;
 pub use pages::{fetch_page, page_in};
 

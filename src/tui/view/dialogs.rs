@@ -6,14 +6,13 @@ use crate::tui::dialog::{Confirm, Dialog, Field, NewSessionForm};
 use crate::tui::keymap::Action;
 use crate::tui::state::State;
 use crate::tui::theme::Meaning;
-use crate::tui::update::permission_card_shown;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn render(state: &State, frame: &mut Frame, screen: Rect, main: Rect) {
-    if permission_card_shown(state) && state.dialog.is_none() {
+    if state.permission_card_shown() && state.dialog.is_none() {
         permission_card(state, frame, main);
     }
     match &state.dialog {

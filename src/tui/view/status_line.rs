@@ -5,7 +5,6 @@ use crate::tui::dialog::Dialog;
 use crate::tui::keymap::Action;
 use crate::tui::state::{Level, State};
 use crate::tui::theme::Meaning;
-use crate::tui::update::permission_card_shown;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -118,7 +117,7 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
             Action::Leave,
         ]);
     } else {
-        if permission_card_shown(state) {
+        if state.permission_card_shown() {
             actions.extend([Action::AllowOnce, Action::AllowAlways, Action::Deny]);
         }
         if let Some(s) = state.selected_session() {

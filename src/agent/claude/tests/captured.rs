@@ -5,7 +5,7 @@
 
 use super::super::events::Mapper;
 use crate::agent::{AgentEvent, Usage};
-use crate::core::{Answer, Part, PartKind, PermissionReply, ToolStatus};
+use crate::core::{Part, PartKind, PermissionReply, Settled, ToolStatus};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -280,7 +280,7 @@ fn answer(
 }
 
 /// The permission card as asked and as answered.
-fn cards(events: &[AgentEvent]) -> Vec<(String, String, String, Option<Answer>)> {
+fn cards(events: &[AgentEvent]) -> Vec<(String, String, String, Option<Settled>)> {
     let cards = parts(events).into_iter().filter_map(|p| match &p.kind {
         PartKind::Permission {
             tool,
@@ -301,8 +301,8 @@ fn a_write_asks_and_the_allowed_tool_completes() {
         "Write".to_string(),
         "/workspace/made.txt".to_string(),
     );
-    let with = |a: Option<Answer>| (asked.0.clone(), asked.1.clone(), asked.2.clone(), a);
-    assert_eq!(cards(&r.events), [with(None), with(Some(Answer::Once))]);
+    let with = |a: Option<Settled>| (asked.0.clone(), asked.1.clone(), asked.2.clone(), a);
+    assert_eq!(cards(&r.events), [with(None), with(Some(Settled::Once))]);
     let (name, input, status, output) = tool(&r.events).pop().expect("a tool");
     assert_eq!((name.as_str(), status), ("Write", ToolStatus::Completed));
     assert_eq!(input["file_path"], "/workspace/made.txt");
@@ -324,8 +324,8 @@ fn a_write_asks_and_the_allowed_tool_completes() {
 #[test]
 fn a_denied_write_fails_its_tool_and_the_turn_goes_on() {
     let r = replay(capture!("permission-denied"), answer(PermissionReply::Deny));
-    let replies: Vec<Option<Answer>> = cards(&r.events).into_iter().map(|c| c.3).collect();
-    assert_eq!(replies, [None, Some(Answer::Deny)]);
+    let replies: Vec<Option<Settled>> = cards(&r.events).into_iter().map(|c| c.3).collect();
+    assert_eq!(replies, [None, Some(Settled::Deny)]);
     let (_, _, status, output) = tool(&r.events).pop().expect("a tool");
     assert_eq!(
         (status, output.as_deref()),

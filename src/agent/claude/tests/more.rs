@@ -10,7 +10,7 @@ use super::{
 };
 use crate::agent::{AgentEvent, Launch};
 use crate::core::SessionId;
-use crate::core::{Answer, PartKind};
+use crate::core::{PartKind, Settled};
 use crate::lines::Line;
 use serde_json::{Value, json};
 
@@ -150,7 +150,7 @@ fn an_interrupted_turn_is_aborted_and_closes_open_permissions() {
     assert!(matches!(
         &parts(&closed)[0].kind,
         PartKind::Permission {
-            reply: Some(Answer::Withdrawn),
+            reply: Some(Settled::Withdrawn),
             ..
         }
     ));
