@@ -92,6 +92,37 @@ async fn main() {
         }
         until_idle(&mut events, session.id).await;
     }
+    // (c) An abort Claude answers: Command::Abort to its reply, the session idle.
+    let mut aborts = Vec::new();
+    for n in 0..PROMPTS {
+        fake.push(Llm::SlowText {
+            chunks: 400,
+            delay_ms: 50,
+        });
+        let start = Instant::now();
+        let id = session.id.to_string();
+        let text = format!("slow {n}");
+        client
+            .request(Command::Send { id, text })
+            .await
+            .expect("send");
+        until_first_delta(&mut events, session.id, start).await;
+        let start = Instant::now();
+        let id = session.id.to_string();
+        let abort = Command::Abort {
+            id,
+            keep_queue: false,
+        };
+        client.request(abort).await.expect("abort");
+        aborts.push(start.elapsed());
+        until_idle(&mut events, session.id).await;
+    }
+    // (d) The process killed: how soon the session shows it (2 s are promised).
+    let pid = claude_pid(session.id).expect("the session's claude");
+    let killed = Instant::now();
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    until_status(&mut events, session.id, Status::Disconnected).await;
+    let lost = killed.elapsed();
     let _ = client.request(Command::Shutdown).await;
 
     let (direct, engine) = (median(direct), median(engine));
@@ -113,6 +144,26 @@ async fn main() {
         "| daemon overhead (b - warm a) | {:.1} ms |",
         ms(engine) - ms(direct)
     );
+    println!(
+        "| (c) abort answered by Claude: Command::Abort to its reply | {:.0} ms |",
+        ms(median(aborts))
+    );
+    println!(
+        "| (d) process killed to session disconnected (1 run) | {:.0} ms (2 s promised) |",
+        ms(lost)
+    );
+}
+
+/// The pid of the session's `claude` process, found by its command line.
+fn claude_pid(id: SessionId) -> Option<nix::unistd::Pid> {
+    let id = id.to_string();
+    let pids = std::fs::read_dir("/proc").ok()?.filter_map(Result::ok);
+    let pids = pids.filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    pids.map(nix::unistd::Pid::from_raw).find(|pid| {
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd);
+        cmd.contains("claude") && cmd.contains(&id)
+    })
 }
 
 /// Claude Code run by hand the way the backend runs it.
@@ -204,15 +255,19 @@ async fn until_first_delta(events: &mut Events, id: SessionId, start: Instant) -
 }
 
 async fn until_idle(events: &mut Events, id: SessionId) {
+    until_status(events, id, Status::Idle).await
+}
+
+async fn until_status(events: &mut Events, id: SessionId, status: Status) {
     loop {
         match tokio::time::timeout(WAIT, events.recv()).await {
             Ok(Some(Event::SessionUpdated { session }))
-                if session.id == id && session.status == Status::Idle =>
+                if session.id == id && session.status == status =>
             {
                 return;
             }
             Ok(Some(_)) => {}
-            other => panic!("never idle: {other:?}"),
+            other => panic!("never {status}: {other:?}"),
         }
     }
 }

@@ -66,6 +66,15 @@ async fn main() {
         );
     }
 
+    // The server killed: how soon its sessions show it (2 s are promised).
+    let killed = Instant::now();
+    if let Some(&pid) = pids.first() {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    let lost = until_disconnected(&mut events).await;
+    let lost = lost.then(|| killed.elapsed());
+
     let warm: Vec<Duration> = first_token[1..].to_vec();
     println!("| figure | value |");
     println!("|---|---|");
@@ -87,7 +96,29 @@ async fn main() {
         "| OpenCode server RSS (all of them) | {:.1} MiB |",
         servers as f64 / 1024.0
     );
+    match lost {
+        Some(took) => println!(
+            "| server killed to session disconnected | {:.0} ms (2 s promised) |",
+            ms(took)
+        ),
+        None => println!("| server killed to session disconnected | not seen in 60 s |"),
+    }
     // Dropping the world stops the servers it started.
+}
+
+/// Waits for a session to go disconnected; false after a minute.
+async fn until_disconnected(events: &mut flotilla::daemon::Events) -> bool {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), events.recv()).await {
+            Ok(Some(flotilla::protocol::Event::SessionUpdated { session }))
+                if session.status == flotilla::core::Status::Disconnected =>
+            {
+                return true;
+            }
+            Ok(Some(_)) => {}
+            _ => return false,
+        }
+    }
 }
 
 async fn until_first_delta(

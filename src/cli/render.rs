@@ -185,7 +185,7 @@ pub fn too_large(f: &FileDiff) -> String {
     format!(
         "too large to show: {:.1} MiB, over the {} MiB a file's diff may load",
         f.size as f64 / (1024.0 * 1024.0),
-        crate::diff::DiffOptions::default().max_file_bytes / (1024 * 1024)
+        crate::core::diff::MAX_FILE_BYTES / (1024 * 1024)
     )
 }
 

@@ -33,6 +33,9 @@ pub struct Hunk {
     pub lines: Vec<DiffLine>,
 }
 
+/// The largest file whose hunks a diff loads; a bigger one says how big it is instead.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileDiff {
     /// Relative to the repository's top level, `/`-separated.

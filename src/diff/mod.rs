@@ -33,7 +33,7 @@ pub struct DiffOptions {
 impl Default for DiffOptions {
     fn default() -> Self {
         DiffOptions {
-            max_file_bytes: 1024 * 1024,
+            max_file_bytes: crate::core::diff::MAX_FILE_BYTES,
             context: 3,
             with_text: true,
             max_lines: 20_000,
