@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod diff;
 pub mod engine;
 pub mod git;
+pub mod heap;
 pub mod lines;
 pub mod paths;
 pub mod process_groups;

@@ -93,49 +93,45 @@ mod tests {
     use super::*;
     use futures::StreamExt;
 
-    async fn all(input: &[&[u8]], limit: usize) -> Vec<Line> {
-        let mut reader = pipe_of(input);
-        let mut lines = lines(&mut reader, limit);
-        let mut out = Vec::new();
-        while let Some(line) = lines.next().await {
-            out.push(line.expect("no IO error"));
-        }
-        out
-    }
-
-    /// A reader that hands out `chunks` one read at a time, as a pipe does.
-    fn pipe_of(chunks: &[&[u8]]) -> impl AsyncRead + Unpin {
-        let (mut tx, rx) = tokio::io::duplex(1 << 20);
-        let chunks: Vec<Vec<u8>> = chunks.iter().map(|c| c.to_vec()).collect();
-        tokio::spawn(async move {
-            use tokio::io::AsyncWriteExt;
-            for chunk in chunks {
-                let _ = tx.write_all(&chunk).await;
-            }
-        });
-        rx
-    }
-
     fn text(s: &str) -> Line {
         Line::Text(s.to_string())
     }
 
-    #[tokio::test]
-    async fn lines_split_across_reads_come_whole() {
-        let got = all(&[b"{\"a\":", b"1}\n{\"b\"", b":2}\r\n", b"tail"], 64).await;
+    #[test]
+    fn lines_split_across_reads_come_whole() {
+        let chunks: [&[u8]; 4] = [b"{\"a\":", b"1}\n{\"b\"", b":2}\r\n", b"tail"];
+        let got = cut(64, chunks);
         assert_eq!(got, [text("{\"a\":1}"), text("{\"b\":2}"), text("tail")]);
     }
 
-    #[tokio::test]
-    async fn a_line_over_the_limit_is_dropped_and_the_next_comes_through() {
+    #[test]
+    fn a_line_over_the_limit_is_dropped_and_the_next_comes_through() {
         let long = vec![b'x'; 300];
-        let got = all(&[b"short\n", &long, &long, b"\nafter\n"], 100).await;
+        let got = cut(100, [b"short\n" as &[u8], &long, &long, b"\nafter\n"]);
         assert_eq!(got, [text("short"), Line::TooLong, text("after")]);
+        // An overlong last line without its newline is dropped too.
+        assert_eq!(
+            cut(100, [b"ok\n" as &[u8], &long]),
+            [text("ok"), Line::TooLong]
+        );
+        // The limit is the longest line kept, its newline apart.
+        let exact = "y".repeat(100);
+        assert_eq!(cut(100, [format!("{exact}\n").as_bytes()]), [text(&exact)]);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_do_not_end_the_stream() {
+        let got = cut(64, [b"bad \xff byte\n" as &[u8], b"next\n"]);
+        assert_eq!(got, [text("bad \u{fffd} byte"), text("next")]);
     }
 
     #[tokio::test]
-    async fn bytes_that_are_not_utf8_do_not_end_the_stream() {
-        let got = all(&[b"bad \xff byte\n", b"next\n"], 64).await;
-        assert_eq!(got, [text("bad \u{fffd} byte"), text("next")]);
+    async fn a_reader_gives_its_lines_and_ends() {
+        let reader: &[u8] = b"one\ntwo";
+        let got: Vec<Line> = lines(reader, 64)
+            .map(|l| l.expect("no IO error"))
+            .collect()
+            .await;
+        assert_eq!(got, [text("one"), text("two")]);
     }
 }

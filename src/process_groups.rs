@@ -199,6 +199,13 @@ fn stat_fields(pid: Pid) -> Option<StatFields> {
     })
 }
 
+/// Which process `pid` is: its start time, while it runs (not a zombie). Compared with
+/// an earlier answer, it tells the same process from a later one given the same pid.
+pub fn running_since(pid: i32) -> Option<u64> {
+    let fields = stat_fields(Pid::from_raw(pid))?;
+    (fields.state != 'Z').then_some(fields.start_time).flatten()
+}
+
 /// Makes `cmd` start in a session of its own, so that it outlives the daemon (or the
 /// client) that starts it and no terminal's signals reach it: the daemon itself, and
 /// OpenCode servers, which a restarted daemon finds again.

@@ -80,11 +80,11 @@ impl Harness {
             .await
     }
 
-    /// Waits until the transcript holds `text`.
-    async fn until_text(&self, s: &Session, text: &str) {
+    /// Waits until the agent has written `text`.
+    async fn until_output(&self, s: &Session, text: &str) {
         self.events
             .until(s.id, format!("{text:?}"), async || {
-                match self.text(s).await {
+                match self.output(s).await {
                     t if t.contains(text) => Ok(()),
                     t => Err(t),
                 }
@@ -93,6 +93,21 @@ impl Harness {
     }
 
     async fn text(&self, s: &Session) -> String {
+        serde_json::to_string(&self.messages(s).await).expect("json")
+    }
+
+    /// What the agent wrote: the text of every part of its answers, not the prompts
+    /// (which hold the words a test waits for as well).
+    async fn output(&self, s: &Session) -> String {
+        let messages = self.messages(s).await.into_iter();
+        let answers = messages.filter(|m| m.role != flotilla::core::Role::User);
+        let parts = answers.flat_map(|m| m.parts);
+        parts
+            .filter_map(|p| p.kind.streamed_text().map(str::to_string))
+            .collect()
+    }
+
+    async fn messages(&self, s: &Session) -> Vec<flotilla::core::Message> {
         let id = s.id.to_string();
         let page = flotilla::core::PageQuery {
             max_bytes: flotilla::core::page::MAX_PAGE_BYTES,
@@ -106,7 +121,7 @@ impl Harness {
         match self.client.request(command).await {
             Ok(Reply::Transcript { page, .. }) => {
                 assert!(!page.more, "the test's transcript fits one page");
-                serde_json::to_string(&page.messages).expect("json")
+                page.messages
             }
             other => panic!("transcript: {other:?}"),
         }
@@ -157,7 +172,7 @@ async fn an_abort_can_keep_the_queue_or_drop_it_and_says_how_many_went() {
     let id = s.id.to_string();
     h.send(&s, "echo started; sleep 600").await;
     h.send(&s, "echo kept-one").await;
-    h.until_text(&s, "started").await;
+    h.until_output(&s, "started").await;
     let abort = |keep_queue| Command::Abort {
         id: id.clone(),
         keep_queue,
@@ -242,9 +257,9 @@ async fn standard_error_comes_as_parts_of_its_own_in_the_order_written() {
         gate.wait(2)
     );
     h.send(&s, &command).await;
-    h.until_text(&s, "out-one").await;
+    h.until_output(&s, "out-one").await;
     gate.open(1);
-    h.until_text(&s, "err-one").await;
+    h.until_output(&s, "err-one").await;
     gate.open(2);
     h.wait_idle(&s).await;
     let page = flotilla::core::PageQuery::forward(flotilla::core::Pos::Start);
@@ -283,7 +298,7 @@ async fn abort_escalates_past_a_command_that_ignores_sigint_and_sigterm() {
     )
     .await;
     // The shell has installed its traps once it says so.
-    h.until_text(&s, "stubborn").await;
+    h.until_output(&s, "stubborn").await;
     let id = s.id.to_string();
     let aborted = session(
         h.client

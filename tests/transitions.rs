@@ -1,4 +1,4 @@
-//! The transition table from SPEC.md, every (status, action) pair.
+//! The transition table, every (status, action) pair.
 
 use flotilla::core::{Action, Status, Verdict, check};
 

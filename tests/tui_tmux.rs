@@ -60,7 +60,9 @@ fn a_session_from_the_dashboard_through_abort_terminate_and_restart() {
 
     // 4. Terminate: an idle session loses nothing, so it goes without a question.
     tmux.keys(&["x"]);
-    let screen = tmux.wait_header("■ stopped");
+    let screen = tmux.wait_until("stopped, or a question", |s| {
+        s.lines().next().is_some_and(|l| l.contains("■ stopped")) || s.contains("Terminate '")
+    });
     assert!(!screen.contains("Terminate '"), "no question:\n{screen}");
     tmux.wait_until("the stopped glyph in the sidebar", |s| {
         s.contains(&format!("■ {title}"))

@@ -39,20 +39,20 @@ impl Interrupt {
             .is_ok()
     }
 
-    fn sending(&self, stage: usize) {
+    fn sent(&self, stage: usize) {
         self.0.fetch_max(stage as u8 + 1, Ordering::SeqCst);
     }
 
     /// What the aborted turn's end says when SIGINT was not enough, for the user to
-    /// know the agent was stopped hard.
-    pub fn forced(&self) -> Option<String> {
+    /// know the agent was stopped hard: only when a harder signal was sent and is what
+    /// ended the process (one that ended on SIGINT, however late, was not forced).
+    pub fn forced(&self, status: Option<&std::process::ExitStatus>) -> Option<String> {
+        use std::os::unix::process::ExitStatusExt;
         let stage = usize::from(self.0.load(Ordering::SeqCst));
-        (stage > 1).then(|| {
-            format!(
-                "it ignored SIGINT and was stopped with {}",
-                SIGNALS[stage - 1]
-            )
-        })
+        let harder = SIGNALS.get(1..stage).unwrap_or_default();
+        let ended_by = status.and_then(ExitStatusExt::signal)?;
+        let signal = harder.iter().find(|s| **s as i32 == ended_by)?;
+        Some(format!("it ignored SIGINT and was stopped with {signal}"))
     }
 }
 
@@ -118,10 +118,10 @@ impl Running {
                 if *finished.borrow() {
                     return;
                 }
-                interrupted.sending(stage);
                 if killpg(pgid, signal).is_err() {
                     return;
                 }
+                interrupted.sent(stage);
                 let ended = tokio::time::timeout(GRACE, finished.wait_for(|f| *f)).await;
                 if ended.is_ok() {
                     return;
@@ -187,5 +187,30 @@ pub async fn drive_turns<F, Fut>(
     if let Some(running) = current.take() {
         running.interrupt();
         running.wait().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn an_abort_is_forced_only_when_a_harder_signal_ended_the_process() {
+        let killed_by = |signal: i32| std::process::ExitStatus::from_raw(signal);
+        let interrupt = Interrupt::default();
+        assert!(interrupt.ask());
+        interrupt.sent(0);
+        // SIGINT alone, however the process ended, was not forcing it.
+        assert_eq!(interrupt.forced(Some(&killed_by(9))), None);
+        interrupt.sent(2);
+        // SIGKILL sent, but the process had ended on SIGINT: not forced either.
+        assert_eq!(interrupt.forced(Some(&killed_by(2))), None);
+        assert_eq!(interrupt.forced(None), None);
+        let forced = interrupt.forced(Some(&killed_by(9)));
+        assert_eq!(
+            forced.as_deref(),
+            Some("it ignored SIGINT and was stopped with SIGKILL")
+        );
     }
 }

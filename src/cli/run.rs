@@ -292,14 +292,14 @@ fn is_daemon(pid: i32) -> bool {
 async fn stop_by_pid(pid: i32, paths: &Paths, json: bool) -> Result<(), String> {
     use nix::sys::signal::{Signal, kill};
     let target = nix::unistd::Pid::from_raw(pid);
+    // The lock goes a moment before the process does: "stopped" means both. The start
+    // time tells the daemon from a process that gets its pid later, which is never
+    // signalled.
+    let since = crate::process_groups::running_since(pid);
+    let runs = || since.is_some() && crate::process_groups::running_since(pid) == since;
     let _ = kill(target, Signal::SIGCONT);
     kill(target, Signal::SIGTERM)
         .map_err(|e| format!("cannot signal the daemon (pid {pid}): {e}"))?;
-    // The lock goes a moment before the process does: "stopped" means both.
-    let runs = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| !stat.rsplit(')').next().unwrap_or("").starts_with(" Z"))
-    };
     let released = async {
         while crate::daemon::holder(paths) != crate::daemon::Holder::Nobody || runs() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -307,10 +307,11 @@ async fn stop_by_pid(pid: i32, paths: &Paths, json: bool) -> Result<(), String> 
     };
     let how = match tokio::time::timeout(std::time::Duration::from_secs(10), released).await {
         Ok(()) => "daemon stopped",
-        Err(_) => {
+        Err(_) if runs() => {
             let _ = kill(target, Signal::SIGKILL);
             "the daemon did not stop within 10s: killed it"
         }
+        Err(_) => "the daemon stopped, but another process still holds its lock",
     };
     if !json {
         outln!("{how}");

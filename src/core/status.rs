@@ -1,5 +1,5 @@
-//! Session statuses and the table of what a user may do in each (SPEC.md, "Session
-//! statuses"). `check` is the only place that decides whether an action is allowed.
+//! Session statuses and the table of what a user may do in each. `check` is the only
+//! place that decides whether an action is allowed.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,12 +1,10 @@
 //! The daemon process and the client side that reaches it.
 
 mod client;
-mod heap;
 mod lockfile;
 mod server;
 mod spawn;
 
 pub use client::{Client, Events};
-pub use heap::trim as trim_heap;
 pub use lockfile::{Holder, Role, holder, lock};
 pub use server::run;

@@ -287,7 +287,7 @@ async fn connection(stream: UnixStream, engine: Engine, uid: u32) {
     let _ = writer.await;
     if subscribed.load(std::sync::atomic::Ordering::Relaxed) {
         // What the subscriber's queue and unread events held is free now.
-        tokio::task::spawn_blocking(super::heap::trim);
+        tokio::task::spawn_blocking(crate::heap::trim);
     }
 }
 

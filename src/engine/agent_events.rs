@@ -236,7 +236,7 @@ impl State {
             self.blocking(
                 move || {
                     let done = Store::checkpoint(&db);
-                    crate::daemon::trim_heap();
+                    crate::heap::trim();
                     done
                 },
                 |_, done| {

@@ -210,32 +210,47 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let rebuild = REBUILDS.contains(&(i + 1));
-        let broken_before = if rebuild { broken_links(conn)? } else { 0 };
-        if rebuild {
-            // Only outside a transaction does this take effect.
-            conn.pragma_update(None, "foreign_keys", false)?;
+        let version = i + 1;
+        let rebuild = REBUILDS.contains(&version);
+        if !rebuild {
+            apply(conn, version, sql)?;
+            continue;
         }
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        if i + 1 == 3 {
-            split_big_chunks(&tx)?;
-        }
-        if rebuild {
-            let broken = broken_links(&tx)? - broken_before;
-            if broken > 0 {
-                return Err(StoreError::Corrupt(format!(
-                    "migration {} would leave {broken} rows pointing at nothing",
-                    i + 1
-                )));
-            }
-        }
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-        if rebuild {
-            conn.pragma_update(None, "foreign_keys", true)?;
-        }
+        // Only outside a transaction does this take effect; it comes back on whatever
+        // the migration does.
+        let before = broken_links(conn)?;
+        conn.pragma_update(None, "foreign_keys", false)?;
+        let applied = apply_checked(conn, version, sql, before);
+        conn.pragma_update(None, "foreign_keys", true)?;
+        applied?;
     }
+    Ok(())
+}
+
+fn apply(conn: &mut Connection, version: usize, sql: &str) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(sql)?;
+    if version == 3 {
+        split_big_chunks(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", version as i64)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`apply`] for a migration that makes a table again: it commits only if it left no
+/// more rows pointing at nothing than there were.
+fn apply_checked(conn: &mut Connection, version: usize, sql: &str, before: i64) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(sql)?;
+    let broken = broken_links(&tx)? - before;
+    if broken > 0 {
+        return Err(StoreError::Corrupt(format!(
+            "migration {version} would leave {broken} rows pointing at nothing"
+        )));
+    }
+    tx.pragma_update(None, "user_version", version as i64)?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -128,6 +128,16 @@ impl Flotilla {
                         }
                         saw.push(format!("{} ({:?})", session.status, session.status_reason));
                     }
+                    // Missed events may hold the one waited for: ask for the session.
+                    Ok(Some(flotilla::protocol::Event::Lagged { .. })) => {
+                        let get = flotilla::protocol::Command::Get { id: id.to_string() };
+                        if let Ok(flotilla::protocol::Reply::Session { session, .. }) =
+                            client.request(get).await
+                            && session.status == wanted
+                        {
+                            return None;
+                        }
+                    }
                     Ok(Some(_)) => {}
                     Ok(None) => return Some(format!("{saw:?}, then the daemon went away")),
                     Err(_) => return Some(format!("{saw:?}")),

@@ -139,10 +139,8 @@ impl AgentWorld {
                 self.send(s, text).await;
                 let busy = |s: &Session| matches!(s.status, Status::Active | Status::WaitingInput);
                 let (at, _) = self.events.passed(s.id, from, "a busy status", busy).await;
-                self.events
-                    .passed(s.id, at, "idle after the turn", idle)
-                    .await;
-                self.get(s).await
+                let ended = self.events.passed(s.id, at, "idle after the turn", idle);
+                ended.await.1
             }
             TurnEnd::Replied => {
                 let before = self.get(s).await.message_count;

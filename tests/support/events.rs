@@ -23,7 +23,8 @@ pub struct Seen {
     /// `None` for an event about every session (`Lagged`): it wakes every wait.
     pub session: Option<SessionId>,
     pub update: Option<Session>,
-    pub delta: Option<String>,
+    /// The subscription fell behind and missed events.
+    pub lagged: bool,
 }
 
 /// Every event of one subscription, kept for the length of a test.
@@ -75,13 +76,6 @@ impl Recorder {
         updates.filter(|s| s.id == id).map(|s| s.status).collect()
     }
 
-    /// The text streamed into `id`'s parts from `from` on.
-    pub fn streamed(&self, id: SessionId, from: usize) -> String {
-        let log = self.log.lock().expect("log");
-        let deltas = log.iter().skip(from).filter(|s| s.session == Some(id));
-        deltas.filter_map(|s| s.delta.as_deref()).collect()
-    }
-
     /// Waits until an event about `id` (or about every session) is logged at `from` or
     /// later; false when `deadline` passes first.
     async fn event_since(&self, id: SessionId, from: usize, deadline: Instant) -> bool {
@@ -96,8 +90,8 @@ impl Recorder {
             }
             match tokio::time::timeout_at(deadline, tick.changed()).await {
                 Ok(Ok(())) => {}
-                // The engine is gone, or the time is up.
-                Ok(Err(_)) | Err(_) => return false,
+                Ok(Err(_)) => panic!("the engine went away while a test waited on it"),
+                Err(_) => return false,
             }
         }
     }
@@ -152,10 +146,16 @@ impl Recorder {
             {
                 let log = self.log.lock().expect("log");
                 let mut since = log.iter().enumerate().skip(from);
-                let found =
-                    since.find(|(_, s)| s.update.as_ref().is_some_and(|u| u.id == id && done(u)));
-                if let Some((i, seen)) = found {
-                    return (i, seen.update.clone().expect("an update"));
+                let found = since.find(|(_, s)| {
+                    s.lagged || s.update.as_ref().is_some_and(|u| u.id == id && done(u))
+                });
+                match found {
+                    // What it missed may be what this wait looks for: say so now.
+                    Some((_, seen)) if seen.lagged => {
+                        panic!("the test's subscription lagged while it waited for {what}")
+                    }
+                    Some((i, seen)) => return (i, seen.update.clone().expect("an update")),
+                    None => {}
                 }
                 at = at.max(log.len());
             }
@@ -175,16 +175,13 @@ impl Drop for Recorder {
 
 impl Seen {
     fn of(event: Event) -> Seen {
-        let session = event.session();
-        let (update, delta) = match event {
-            Event::SessionUpdated { session } => (Some(session), None),
-            Event::PartDelta { text, .. } => (None, Some(text)),
-            _ => (None, None),
-        };
         Seen {
-            session,
-            update,
-            delta,
+            session: event.session(),
+            lagged: matches!(event, Event::Lagged { .. }),
+            update: match event {
+                Event::SessionUpdated { session } => Some(session),
+                _ => None,
+            },
         }
     }
 }

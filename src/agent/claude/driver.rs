@@ -205,6 +205,10 @@ impl ClaudeDriver {
     }
 
     async fn line(&mut self, line: &str) {
+        // A blank line says nothing: the process has not been heard from yet.
+        if line.trim().is_empty() {
+            return;
+        }
         self.unheard = None;
         let step = self.mapper.map_line(line);
         for out in step.send {

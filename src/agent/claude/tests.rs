@@ -1,4 +1,4 @@
-//! Claude Code lines shaped like the real CLI's (see agent-protocols.md).
+//! Claude Code lines written by hand for the cases the captures do not hold.
 
 use super::events::Mapper;
 use crate::agent::{AgentEvent, Usage};

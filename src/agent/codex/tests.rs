@@ -1,4 +1,4 @@
-//! Codex `exec --json` lines shaped like the real CLI's (see agent-protocols.md).
+//! Codex `exec --json` lines written by hand for the cases the captures do not hold.
 
 use super::events::{MAX_LINE, Mapper, Totals, readable};
 use crate::agent::{AgentEvent, Usage};

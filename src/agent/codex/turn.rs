@@ -123,7 +123,7 @@ async fn run<F, Fut>(
     }
 
     let failure = match status {
-        _ if interrupted.asked() => interrupted.forced(),
+        _ if interrupted.asked() => interrupted.forced(status.as_ref().ok()),
         Ok(s) if s.success() => None,
         Ok(s) => {
             let how = process::exit_words("codex", s);

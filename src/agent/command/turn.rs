@@ -109,7 +109,7 @@ where
     let status = super::output::read(&mut child, pipes, send).await;
     let aborted = interrupted.asked();
     let error = match status {
-        _ if aborted => interrupted.forced(),
+        _ if aborted => interrupted.forced(status.as_ref().ok()),
         Ok(s) if s.success() => None,
         Ok(s) => Some(process::exit_words("command", s)),
         Err(e) => Some(format!("lost track of the command: {e}")),

@@ -1,4 +1,4 @@
-//! OpenCode frames shaped like the real server's (see agent-protocols.md).
+//! OpenCode frames written by hand for the cases the captures do not hold.
 
 use super::events::{Mapper, OcEvent, parse};
 use crate::agent::AgentEvent;
