@@ -45,7 +45,7 @@ async fn main() {
         client.request(get).await.expect("get");
         gets.push(start.elapsed());
 
-        let text = "echo running; sleep 600".to_string();
+        let text = "printf 'run%s\\n' ning; sleep 600".to_string();
         client
             .request(Command::Send {
                 id: id.to_string(),
@@ -76,7 +76,13 @@ async fn main() {
     let mut written = Vec::new();
     let gate = support::Gate::new();
     let lines: Vec<String> = (0..RUNS)
-        .map(|n| format!("echo line-{n}-of-the-stream; {}", gate.wait(n as u32)))
+        // printf, so that the prompt itself never holds the line it prints.
+        .map(|n| {
+            format!(
+                "printf 'line-%s-of-the-stream\\n' {n}; {}",
+                gate.wait(n as u32)
+            )
+        })
         .collect();
     let text = lines.join("; ");
     client
@@ -137,8 +143,11 @@ async fn until(events: &mut flotilla::daemon::Events, done: impl Fn(&Event) -> b
     }
 }
 
+/// Whether the agent's answer, not the prompt, holds `marker` in the database.
 fn stored(db: &rusqlite::Connection, marker: &str) -> bool {
-    let sql = "SELECT count(*) FROM part_chunks WHERE instr(text, ?1) > 0";
+    let sql = "SELECT count(*) FROM part_chunks c JOIN parts p ON p.id = c.part_id
+        JOIN messages m ON m.id = p.message_id
+        WHERE m.role <> 'user' AND instr(c.text, ?1) > 0";
     db.query_row(sql, [marker], |r| r.get::<_, i64>(0))
         .is_ok_and(|n| n > 0)
 }
