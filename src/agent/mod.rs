@@ -4,6 +4,8 @@
 //! the backend reports back with [`AgentEvent`]s on a channel. The engine never waits on
 //! a backend, and a backend never touches the store.
 
+#[cfg(test)]
+mod captured;
 pub mod claude;
 pub mod codex;
 pub mod command;

@@ -4,6 +4,7 @@
 //! The fake model said what the tests expect; temporary paths are written as `/workspace`.
 
 use super::events::{Mapper, OcEvent, parse};
+use crate::agent::captured::{parts, tool};
 use crate::agent::{AgentEvent, Usage};
 use crate::core::{Part, PartKind, Settled, ToolStatus};
 use serde_json::{Value, json};
@@ -106,14 +107,6 @@ fn replay(capture: &str) -> Replay {
     }
 }
 
-fn parts(events: &[AgentEvent]) -> Vec<&Part> {
-    let parts = events.iter().filter_map(|e| match e {
-        AgentEvent::Part(p) => Some(p),
-        _ => None,
-    });
-    parts.collect()
-}
-
 /// The text parts: streamed text and last whole text, in the order they began.
 fn texts(events: &[AgentEvent]) -> Vec<(String, String)> {
     let (mut ids, mut texts) = (Vec::new(), Vec::<(String, String)>::new());
@@ -173,20 +166,6 @@ fn a_streamed_reply_arrives_whole_and_in_order_and_ends_the_turn_with_usage() {
     assert_eq!(texts(&r.events), [both(hello)], "the prompt is no part");
     assert_eq!(messages(&r.events), 1);
     ended_well(&r, 1);
-}
-
-/// The states the one tool part went through: name, input, status, output.
-fn tool(events: &[AgentEvent]) -> Vec<(String, Value, ToolStatus, Option<String>)> {
-    let tools = parts(events).into_iter().filter_map(|p| match &p.kind {
-        PartKind::Tool {
-            name,
-            input,
-            status,
-            output,
-        } => Some((name.clone(), input.clone(), *status, output.clone())),
-        _ => None,
-    });
-    tools.collect()
 }
 
 #[test]

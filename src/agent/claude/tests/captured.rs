@@ -4,6 +4,7 @@
 //! printed it but for temporary paths, written as `/workspace`.
 
 use super::super::events::Mapper;
+use crate::agent::captured::{parts, tool};
 use crate::agent::{AgentEvent, Usage};
 use crate::core::{Part, PartKind, PermissionReply, Settled, ToolStatus};
 use serde_json::Value;
@@ -112,14 +113,6 @@ fn counts(n: usize, v: &Value, events: &[AgentEvent]) {
     assert!(ok, "line {n} mapped to {events:?}: {v}");
 }
 
-fn parts(events: &[AgentEvent]) -> Vec<&Part> {
-    let parts = events.iter().filter_map(|e| match e {
-        AgentEvent::Part(p) => Some(p),
-        _ => None,
-    });
-    parts.collect()
-}
-
 /// Each text part's streamed text and its last whole text, by part id.
 fn texts(events: &[AgentEvent]) -> BTreeMap<String, (String, String)> {
     let mut texts: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -141,20 +134,6 @@ fn texts(events: &[AgentEvent]) -> BTreeMap<String, (String, String)> {
 
 fn text_of(events: &[AgentEvent]) -> Vec<(String, String)> {
     texts(events).into_values().collect()
-}
-
-/// The states a tool part went through: name, status, output.
-fn tool(events: &[AgentEvent]) -> Vec<(String, Value, ToolStatus, Option<String>)> {
-    let tools = parts(events).into_iter().filter_map(|p| match &p.kind {
-        PartKind::Tool {
-            name,
-            input,
-            status,
-            output,
-        } => Some((name.clone(), input.clone(), *status, output.clone())),
-        _ => None,
-    });
-    tools.collect()
 }
 
 fn nothing(_: &mut Mapper, _: &Value, _: &[AgentEvent]) -> Vec<AgentEvent> {
