@@ -182,6 +182,7 @@ impl Cli {
             agent_session_id: None,
             model: None,
             groups: flotilla::process_groups::Registry::none(),
+            env: Vec::new(),
         };
         let argv = flotilla::agent::claude::args(
             &flotilla::agent::claude::Settings::default(),

@@ -89,6 +89,13 @@ fn session(n: usize) -> Session {
         cost_usd: None,
         agent_running: false,
         mark: None,
+        parent: None,
+        notify: None,
+        limits: Default::default(),
+        turns: 0,
+        turn_ms: 0,
+        template: None,
+        reforged_from: None,
     }
 }
 

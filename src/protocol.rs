@@ -4,14 +4,15 @@
 //! as `re`. Events arrive unasked on connections that subscribed.
 
 use crate::core::{
-    FileDiff, Message, Page, PageQuery, Part, PermissionReply, Session, SessionId, Status, Strategy,
+    Callback, Chronicle, FileDiff, Limits, Message, Notify, Page, PageQuery, Part, PermissionReply,
+    Session, SessionId, Status, Strategy,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Bumped whenever a message changes shape; client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -54,10 +55,36 @@ pub enum Command {
         cleanup: bool,
         force: bool,
     },
+    /// Answers a permission request: the one named, or the one pending if there is one.
     Permission {
         id: String,
-        request_id: String,
+        #[serde(default)]
+        request_id: Option<String>,
         reply: PermissionReply,
+    },
+    /// Saves a stopped session's workspace in a chronicle and removes the directory.
+    Archive {
+        id: String,
+    },
+    /// Makes an archived session's workspace again; the session is then `stopped`.
+    Restore {
+        id: String,
+    },
+    /// The chronicles, newest first; only those of one session if given.
+    Chronicles {
+        session: Option<String>,
+    },
+    /// One chronicle with what it kept and the chronicles it came from.
+    Chronicle {
+        id: String,
+    },
+    /// A new session that starts from a chronicle's tree and context.
+    Reforge(Reforge),
+    /// The configured templates.
+    Templates,
+    /// What the Info tab shows beyond the session: children, callbacks, chronicles.
+    Details {
+        id: String,
     },
     /// The changed files with their counts, without hunks.
     Diff {
@@ -100,6 +127,42 @@ pub struct NewSession {
     pub agent: Option<String>,
     pub model: Option<String>,
     pub prompt: Option<String>,
+    /// The session to tell when this one idles or ends.
+    #[serde(default)]
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub notify: Option<Notify>,
+    /// Limits given by the user; the template's and the config's fill in the rest.
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reforge {
+    pub chronicle: String,
+    /// Another agent than the chronicle's.
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    /// What to do now; added after the earlier context.
+    pub prompt: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A template as the daemon read it from the config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateInfo {
+    pub name: String,
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    pub strategy: Option<Strategy>,
+    pub branch: Option<String>,
+    pub prompt: Option<String>,
+    pub setup: Option<String>,
+    pub limits: Limits,
+    /// The names of the environment variables it sets (not their values).
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -161,6 +224,28 @@ pub enum Reply {
         sessions: Vec<Session>,
     },
     DaemonStatus(DaemonStatus),
+    Chronicles {
+        chronicles: Vec<Chronicle>,
+    },
+    Chronicle {
+        chronicle: Chronicle,
+        /// The chronicles it came from, nearest first.
+        chain: Vec<Chronicle>,
+        transcript: String,
+        diff: String,
+    },
+    Templates {
+        templates: Vec<TemplateInfo>,
+    },
+    Details {
+        session: Session,
+        children: Vec<Session>,
+        callbacks: Vec<Callback>,
+        /// The session's own chronicles, newest first.
+        chronicles: Vec<Chronicle>,
+        /// The chronicles its first one came from (reforge), nearest first.
+        chain: Vec<Chronicle>,
+    },
     Agents {
         agents: Vec<AgentInfo>,
     },
@@ -200,6 +285,8 @@ pub struct DaemonStatus {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Each value is made and moved once, never held in bulk: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     SessionUpdated {
         session: Session,

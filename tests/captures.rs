@@ -257,6 +257,7 @@ async fn capture_claude(
         agent_session_id: None,
         model: None,
         groups: Registry::none(),
+        env: Vec::new(),
     };
     let settings = claude::Settings {
         permission_mode: Some("default".into()),

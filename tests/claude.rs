@@ -77,7 +77,7 @@ impl World {
         let request_id = request_id.trim_matches('"').to_string();
         self.request(Command::Permission {
             id,
-            request_id,
+            request_id: Some(request_id),
             reply,
         })
         .await;

@@ -72,7 +72,7 @@ impl World {
             .expect("a pending permission part");
         let command = Command::Permission {
             id: s.id.to_string(),
-            request_id,
+            request_id: Some(request_id),
             reply,
         };
         self.request(command).await;

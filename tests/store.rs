@@ -43,6 +43,11 @@ fn add(store: &Store, ws: i64, title: &str, status: Status, h: i64) -> SessionId
         workspace_id: ws,
         status,
         now: at(h),
+        parent: None,
+        notify: None,
+        limits: Default::default(),
+        template: None,
+        reforged_from: None,
     };
     store.insert_session(&row).unwrap();
     id

@@ -6,17 +6,19 @@ const RUN: Option<Verdict> = Some(Verdict::Run);
 const QUEUE: Option<Verdict> = Some(Verdict::Queue);
 const NO: Option<Verdict> = None;
 
-/// The table's row for `status`: prompt, abort, resume, terminate. The match has no
+/// The table's row for `status`: prompt, abort, resume, terminate, archive, restore. The match has no
 /// wildcard, so a new status does not compile until its row is written here.
-fn row(status: Status) -> [Option<Verdict>; 4] {
+fn row(status: Status) -> [Option<Verdict>; 6] {
     match status {
-        Status::Starting => [QUEUE, RUN, NO, RUN],
-        Status::Active => [QUEUE, RUN, NO, RUN],
-        Status::WaitingInput => [NO, RUN, NO, RUN],
-        Status::Idle => [RUN, NO, NO, RUN],
-        Status::Stopped => [NO, NO, RUN, NO],
-        Status::Disconnected => [NO, NO, RUN, RUN],
-        Status::Error => [NO, NO, RUN, RUN],
+        Status::Starting => [QUEUE, RUN, NO, RUN, NO, NO],
+        Status::Active => [QUEUE, RUN, NO, RUN, NO, NO],
+        Status::WaitingInput => [NO, RUN, NO, RUN, NO, NO],
+        Status::Idle => [RUN, NO, NO, RUN, NO, NO],
+        Status::Stopped => [NO, NO, RUN, NO, RUN, NO],
+        Status::Completed => [NO, NO, RUN, NO, RUN, NO],
+        Status::Disconnected => [NO, NO, RUN, RUN, NO, NO],
+        Status::Error => [NO, NO, RUN, RUN, RUN, NO],
+        Status::Archived => [NO, NO, NO, NO, NO, RUN],
     }
 }
 
@@ -31,6 +33,8 @@ fn table() {
             Action::Abort,
             Action::Resume,
             Action::Terminate,
+            Action::Archive,
+            Action::Restore,
         ];
         assert_eq!(Action::ALL, actions, "the row's order");
         for (action, expected) in actions.into_iter().zip(row(status)) {

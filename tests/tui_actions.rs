@@ -358,7 +358,7 @@ fn the_permission_card_answers_once_always_or_deny() {
         let request_id = "req-1".to_string();
         let want = Command::Permission {
             id: id1(),
-            request_id,
+            request_id: Some(request_id),
             reply: answer,
         };
         assert_eq!(only_request(&ch(&mut state, c)), want, "{c}");

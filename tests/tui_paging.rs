@@ -41,6 +41,11 @@ fn store_with(lines: usize, sessions: usize) -> (Store, Vec<SessionId>) {
             workspace_id: wid,
             status: Status::Idle,
             now: Utc::now(),
+            parent: None,
+            notify: None,
+            limits: Default::default(),
+            template: None,
+            reforged_from: None,
         };
         store.insert_session(&row).expect("session");
         let message = |mid: &str, role| Message {

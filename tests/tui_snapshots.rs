@@ -51,6 +51,13 @@ fn session(n: u128, status: Status, repo: &str, title: &str, ago: i64) -> Sessio
         cost_usd: None,
         agent_running: false,
         mark: None,
+        parent: None,
+        notify: None,
+        limits: Default::default(),
+        turns: 0,
+        turn_ms: 0,
+        template: None,
+        reforged_from: None,
     }
 }
 
@@ -205,6 +212,13 @@ fn every_status() -> State {
     ] {
         let marked = Session {
             mark: Some(mark),
+            parent: None,
+            notify: None,
+            limits: Default::default(),
+            turns: 0,
+            turn_ms: 0,
+            template: None,
+            reforged_from: None,
             ..state.session(sid(n)).cloned().expect("the session")
         };
         update(
@@ -581,6 +595,13 @@ fn info_tab_says_whether_the_agent_runs() {
     let awake = Session {
         agent_running: true,
         mark: None,
+        parent: None,
+        notify: None,
+        limits: Default::default(),
+        turns: 0,
+        turn_ms: 0,
+        template: None,
+        reforged_from: None,
         ..session(2, Status::Active, APP, "add tests", 3)
     };
     let mut state = with_sessions(vec![asleep, awake]);

@@ -133,6 +133,13 @@ fn needs_me_first_puts_waiting_and_failed_sessions_on_top() {
     let mut state = state_with(Notify::default());
     let finished = Session {
         mark: Some(Mark::Attention),
+        parent: None,
+        notify: None,
+        limits: Default::default(),
+        turns: 0,
+        turn_ms: 0,
+        template: None,
+        reforged_from: None,
         ..session(6, Status::Idle, APP, "f")
     };
     load(
@@ -322,6 +329,13 @@ fn marks_are_the_daemons_and_selecting_a_session_tells_it_it_is_viewed() {
             session(1, Status::Idle, APP, "a"),
             Session {
                 mark: Some(Mark::Attention),
+                parent: None,
+                notify: None,
+                limits: Default::default(),
+                turns: 0,
+                turn_ms: 0,
+                template: None,
+                reforged_from: None,
                 ..session(2, Status::Idle, APP, "b")
             },
         ],

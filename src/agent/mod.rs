@@ -10,7 +10,7 @@ pub mod claude;
 pub mod codex;
 pub mod command;
 pub mod opencode;
-mod process;
+pub(crate) mod process;
 mod utf8;
 
 use crate::core::{Part, PermissionReply, Role, SessionId};
@@ -30,6 +30,23 @@ pub struct Launch {
     pub model: Option<String>,
     /// Where the processes the backend starts for this session are recorded.
     pub groups: Registry,
+    /// Set for the session's agent beside its own environment: the session's id
+    /// (`FLOTILLA_SESSION_ID`, so an agent can start children of its own) and a
+    /// template's variables.
+    pub env: Vec<(String, String)>,
+}
+
+impl Launch {
+    /// The variables every agent process of the session gets.
+    pub fn session_env(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        let id = self.session.to_string();
+        [
+            ("FLOTILLA_SESSION".to_string(), id.clone()),
+            ("FLOTILLA_SESSION_ID".to_string(), id),
+        ]
+        .into_iter()
+        .chain(self.env.iter().cloned())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

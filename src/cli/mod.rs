@@ -1,6 +1,8 @@
 //! The headless command line: every action as a subcommand, `--json` for scripts.
 
+mod lifecycle;
 mod log;
+mod oneshot;
 mod output;
 mod render;
 mod run;
@@ -35,8 +37,9 @@ pub enum Cmd {
         /// The repository or directory to work in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        #[arg(long, default_value_t = Strategy::Worktree, value_parser = strategies())]
-        strategy: Strategy,
+        /// How the workspace is made (default: the template's, else worktree).
+        #[arg(long, value_parser = strategies())]
+        strategy: Option<Strategy>,
         #[arg(long)]
         title: Option<String>,
         /// Branch for worktree and clone (default: derived from the title).
@@ -50,7 +53,81 @@ pub enum Cmd {
         /// The first prompt.
         #[arg(long)]
         prompt: Option<String>,
+        /// A template from config.toml; flags given here override it.
+        #[arg(long)]
+        template: Option<String>,
+        /// The session to tell (with a prompt) when this one idles or ends.
+        #[arg(long)]
+        parent: Option<String>,
+        /// When the parent is told.
+        #[arg(long, value_parser = ["on-idle", "on-end"], requires = "parent")]
+        notify: Option<String>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
+    /// Answer the pending permission request of a session.
+    Answer {
+        id: String,
+        #[arg(value_parser = ["once", "always", "deny"])]
+        reply: String,
+        /// The request to answer, when several are pending.
+        #[arg(long)]
+        request: Option<String>,
+    },
+    /// Wait until a session reaches a status; exit 124 on timeout.
+    Wait {
+        id: String,
+        #[arg(long = "for", default_value = "idle", value_parser = ["idle", "waiting_input", "ended"])]
+        until: String,
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// The templates configured in config.toml.
+    Templates,
+    /// Save a stopped session's workspace and remove the directory.
+    Archive { id: String },
+    /// Make an archived session's workspace again; it is then stopped, to resume.
+    Restore { id: String },
+    /// What was kept of ended sessions.
+    Chronicle {
+        #[command(subcommand)]
+        action: ChronicleCmd,
+    },
+    /// A new session that starts from a chronicle's files and context.
+    Reforge {
+        chronicle: String,
+        /// Another agent than the chronicle's.
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        /// What to do now (the earlier context comes first).
+        #[arg(long)]
+        prompt: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Create a session, send one prompt, print the reply, and end the session.
+    Run {
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_parser = strategies())]
+        strategy: Option<Strategy>,
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        template: Option<String>,
+        /// Keep the session and its workspace afterwards.
+        #[arg(long)]
+        keep: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
+        prompt: String,
+    },
+    /// A session's details: limits and what is left, parent and children, chronicles.
+    Show { id: String },
     /// List sessions.
     Ls,
     /// Send a prompt; it is queued if the agent is busy.
@@ -120,6 +197,61 @@ pub enum Cmd {
         #[command(subcommand)]
         action: Option<DaemonCmd>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChronicleCmd {
+    /// The chronicles, newest first.
+    Ls {
+        /// Only those of this session.
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// One chronicle: what it kept, and the chronicles it came from.
+    Show {
+        id: String,
+        /// Print its final diff too.
+        #[arg(long)]
+        diff: bool,
+    },
+}
+
+/// The limits of a new session (M14); the template's and the config's fill in the rest.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LimitArgs {
+    /// End the session this long after it was created (e.g. 2h).
+    #[arg(long, value_parser = parse_duration)]
+    pub ttl: Option<std::time::Duration>,
+    /// End the session once it has been idle this long (e.g. 30m).
+    #[arg(long, value_parser = parse_duration)]
+    pub idle_timeout: Option<std::time::Duration>,
+    /// End the session after this many turns.
+    #[arg(long)]
+    pub max_turns: Option<u32>,
+    /// End the session once its turns have taken this long in all (e.g. 1h).
+    #[arg(long, value_parser = parse_duration)]
+    pub max_duration: Option<std::time::Duration>,
+    /// End the session once it has cost this many dollars (where the agent reports cost).
+    #[arg(long)]
+    pub max_cost: Option<f64>,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> crate::core::Limits {
+        let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs().max(1));
+        crate::core::Limits {
+            ttl_secs: secs(self.ttl),
+            idle_timeout_secs: secs(self.idle_timeout),
+            max_turns: self.max_turns,
+            max_duration_secs: secs(self.max_duration),
+            max_cost_usd: self.max_cost,
+        }
+    }
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration ({e}): write one such as 90s, 30m or 2h"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -51,18 +51,26 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             agent,
             model,
             prompt,
+            template,
+            parent,
+            notify,
+            limits,
         } => {
             let dir = std::path::absolute(&dir)
                 .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
             let reply = client
                 .request(Command::New(NewSession {
                     dir,
-                    strategy: Some(strategy),
+                    strategy,
                     title,
                     branch,
                     agent,
                     model,
                     prompt,
+                    parent,
+                    notify: notify.map(|n| n.parse()).transpose()?,
+                    limits: limits.limits(),
+                    template,
                 }))
                 .await?;
             let (session, note) = expect_session(reply)?;
@@ -149,13 +157,80 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             }
             other => unexpected(other),
         },
+        Cmd::Answer { id, reply, request } => {
+            let reply = super::lifecycle::permission_reply(&reply)?;
+            let command = Command::Permission {
+                id,
+                request_id: request,
+                reply,
+            };
+            session_command(client, command, json).await
+        }
+        Cmd::Wait { id, until, timeout } => {
+            super::lifecycle::wait(client, id, &until, timeout, json).await
+        }
+        Cmd::Templates => super::lifecycle::templates(client, json).await,
+        Cmd::Archive { id } => session_command(client, Command::Archive { id }, json).await,
+        Cmd::Restore { id } => session_command(client, Command::Restore { id }, json).await,
+        Cmd::Chronicle { action } => super::lifecycle::chronicle(client, action, json).await,
+        Cmd::Reforge {
+            chronicle,
+            agent,
+            model,
+            prompt,
+            title,
+        } => {
+            let reforge = crate::protocol::Reforge {
+                chronicle,
+                agent,
+                model,
+                prompt,
+                title,
+            };
+            let (session, note) = expect_session(client.request(Command::Reforge(reforge)).await?)?;
+            print_note(note);
+            match json {
+                true => print_json(&session),
+                false => {
+                    outln!("{}", session.id);
+                    Ok(())
+                }
+            }
+        }
+        Cmd::Show { id } => super::lifecycle::show(client, id, json).await,
+        Cmd::Run {
+            dir,
+            strategy,
+            agent,
+            model,
+            template,
+            keep,
+            limits,
+            prompt,
+        } => {
+            let args = super::oneshot::RunArgs {
+                dir,
+                strategy,
+                agent,
+                model,
+                template,
+                keep,
+                limits: limits.limits(),
+                prompt,
+            };
+            super::oneshot::run_once(client, args, json).await
+        }
         Cmd::Daemon { .. } => {
             Err("`flotilla daemon` runs in the foreground: start it on its own".into())
         }
     }
 }
 
-async fn session_command(client: &Client, command: Command, json: bool) -> Result<(), String> {
+pub(super) async fn session_command(
+    client: &Client,
+    command: Command,
+    json: bool,
+) -> Result<(), String> {
     let (session, note) = expect_session(client.request(command).await?)?;
     if json {
         print_note(note);
@@ -319,7 +394,9 @@ async fn stop_by_pid(pid: i32, paths: &Paths, json: bool) -> Result<(), String> 
     Ok(())
 }
 
-fn expect_session(reply: Reply) -> Result<(crate::core::Session, Option<String>), String> {
+pub(super) fn expect_session(
+    reply: Reply,
+) -> Result<(crate::core::Session, Option<String>), String> {
     match reply {
         Reply::Session { session, note } => Ok((session, note)),
         Reply::Removed { id, .. } => Err(format!("session {} was removed", id.short())),
@@ -341,13 +418,13 @@ fn kind(reply: &Reply) -> String {
         .unwrap_or_else(|| "something unexpected".into())
 }
 
-fn print_note(note: Option<String>) {
+pub(super) fn print_note(note: Option<String>) {
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
 }
 
-fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
+pub(super) fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
     let text =
         serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode JSON: {e}"))?;
     outln!("{text}");

@@ -3,11 +3,13 @@
 
 mod errors;
 mod salvage;
+mod templates;
 
 use errors::describe;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+pub use templates::{LimitsConfig, TemplateConfig};
 
 /// The agent every session gets when none is named: runs each prompt with `sh -c`.
 pub const DEFAULT_AGENT: &str = "shell";
@@ -73,6 +75,11 @@ pub struct Config {
         deserialize_with = "duration"
     )]
     pub idle_instance_timeout: std::time::Duration,
+    /// Limits every new session gets unless its template or flags say otherwise.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub templates: BTreeMap<String, TemplateConfig>,
 }
 
 fn default_idle_instance_timeout() -> std::time::Duration {
@@ -124,6 +131,8 @@ impl Default for Config {
             keys: BTreeMap::new(),
             notify: NotifyConfig::default(),
             idle_instance_timeout: default_idle_instance_timeout(),
+            limits: LimitsConfig::default(),
+            templates: BTreeMap::new(),
         }
         .with_builtins()
     }
@@ -179,6 +188,15 @@ impl Config {
             }
         }
         let config = config.with_builtins();
+        for (name, template) in &config.templates {
+            if let Some(agent) = &template.agent
+                && !config.agents.contains_key(agent)
+            {
+                return Err(format!(
+                    "template '{name}' names agent '{agent}', which is not configured"
+                ));
+            }
+        }
         if !config.agents.contains_key(&config.default_agent) {
             return Err(format!(
                 "default_agent '{}' is not a configured agent",

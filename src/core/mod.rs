@@ -2,7 +2,9 @@
 //! table, the message model and the diff model. Nothing here does IO.
 
 pub mod chars;
+pub mod chronicle;
 pub mod diff;
+pub mod limits;
 pub mod message;
 pub mod naming;
 pub mod page;
@@ -11,7 +13,9 @@ pub mod session;
 pub mod status;
 pub mod text;
 
+pub use chronicle::{Callback, CallbackState, Chronicle, ChronicleFile};
 pub use diff::{DiffLine, FileDiff, FileStatus, Hunk, LineKind};
+pub use limits::{Limits, Notify};
 pub use message::{Message, Part, PartKind, PermissionReply, Role, Settled, ToolStatus};
 pub use naming::branch_from_title;
 pub use page::{Page, PageQuery, Pos};

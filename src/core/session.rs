@@ -1,6 +1,6 @@
 //! The session record as clients see it.
 
-use super::Status;
+use super::{Limits, Notify, Status};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -148,6 +148,25 @@ pub struct Session {
     /// What happened that no one has looked at yet, kept by the daemon for every client.
     #[serde(default)]
     pub mark: Option<Mark>,
+    /// The session that started this one; it is told when this one idles or ends.
+    #[serde(default)]
+    pub parent: Option<SessionId>,
+    #[serde(default)]
+    pub notify: Option<Notify>,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Turns finished.
+    #[serde(default)]
+    pub turns: u32,
+    /// Milliseconds of finished turns, added up.
+    #[serde(default)]
+    pub turn_ms: u64,
+    /// The template it was made from.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// The chronicle it was reforged from.
+    #[serde(default)]
+    pub reforged_from: Option<String>,
 }
 
 /// Why a session's row is marked until someone looks at it.

@@ -4,8 +4,6 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// `completed` and `archived` of the table come with the limits and the archive, which
-/// are not built yet: nothing here may offer them before then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -19,10 +17,14 @@ pub enum Status {
     Idle,
     /// Terminated by the user; workspace kept.
     Stopped,
+    /// Ended by a limit (max turns, duration, cost, TTL, idle timeout); workspace kept.
+    Completed,
     /// The instance died or became unreachable.
     Disconnected,
     /// Start failed or the agent failed.
     Error,
+    /// Stopped and filed away: the workspace was saved and removed; `restore` brings it back.
+    Archived,
 }
 
 impl Status {
@@ -36,8 +38,10 @@ impl Status {
             Status::WaitingInput => "waiting_input",
             Status::Idle => "idle",
             Status::Stopped => "stopped",
+            Status::Completed => "completed",
             Status::Disconnected => "disconnected",
             Status::Error => "error",
+            Status::Archived => "archived",
         }
     }
 
@@ -52,6 +56,11 @@ impl Status {
     /// The session has a live agent behind it (it can take prompts now or later).
     pub fn is_live(self) -> bool {
         self.is_busy() || self == Status::Idle
+    }
+
+    /// The session has ended: nothing runs in it until it is resumed or restored.
+    pub fn is_ended(self) -> bool {
+        !self.is_live()
     }
 }
 
@@ -83,6 +92,8 @@ pub enum Action {
     Abort,
     Resume,
     Terminate,
+    Archive,
+    Restore,
 }
 
 impl Action {
@@ -94,6 +105,8 @@ impl Action {
             Action::Abort => "abort",
             Action::Resume => "resume",
             Action::Terminate => "terminate",
+            Action::Archive => "archive",
+            Action::Restore => "restore",
         }
     }
 }
@@ -118,6 +131,9 @@ pub struct Refused {
 fn hint(action: Action, status: Status) -> &'static str {
     match (action, status) {
         (Action::Prompt, Status::WaitingInput) => "answer its permission request first",
+        (Action::Prompt | Action::Resume, Status::Archived) => {
+            "restore it first with `flotilla restore`"
+        }
         (Action::Prompt, _) | (Action::Abort, Status::Disconnected | Status::Error) => {
             "resume it first"
         }
@@ -125,6 +141,9 @@ fn hint(action: Action, status: Status) -> &'static str {
         (Action::Abort, _) => "it is not running",
         (Action::Resume, _) => "it is still live",
         (Action::Terminate, _) => "it has already ended",
+        (Action::Archive, Status::Archived) => "it is archived already",
+        (Action::Archive, _) => "stop it first",
+        (Action::Restore, _) => "only an archived session can be restored",
     }
 }
 
@@ -135,7 +154,9 @@ pub fn check(status: Status, action: Action) -> Result<Verdict, Refused> {
         (Action::Prompt, Starting | Active) => Some(Verdict::Queue),
         (Action::Prompt, Idle) => Some(Verdict::Run),
         (Action::Abort, Starting | Active | WaitingInput) => Some(Verdict::Run),
-        (Action::Resume, Stopped | Disconnected | Error) => Some(Verdict::Run),
+        (Action::Resume, Stopped | Completed | Disconnected | Error) => Some(Verdict::Run),
+        (Action::Archive, Stopped | Completed | Error) => Some(Verdict::Run),
+        (Action::Restore, Archived) => Some(Verdict::Run),
         (Action::Terminate, Starting | Active | WaitingInput | Idle | Disconnected | Error) => {
             Some(Verdict::Run)
         }

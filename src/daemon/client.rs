@@ -261,7 +261,12 @@ fn patience(command: &Command) -> std::time::Duration {
     let secs = match command {
         Command::Hello { .. } => 5,
         Command::DaemonStatus | Command::List => 10,
-        Command::New(_) | Command::Stop { .. } | Command::Remove { .. } => 900,
+        Command::New(_)
+        | Command::Reforge(_)
+        | Command::Stop { .. }
+        | Command::Remove { .. }
+        | Command::Archive { .. }
+        | Command::Restore { .. } => 900,
         Command::Diff { .. }
         | Command::DiffFile { .. }
         | Command::Agents

@@ -173,7 +173,16 @@ impl State {
             tracing::error!("recording a part of {id}: {e}");
         }
         let status = self.sessions.get(&id).map(|s| s.status);
-        if let PartKind::Permission { reply, .. } = &part.kind {
+        if let PartKind::Permission {
+            reply, request_id, ..
+        } = &part.kind
+        {
+            if let Some(live) = self.live.get_mut(&id) {
+                live.pending.retain(|r| r != request_id);
+                if reply.is_none() {
+                    live.pending.push(request_id.clone());
+                }
+            }
             match (reply, status) {
                 (None, Some(s)) if s.is_busy() => self.set_status(id, Status::WaitingInput, None),
                 (Some(_), Some(Status::WaitingInput)) => self.set_status(id, Status::Active, None),
@@ -209,13 +218,17 @@ impl State {
 
     fn end_turn(&mut self, id: SessionId, error: Option<String>, usage: Option<Usage>) {
         self.flush();
-        let (message, streamed, waiters) = match self.live.get_mut(&id) {
-            Some(live) => (
-                live.message.take(),
-                std::mem::take(&mut live.streamed),
-                std::mem::take(&mut live.abort_waiters),
-            ),
-            None => (None, Vec::new(), Vec::new()),
+        let (message, streamed, waiters, started) = match self.live.get_mut(&id) {
+            Some(live) => {
+                live.pending.clear();
+                (
+                    live.message.take(),
+                    std::mem::take(&mut live.streamed),
+                    std::mem::take(&mut live.abort_waiters),
+                    live.turn_started.take(),
+                )
+            }
+            None => (None, Vec::new(), Vec::new(), None),
         };
         if let Some(text) = error {
             let message_id = message.unwrap_or_else(|| {
@@ -264,6 +277,10 @@ impl State {
             if let Some(usage) = usage {
                 add_usage(s, &usage);
             }
+            if let Some(started) = started {
+                s.turns += 1;
+                s.turn_ms += (Self::now() - started).num_milliseconds().max(0) as u64;
+            }
             if s.status.is_busy() {
                 self.set_status(id, Status::Idle, None);
             }
@@ -272,20 +289,35 @@ impl State {
         for (waiter, note) in waiters {
             let _ = waiter.send(Ok(self.session_reply(id, note)));
         }
+        if self.limits_after_turn(id) {
+            return;
+        }
         self.pump_queue(id);
+        if self.status_of(id).ok() == Some(Status::Idle) {
+            self.notify_parent(id, None);
+        }
     }
 
     /// The agent went away: the session can no longer take prompts until it is resumed.
     fn lose(&mut self, id: SessionId, status: Status, reason: String) {
         self.flush();
+        let mut ending = None;
         if let Some(live) = self.live.remove(&id) {
+            ending = live.ending;
             for (waiter, note) in live.abort_waiters {
                 let _ = waiter.send(Ok(self.session_reply(id, note)));
             }
         }
+        if let Some(limit) = ending {
+            // Ended for a limit: that it went away while being stopped changes nothing.
+            return self.complete(id, limit);
+        }
         if self.sessions.get(&id).is_some_and(|s| s.status.is_live()) {
             self.set_status(id, status, Some(reason));
             self.publish(id);
+            if status == Status::Error {
+                self.notify_parent(id, None);
+            }
         }
     }
 }

@@ -64,6 +64,22 @@ impl State {
                 }
                 Err(e) => Err(e),
             },
+            Command::Archive { id } => match self.resolve(&id) {
+                Ok(id) => return self.archive(id, reply),
+                Err(e) => Err(e),
+            },
+            Command::Restore { id } => match self.resolve(&id) {
+                Ok(id) => return self.restore(id, reply),
+                Err(e) => Err(e),
+            },
+            Command::Chronicles { session } => self.chronicle_list(session),
+            Command::Chronicle { id } => self.chronicle_show(&id),
+            Command::Reforge(r) => return self.reforge(r, reply),
+            Command::Templates => Ok(Reply::Templates {
+                templates: self.templates(),
+            }
+            .into()),
+            Command::Details { id } => self.resolve(&id).and_then(|id| self.details(id)),
             Command::Shutdown => {
                 self.shutting_down = Some(reply);
                 return;
@@ -184,7 +200,7 @@ impl State {
     fn answer_permission(
         &mut self,
         id: SessionId,
-        request_id: String,
+        request_id: Option<String>,
         answer: crate::core::PermissionReply,
     ) -> Result<Outcome, String> {
         let status = self.status_of(id)?;
@@ -197,6 +213,26 @@ impl State {
             .live
             .get(&id)
             .ok_or("the session's agent is not running: resume it")?;
+        let request_id = match request_id {
+            Some(rid) if live.pending.contains(&rid) => rid,
+            Some(rid) => {
+                return Err(format!(
+                    "no pending permission request '{rid}' in session {}: leave out --request to answer the one pending",
+                    id.short()
+                ));
+            }
+            None => match live.pending.as_slice() {
+                [one] => one.clone(),
+                [] => return Err("no permission request is pending: nothing to answer".into()),
+                many => {
+                    return Err(format!(
+                        "{} permission requests are pending: name one with --request ({})",
+                        many.len(),
+                        many.join(", ")
+                    ));
+                }
+            },
+        };
         live.driver.send(crate::agent::DriverCmd::Permission {
             request_id,
             reply: answer,
@@ -290,6 +326,34 @@ impl State {
                 let _ = reply.send(answer);
             },
         );
+    }
+
+    /// What Info shows beyond the session itself.
+    fn details(&mut self, id: SessionId) -> Result<Outcome, String> {
+        let session = self.session(id)?.clone();
+        let children = (self.sessions.values())
+            .filter(|s| s.parent == Some(id))
+            .cloned()
+            .collect();
+        let err = |e: crate::store::StoreError| e.to_string();
+        let callbacks = self.store.callbacks(id).map_err(err)?;
+        let chronicles = self.store.chronicles(Some(id)).map_err(err)?;
+        let first = match chronicles.last() {
+            Some(c) => c.parent_chronicle_id.clone(),
+            None => session.reforged_from.clone(),
+        };
+        let chain = match first.map(|c| self.store.find_chronicle(&c)) {
+            Some(Ok(c)) => self.store.chronicle_chain(&c).map_err(err)?,
+            _ => Vec::new(),
+        };
+        Ok(Reply::Details {
+            session,
+            children,
+            callbacks,
+            chronicles,
+            chain,
+        }
+        .into())
     }
 
     fn history(&mut self, q: &HistoryQuery) -> Result<Outcome, String> {

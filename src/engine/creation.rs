@@ -1,6 +1,7 @@
 //! Creating a session: plan its workspace, record the plan, build it, register the session.
 //! A crash at any point leaves a `creating` record that the next start undoes.
 
+use super::plans::Plan;
 use super::{Outcome, Responder, State};
 use crate::core::{SessionId, Status, Strategy};
 use crate::protocol::NewSession;
@@ -11,10 +12,18 @@ const TITLE_FROM_PROMPT: usize = 60;
 
 impl State {
     pub(super) fn new_session(&mut self, spec: NewSession, reply: Responder) {
-        let agent = spec
-            .agent
-            .clone()
-            .unwrap_or_else(|| self.config.default_agent.clone());
+        match self.plan_session(spec) {
+            Ok(plan) => self.create(plan, reply),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// Plans the workspace of a checked request off the task, then builds it.
+    pub(super) fn create(&mut self, plan: Plan, reply: Responder) {
+        let spec = &plan.spec;
+        let agent = plan.agent.clone();
         if !self.backends.contains_key(&agent) {
             let mut known: Vec<&str> = self.backends.keys().map(String::as_str).collect();
             known.sort_unstable();
@@ -51,7 +60,8 @@ impl State {
         let strategy = spec.strategy.unwrap_or(Strategy::Worktree);
         let root = self.paths.workspaces.clone();
         let plan_title = title.clone();
-        let branch = spec.branch.clone();
+        let branch = (spec.branch.clone())
+            .or_else(|| self.template_branch(spec.template.as_deref(), &title));
         let dir = spec.dir.clone();
         self.blocking(
             move || {
@@ -65,7 +75,7 @@ impl State {
                 })
             },
             move |state, planned| match planned {
-                Ok(ws) => state.build(id, title, agent, ws, spec, reply),
+                Ok(ws) => state.build(id, title, ws, plan, reply),
                 Err(e) => {
                     let _ = reply.send(Err(e.to_string()));
                 }
@@ -78,12 +88,27 @@ impl State {
         &mut self,
         id: SessionId,
         title: String,
-        agent: String,
-        ws: Workspace,
-        spec: NewSession,
+        mut ws: Workspace,
+        plan: Plan,
         reply: Responder,
     ) {
         let now = Self::now();
+        if let Some(from) = &plan.from {
+            // A reforged workspace starts where its chronicle's did: on the commit the
+            // chronicle's tree was taken on, and diffs go back to the first base.
+            if ws.strategy == Strategy::Existing {
+                let _ = reply.send(Err(
+                    "a reforged session needs a workspace of its own: use --strategy worktree or clone".into(),
+                ));
+                return;
+            }
+            ws.base_commit = from.parent_commit.clone();
+        }
+        // What is recorded: a reforged session's diffs go back to the first base.
+        let mut recorded_ws = ws.clone();
+        if let Some(from) = &plan.from {
+            recorded_ws.base_commit = from.base_commit.clone();
+        }
         let recorded = match ws.strategy {
             Strategy::Existing => self
                 .store
@@ -94,7 +119,7 @@ impl State {
                 }),
             _ => self
                 .store
-                .insert_workspace_as(&ws, now, WorkspaceState::Creating),
+                .insert_workspace_as(&recorded_ws, now, WorkspaceState::Creating),
         };
         let workspace_id = match recorded {
             Ok(wid) => wid,
@@ -105,8 +130,24 @@ impl State {
         };
         let groups = self.groups.clone();
         let made_ws = ws.clone();
+        let start = plan
+            .from
+            .as_ref()
+            .map(|f| (f.refname.clone(), f.commit.clone()));
         self.blocking(
-            move || workspace::make(&made_ws, &groups),
+            move || {
+                workspace::make(&made_ws, &groups)?;
+                match start {
+                    Some((refname, commit)) => {
+                        let started = workspace::start_from(&made_ws, &refname, &commit);
+                        if started.is_err() {
+                            let _ = workspace::undo_create(&made_ws);
+                        }
+                        started
+                    }
+                    None => Ok(()),
+                }
+            },
             move |state, made| {
                 let answer = match made {
                     Ok(()) => {
@@ -114,7 +155,7 @@ impl State {
                             .store
                             .set_workspace_state(workspace_id, WorkspaceState::Ready)
                             .map_err(|e| e.to_string())
-                            .and_then(|()| state.register(id, &title, &agent, workspace_id, spec));
+                            .and_then(|()| state.register(id, &title, workspace_id, plan));
                         if registered.is_err() && ws.strategy != Strategy::Existing {
                             // No session came of it: take the workspace back, off this task.
                             let _ = state
@@ -150,20 +191,25 @@ impl State {
         &mut self,
         id: SessionId,
         title: &str,
-        agent: &str,
         workspace_id: i64,
-        spec: NewSession,
+        plan: Plan,
     ) -> Result<Outcome, String> {
         let store_err = |e: StoreError| e.to_string();
+        let spec = plan.spec;
         self.store
             .insert_session(&NewSessionRow {
                 id,
                 title,
-                agent,
+                agent: &plan.agent,
                 model: spec.model.as_deref(),
                 workspace_id,
                 status: Status::Starting,
                 now: Self::now(),
+                parent: plan.parent,
+                notify: plan.notify,
+                limits: plan.limits,
+                template: spec.template.as_deref(),
+                reforged_from: plan.from.as_ref().map(|f| f.chronicle.as_str()),
             })
             .map_err(store_err)?;
         let session = self
@@ -172,8 +218,14 @@ impl State {
             .map_err(store_err)?
             .ok_or("the new session vanished from the database")?;
         self.sessions.insert(id, session);
-        self.open_driver(id);
+        self.arm_limits(id);
         let mut notes = Vec::new();
+        if let Some(setup) = plan.setup {
+            // The agent starts, and the first prompt goes, once the setup has passed.
+            self.run_setup(id, setup, spec.prompt);
+            return Ok(self.session_reply(id, Some("running the template's setup".into())));
+        }
+        self.open_driver(id);
         if session_is_plain(&self.sessions, id) {
             let dir = self.sessions[&id].workspace.display().to_string();
             notes.push(format!(

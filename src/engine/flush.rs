@@ -151,6 +151,11 @@ mod tests {
                 workspace_id,
                 status: Status::Active,
                 now: State::now(),
+                parent: None,
+                notify: None,
+                limits: Default::default(),
+                template: None,
+                reforged_from: None,
             })
             .expect("session");
         let session = state.store.session(id).expect("read").expect("row");

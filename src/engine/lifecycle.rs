@@ -47,6 +47,8 @@ impl State {
                 );
                 self.publish(id);
             }
+            // Deadlines that passed while the daemon was down are enforced now.
+            self.arm_limits(id);
         }
         Ok(())
     }
@@ -73,6 +75,7 @@ impl State {
             s.last_activity_at = Self::now();
         }
         self.track_idle(id, status);
+        self.arm_limits(id);
     }
 
     /// Gives the session a running agent; it is then idle, or `error` if that failed.
@@ -86,6 +89,7 @@ impl State {
             agent_session_id: session.agent_session_id.clone(),
             model: session.model.clone(),
             groups: self.groups.clone(),
+            env: self.template_env(session.template.as_deref()),
         };
         let starts_ready = self
             .backends
@@ -121,6 +125,9 @@ impl State {
                         abort_waiters: Vec::new(),
                         idle_since: None,
                         generation,
+                        turn_started: None,
+                        ending: None,
+                        pending: Vec::new(),
                     },
                 );
                 // Backends that must start something first report `Ready` when done.
@@ -149,6 +156,7 @@ impl State {
         };
         live.message = None;
         live.streamed.clear();
+        live.turn_started = Some(Self::now());
         live.driver.send(DriverCmd::Prompt(text.clone()));
         let message = Message {
             id: new_id("msg"),

@@ -7,12 +7,18 @@
 
 mod agent_events;
 mod agents;
+mod archive;
+mod callbacks;
+mod chronicles;
 mod commands;
 mod creation;
 mod flush;
 mod hibernation;
 mod lifecycle;
+mod limits;
 mod marks;
+mod plans;
+mod setup;
 mod subscription;
 mod termination;
 
@@ -67,6 +73,8 @@ type Job = Box<dyn FnOnce(&mut State) + Send>;
 
 /// What the engine task is handed: a client's command with where to answer, or a job
 /// that finishes work done off the task.
+// Each value is made and moved once, never held in bulk: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Input {
     Request(Command, Responder),
     Job(Job),
@@ -218,6 +226,12 @@ struct Live {
     idle_since: Option<Instant>,
     /// Which driver of the session this is; events of earlier ones are stale.
     generation: u64,
+    /// When the running turn started, for the limit on turns' time.
+    turn_started: Option<DateTime<Utc>>,
+    /// A limit was reached during the turn: the session completes once it has ended.
+    ending: Option<String>,
+    /// Permission requests not answered yet, oldest first.
+    pending: Vec<String>,
 }
 
 pub(crate) struct State {
@@ -239,6 +253,8 @@ pub(crate) struct State {
     flush_at: Option<Instant>,
     /// When the next idle agent is due to be stopped.
     hibernate_at: Option<Instant>,
+    /// When the next session may reach a time limit.
+    limit_at: Option<Instant>,
     events: broadcast::Sender<Event>,
     /// Backends' events, each with the generation of the driver that sent it.
     agent_tx: mpsc::Sender<Tagged>,
@@ -294,6 +310,7 @@ impl State {
             viewers: HashMap::new(),
             flush_at: None,
             hibernate_at: None,
+            limit_at: None,
             events,
             agent_tx,
             next_generation: 0,
@@ -311,7 +328,8 @@ impl State {
         mut agent_events: mpsc::Receiver<Tagged>,
     ) {
         loop {
-            let (flush_at, hibernate_at) = (self.flush_at, self.hibernate_at);
+            let (flush_at, hibernate_at, limit_at) =
+                (self.flush_at, self.hibernate_at, self.limit_at);
             tokio::select! {
                 msg = requests.recv() => match msg {
                     Some(Input::Request(cmd, reply)) => self.request(cmd, reply),
@@ -323,6 +341,7 @@ impl State {
                 }
                 _ = crate::deadline::sleep_until(flush_at), if flush_at.is_some() => self.flush(),
                 _ = crate::deadline::sleep_until(hibernate_at), if hibernate_at.is_some() => self.hibernate_due(),
+                _ = crate::deadline::sleep_until(limit_at), if limit_at.is_some() => self.limits_due(),
             }
             if let Some(reply) = self.shutting_down.take() {
                 self.shutdown().await;

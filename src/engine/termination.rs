@@ -45,16 +45,54 @@ impl State {
                     return;
                 }
                 notes.extend(state.drop_queue(id));
+                let ended_now = state.status_of(id).is_ok_and(|s| s.is_live() || s == Status::Disconnected || s == Status::Error);
                 let stopping = state.halt(id);
                 state.after(stopping, move |state, ()| {
-                    if !do_cleanup {
-                        let _ = reply.send(Ok(state.finish_terminate(id, remove, notes)));
-                        return;
+                    if remove || !(ended_now || do_cleanup) {
+                        return state.finish_or_clean(id, ws_id, ws, (do_cleanup, force, remove), notes, reply);
                     }
-                    state.clean_up(id, ws_id, ws, force, remove, notes, reply);
+                    // A chronicle first: the workspace's tree is saved before it may go.
+                    state.keep_chronicle(id, "stopped".into(), move |state, kept| {
+                        let files = match kept {
+                            Ok(c) => Some(c.files),
+                            Err(e) if do_cleanup => {
+                                let _ = reply.send(Err(format!(
+                                    "stopped the session but kept its workspace, as its chronicle could not be saved: {e}"
+                                )));
+                                if ended_now {
+                                    state.notify_parent(id, None);
+                                }
+                                return;
+                            }
+                            Err(e) => {
+                                notes.push(format!("no chronicle was kept: {e}"));
+                                None
+                            }
+                        };
+                        if ended_now {
+                            state.notify_parent(id, files);
+                        }
+                        state.finish_or_clean(id, ws_id, ws, (do_cleanup, force, remove), notes, reply);
+                    });
                 });
             },
         );
+    }
+
+    fn finish_or_clean(
+        &mut self,
+        id: SessionId,
+        ws_id: i64,
+        ws: workspace::Workspace,
+        (cleanup, force, remove): (bool, bool, bool),
+        notes: Vec<String>,
+        reply: Responder,
+    ) {
+        if !cleanup {
+            let _ = reply.send(Ok(self.finish_terminate(id, remove, notes)));
+            return;
+        }
+        self.clean_up(id, ws_id, ws, force, remove, notes, reply);
     }
 
     /// With the agent stopped: checks again (it may have written meanwhile), keeps the
@@ -147,7 +185,7 @@ impl State {
     ) -> Result<(i64, workspace::Workspace, bool, Vec<String>), String> {
         let status = self.status_of(id)?;
         // A session that has already ended can still have its workspace cleaned up.
-        let ended = status == Status::Stopped;
+        let ended = matches!(status, Status::Stopped | Status::Completed);
         if !(remove || cleanup && ended) {
             check(status, Action::Terminate).map_err(|e| e.to_string())?;
         }

@@ -130,6 +130,54 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_created ON sessions(created_at);
     DROP TABLE instances;
     "#,
+    // 6: the lifecycle: parents and callbacks, limits and what was used of them,
+    // templates, and the chronicles kept when a session ends.
+    r#"
+    ALTER TABLE sessions ADD COLUMN parent_id TEXT;
+    ALTER TABLE sessions ADD COLUMN notify TEXT;
+    ALTER TABLE sessions ADD COLUMN ttl_secs INTEGER;
+    ALTER TABLE sessions ADD COLUMN idle_timeout_secs INTEGER;
+    ALTER TABLE sessions ADD COLUMN max_turns INTEGER;
+    ALTER TABLE sessions ADD COLUMN max_duration_secs INTEGER;
+    ALTER TABLE sessions ADD COLUMN max_cost_usd REAL;
+    ALTER TABLE sessions ADD COLUMN turns INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN turn_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN template TEXT;
+    ALTER TABLE sessions ADD COLUMN reforged_from TEXT;
+    CREATE INDEX sessions_parent ON sessions(parent_id);
+    CREATE TABLE chronicles (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        model TEXT,
+        reason TEXT NOT NULL,
+        source_repo TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        branch TEXT,
+        base_commit TEXT NOT NULL,
+        tree_commit TEXT,
+        refname TEXT,
+        parent_chronicle_id TEXT,
+        created_at INTEGER NOT NULL,
+        message_count INTEGER NOT NULL,
+        files TEXT NOT NULL,
+        transcript TEXT NOT NULL,
+        diff TEXT NOT NULL
+    );
+    CREATE INDEX chronicles_session ON chronicles(session_id, created_at);
+    CREATE TABLE callbacks (
+        id INTEGER PRIMARY KEY,
+        child_id TEXT NOT NULL,
+        parent_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX callbacks_child ON callbacks(child_id);
+    CREATE INDEX callbacks_parent ON callbacks(parent_id);
+    "#,
 ];
 
 /// The migrations that make a table again, which must not cascade deletes to its rows'

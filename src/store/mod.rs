@@ -1,6 +1,7 @@
 //! The SQLite database: sessions, workspaces, messages and their parts.
 //! Only the engine writes; everyone else reads through it.
 
+mod chronicles;
 mod chunks;
 mod history;
 mod messages;

@@ -1,7 +1,7 @@
 //! Sessions, the workspaces they run in, and their queued prompts.
 
 use super::{Result, Store, StoreError, from_millis, millis};
-use crate::core::{Session, SessionId, Status};
+use crate::core::{Limits, Notify, Session, SessionId, Status};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use std::path::PathBuf;
@@ -14,6 +14,11 @@ pub struct NewSessionRow<'a> {
     pub workspace_id: i64,
     pub status: Status,
     pub now: DateTime<Utc>,
+    pub parent: Option<SessionId>,
+    pub notify: Option<Notify>,
+    pub limits: Limits,
+    pub template: Option<&'a str>,
+    pub reforged_from: Option<&'a str>,
 }
 
 pub(super) const SELECT_SESSION: &str =
@@ -21,7 +26,9 @@ pub(super) const SELECT_SESSION: &str =
         w.strategy, w.path, w.source_repo, w.branch, w.base_commit, s.agent_session_id,
         s.created_at, s.last_activity_at, s.message_count,
         (SELECT count(*) FROM queued_prompts q WHERE q.session_id = s.id),
-        s.tokens_in, s.tokens_out, s.cost_usd, s.mark
+        s.tokens_in, s.tokens_out, s.cost_usd, s.mark,
+        s.parent_id, s.notify, s.ttl_secs, s.idle_timeout_secs, s.max_turns,
+        s.max_duration_secs, s.max_cost_usd, s.turns, s.turn_ms, s.template, s.reforged_from
     FROM sessions s JOIN workspaces w ON w.id = s.workspace_id";
 
 pub(super) fn session_from_row(
@@ -59,6 +66,25 @@ pub(super) fn session_from_row(
                 .map_err(|e| e.to_string())?
                 .as_deref()
                 .and_then(crate::core::Mark::parse),
+            parent: row
+                .get::<_, Option<String>>(20)
+                .map_err(|e| e.to_string())?
+                .and_then(|p| p.parse().ok()),
+            notify: row
+                .get::<_, Option<String>>(21)
+                .map_err(|e| e.to_string())?
+                .and_then(|n| n.parse().ok()),
+            limits: Limits {
+                ttl_secs: row.get(22).map_err(|e| e.to_string())?,
+                idle_timeout_secs: row.get(23).map_err(|e| e.to_string())?,
+                max_turns: row.get(24).map_err(|e| e.to_string())?,
+                max_duration_secs: row.get(25).map_err(|e| e.to_string())?,
+                max_cost_usd: row.get(26).map_err(|e| e.to_string())?,
+            },
+            turns: row.get(27).map_err(|e| e.to_string())?,
+            turn_ms: row.get(28).map_err(|e| e.to_string())?,
+            template: row.get(29).map_err(|e| e.to_string())?,
+            reforged_from: row.get(30).map_err(|e| e.to_string())?,
         })
     };
     Ok(build())
@@ -73,8 +99,10 @@ pub(super) fn collect_sessions(
 impl Store {
     pub fn insert_session(&self, row: &NewSessionRow) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO sessions (id, title, status, agent, model, workspace_id, created_at, last_activity_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            "INSERT INTO sessions (id, title, status, agent, model, workspace_id, created_at,
+                last_activity_at, parent_id, notify, ttl_secs, idle_timeout_secs, max_turns,
+                max_duration_secs, max_cost_usd, template, reforged_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 row.id.to_string(),
                 row.title,
@@ -82,7 +110,16 @@ impl Store {
                 row.agent,
                 row.model,
                 row.workspace_id,
-                millis(row.now)
+                millis(row.now),
+                row.parent.map(|p| p.to_string()),
+                row.notify.map(Notify::as_str),
+                row.limits.ttl_secs,
+                row.limits.idle_timeout_secs,
+                row.limits.max_turns,
+                row.limits.max_duration_secs,
+                row.limits.max_cost_usd,
+                row.template,
+                row.reforged_from,
             ],
         )?;
         self.index_text(row.id, row.title)?;
@@ -94,7 +131,8 @@ impl Store {
         self.conn.execute(
             "UPDATE sessions SET title = ?2, status = ?3, status_reason = ?4, model = ?5,
                 agent_session_id = ?6, last_activity_at = ?7, message_count = ?8,
-                tokens_in = ?9, tokens_out = ?10, cost_usd = ?11, mark = ?12
+                tokens_in = ?9, tokens_out = ?10, cost_usd = ?11, mark = ?12, turns = ?13,
+                turn_ms = ?14
              WHERE id = ?1",
             params![
                 s.id.to_string(),
@@ -108,7 +146,9 @@ impl Store {
                 s.tokens_in,
                 s.tokens_out,
                 s.cost_usd,
-                s.mark.map(crate::core::Mark::as_str)
+                s.mark.map(crate::core::Mark::as_str),
+                s.turns,
+                s.turn_ms,
             ],
         )?;
         Ok(())

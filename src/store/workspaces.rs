@@ -188,6 +188,15 @@ impl Store {
         .collect()
     }
 
+    /// A workspace made again from its saved state (restore): present once more.
+    pub fn mark_workspace_restored(&self, workspace_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE workspaces SET removed_at = NULL, state = 'ready' WHERE id = ?1",
+            params![workspace_id],
+        )?;
+        Ok(())
+    }
+
     pub fn mark_workspace_removed(&self, workspace_id: i64, now: DateTime<Utc>) -> Result<()> {
         self.conn.execute(
             "UPDATE workspaces SET removed_at = ?2, state = 'ready' WHERE id = ?1",

@@ -241,6 +241,7 @@ impl NewSessionForm {
             agent: Some(self.value(Field::Agent)),
             model: opt(Field::Model),
             prompt: opt(Field::Prompt),
+            ..NewSession::default()
         })
     }
 

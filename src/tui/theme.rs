@@ -52,7 +52,7 @@ impl Theme {
                 Meaning::Dim | Meaning::Reasoning => dim,
                 Meaning::Stderr => plain.add_modifier(Modifier::ITALIC),
                 Meaning::Status(Status::WaitingInput | Status::Error) => bold,
-                Meaning::Status(Status::Stopped) => dim,
+                Meaning::Status(Status::Stopped | Status::Completed | Status::Archived) => dim,
                 _ => plain,
             };
         }
@@ -82,7 +82,8 @@ impl Theme {
                 Status::Active => fg(Color::Green),
                 Status::WaitingInput => bold.fg(Color::Yellow),
                 Status::Idle => plain,
-                Status::Stopped => fg(Color::DarkGray),
+                Status::Stopped | Status::Archived => fg(Color::DarkGray),
+                Status::Completed => fg(Color::Cyan),
                 Status::Disconnected => fg(Color::Magenta),
                 Status::Error => bold.fg(Color::Red),
             },
@@ -98,6 +99,8 @@ pub fn glyph(status: Status) -> &'static str {
         Status::WaitingInput => "?",
         Status::Idle => "○",
         Status::Stopped => "■",
+        Status::Completed => "✓",
+        Status::Archived => "▤",
         Status::Disconnected => "⊘",
         Status::Error => "✗",
     }

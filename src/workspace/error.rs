@@ -72,6 +72,30 @@ pub enum WorkspaceError {
         reason: String,
     },
     #[error(
+        "{} is not in git, so its files cannot be snapshotted: use a worktree or clone, or run `git init` there",
+        .0.display()
+    )]
+    NotGit(PathBuf),
+    #[error(
+        "{} is an existing directory, which flotilla never makes: snapshots are brought back only into worktrees and clones",
+        .0.display()
+    )]
+    NotMadeByFlotilla(PathBuf),
+    #[error(
+        "{0:?} is not under refs/flotilla/: snapshots are kept there only, away from branches and tags"
+    )]
+    SnapshotRef(String),
+    #[error(
+        "snapshot {commit} is not in the repository of {}: its ref was deleted or never fetched; take a new snapshot",
+        .path.display()
+    )]
+    SnapshotMissing { commit: String, path: PathBuf },
+    #[error(
+        "cannot re-create the workspace: {} already exists; move or delete it, then try again",
+        .0.display()
+    )]
+    RecreateTargetExists(PathBuf),
+    #[error(
         "could not {action} {}: {source}; check that the path is accessible",
         .path.display()
     )]

@@ -5,6 +5,7 @@ mod branch;
 mod changes;
 mod error;
 mod removal;
+mod snapshot;
 
 use crate::core::Strategy;
 use crate::git::{self, GitError};
@@ -16,6 +17,7 @@ pub use crate::core::branch_from_title;
 pub use changes::{Changes, changes};
 pub use error::WorkspaceError;
 pub use removal::{Cleanup, check_removable, cleanup, keep_branch, remove, undo_create};
+pub use snapshot::{Snapshot, apply, forget, recreate, snapshot, start_from};
 
 /// What the caller asks for when a session starts.
 #[derive(Debug, Clone, Copy)]

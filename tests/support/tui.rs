@@ -53,6 +53,13 @@ pub fn session(n: u128, status: Status, repo: &str, title: &str) -> Session {
         cost_usd: None,
         agent_running: false,
         mark: None,
+        parent: None,
+        notify: None,
+        limits: Default::default(),
+        turns: 0,
+        turn_ms: 0,
+        template: None,
+        reforged_from: None,
     }
 }
 

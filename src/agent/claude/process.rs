@@ -53,7 +53,7 @@ impl Proc {
             .current_dir(&launch.workspace)
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("FLOTILLA_SESSION", launch.session.to_string())
+            .envs(launch.session_env())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

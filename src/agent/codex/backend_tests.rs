@@ -64,6 +64,7 @@ fn a_missing_binary_says_how_to_install_codex() {
         agent_session_id: None,
         model: None,
         groups: crate::process_groups::Registry::none(),
+        env: Vec::new(),
     };
     match b.open(launch, tx) {
         Err(AgentError::Unavailable(m)) => {

@@ -155,7 +155,12 @@ async fn start_turn(
     argv.extend(backend.args(prompt, id.as_deref(), launch.model.as_deref()));
     let spec = turn::Spec {
         argv,
-        env: backend.env.clone(),
+        env: backend
+            .env
+            .iter()
+            .cloned()
+            .chain(launch.session_env())
+            .collect(),
         workspace: launch.workspace.clone(),
         session: launch.session,
         mapper: Mapper::new(new_id("msg"), id, baseline),

@@ -115,6 +115,7 @@ mod tests {
             agent_session_id: None,
             model: None,
             groups: crate::process_groups::Registry::none(),
+            env: Vec::new(),
         };
         let argv = backend.expand("look in {workspace} for {session}", &launch);
         assert_eq!(

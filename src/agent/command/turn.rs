@@ -83,7 +83,7 @@ fn spawn(
     cmd.args(args)
         .current_dir(&launch.workspace)
         .envs(env)
-        .env("FLOTILLA_SESSION", launch.session.to_string())
+        .envs(launch.session_env())
         .stdout(out_writer)
         .stderr(err_writer);
     let child = process::in_own_group(&mut cmd).spawn()?;

@@ -209,7 +209,7 @@ pub fn answer_permission(state: &mut State, action: Action, effects: &mut Vec<Ef
     effects.push(Effect::Request(
         Command::Permission {
             id: id.to_string(),
-            request_id,
+            request_id: Some(request_id),
             reply,
         },
         Tag::Action { what: what.into() },

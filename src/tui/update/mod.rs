@@ -93,6 +93,8 @@ pub enum Tag {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+// Each value is made and moved once, never held in bulk: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Effect {
     Request(Command, Tag),
     Complete(String),

@@ -187,6 +187,10 @@ fn status_meaning(status: Status) -> &'static str {
         Status::WaitingInput => "waiting: the agent asks for your permission",
         Status::Idle => "idle: done, waiting for the next prompt",
         Status::Stopped => "stopped: terminated by you; r resumes",
+        Status::Completed => "completed: a limit ended it (the reason is in Info); r resumes",
+        Status::Archived => {
+            "archived: its workspace was saved and removed; restore it from history (H)"
+        }
         Status::Disconnected => "disconnected: the agent went away; r resumes",
         Status::Error => "error: the session failed; the reason is in its transcript",
     }

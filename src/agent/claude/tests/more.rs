@@ -22,6 +22,7 @@ fn the_command_line_starts_or_resumes_with_model_and_mode() {
         agent_session_id: None,
         model: Some("claude-sonnet".into()),
         groups: crate::process_groups::Registry::none(),
+        env: Vec::new(),
     };
     let settings = Settings {
         permission_mode: Some("acceptEdits".into()),

@@ -1,0 +1,147 @@
+//! A template's `setup` command (M17): run in the new workspace before the agent starts
+//! and the first prompt goes. Its output is in the transcript as a tool call; a failure
+//! ends the session in `error` with that output.
+
+use super::State;
+use crate::agent::new_id;
+use crate::core::{Message, Part, PartKind, Role, SessionId, Status, ToolStatus};
+use crate::protocol::Event;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+/// The most of a setup's output the transcript keeps.
+const MAX_OUTPUT: usize = 64 * 1024;
+
+impl State {
+    pub(super) fn run_setup(&mut self, id: SessionId, setup: String, prompt: Option<String>) {
+        let Some(session) = self.sessions.get(&id) else {
+            return;
+        };
+        let workspace = session.workspace.clone();
+        let mut env = super::agent_env(&Default::default());
+        env.extend(self.template_env(session.template.as_deref()));
+        env.push(("FLOTILLA_SESSION_ID".into(), id.to_string()));
+        let message = Message {
+            id: new_id("msg"),
+            role: Role::Assistant,
+            created_at: Self::now(),
+            parts: Vec::new(),
+        };
+        let mut part = Part {
+            id: new_id("prt"),
+            message_id: message.id.clone(),
+            kind: PartKind::Tool {
+                name: "setup".into(),
+                input: serde_json::json!({ "command": setup }),
+                status: ToolStatus::Running,
+                output: None,
+            },
+        };
+        if let Err(e) =
+            (self.store.insert_message(id, &message)).and_then(|_| self.store.upsert_part(&part))
+        {
+            tracing::error!("recording the setup of {id}: {e}");
+        }
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.message_count += 1;
+        }
+        self.broadcast(Event::MessageAdded {
+            session: id,
+            message,
+        });
+        self.broadcast(Event::PartUpdated {
+            session: id,
+            part: part.clone(),
+        });
+        let groups = self.groups.clone();
+        let command = setup.clone();
+        self.blocking(
+            move || -> Result<(bool, String), String> {
+                let child = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("exec 2>&1; {command}"))
+                    .current_dir(&workspace)
+                    .env_clear()
+                    .envs(env)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .process_group(0)
+                    .spawn()
+                    .map_err(|e| format!("could not run the setup with sh: {e}"))?;
+                let group = groups.record(child.id());
+                let out = child.wait_with_output().map_err(|e| e.to_string());
+                drop(group);
+                let out = out?;
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let text = crate::core::chronicle::shorten_middle(text, MAX_OUTPUT);
+                let words = crate::agent::process::exit_words("the setup", out.status);
+                Ok((
+                    out.status.success(),
+                    match out.status.success() {
+                        true => text,
+                        false => format!(
+                            "{text}{}({words})",
+                            if text.ends_with('\n') || text.is_empty() {
+                                ""
+                            } else {
+                                "\n"
+                            }
+                        ),
+                    },
+                ))
+            },
+            move |state, ran| {
+                let (passed, output) = match ran {
+                    Ok(ran) => ran,
+                    Err(e) => (false, e),
+                };
+                if let PartKind::Tool {
+                    status,
+                    output: out,
+                    ..
+                } = &mut part.kind
+                {
+                    *status = if passed {
+                        ToolStatus::Completed
+                    } else {
+                        ToolStatus::Error
+                    };
+                    *out = Some(output.clone());
+                }
+                if let Err(e) = state.store.upsert_part(&part) {
+                    tracing::error!("recording the setup of {id}: {e}");
+                }
+                state.broadcast(Event::PartUpdated { session: id, part });
+                if !state.sessions.contains_key(&id) {
+                    return;
+                }
+                if state.status_of(id).ok() != Some(Status::Starting) {
+                    // Stopped (or removed) while the setup ran: nothing more to start.
+                    return;
+                }
+                if !passed {
+                    let last = output
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("");
+                    let reason = format!(
+                        "the template's setup failed: {}",
+                        crate::core::screen_line(last)
+                    );
+                    state.set_status(id, Status::Error, Some(reason));
+                    state.mark(id, crate::core::Mark::Failed);
+                    state.publish(id);
+                    state.notify_parent(id, None);
+                    return;
+                }
+                state.open_driver(id);
+                if let Some(prompt) = prompt
+                    && let Err(e) = state.send(id, prompt)
+                {
+                    tracing::warn!("the first prompt of {id} was not sent: {e}");
+                }
+            },
+        );
+    }
+}
