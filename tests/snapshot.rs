@@ -1,6 +1,8 @@
 //! Snapshots of workspaces against real git repositories: what a snapshot records, that
 //! taking one changes nothing, and that the files come back exactly.
 
+mod support;
+
 use flotilla::core::Strategy;
 use flotilla::git;
 use flotilla::process_groups::Registry;
@@ -130,28 +132,7 @@ fn tree(repo: &Path, commit: &str) -> Files {
 
 /// The files on disk under `dir`, without `.git`.
 fn walk(dir: &Path) -> Files {
-    fn go(top: &Path, dir: &Path, files: &mut Files) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if dir == top && path.file_name().unwrap() == ".git" {
-                continue;
-            }
-            if path.is_dir() {
-                go(top, &path, files);
-            } else {
-                let rel = path
-                    .strip_prefix(top)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                let exec = fs::metadata(&path).unwrap().permissions().mode() & 0o111 != 0;
-                files.insert(rel, (exec, fs::read(&path).unwrap()));
-            }
-        }
-    }
-    let mut files = Files::new();
-    go(dir, dir, &mut files);
-    files
+    support::files_on_disk(dir)
 }
 
 fn status(dir: &Path) -> Vec<String> {

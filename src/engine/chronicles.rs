@@ -131,6 +131,8 @@ impl State {
                     .store
                     .insert_chronicle(&c, &kept.transcript, &kept.diff)
                     .map_err(|e| e.to_string());
+                // Clients showing the session's chronicles look again.
+                state.publish(id);
                 then(state, stored.map(|()| c))
             },
         );

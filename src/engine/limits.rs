@@ -93,17 +93,23 @@ impl State {
     pub(super) fn complete(&mut self, id: SessionId, reason: String) {
         tracing::info!("completing {id}: {reason}");
         self.drop_queue(id);
-        if let Some(live) = self.live.remove(&id) {
-            for (waiter, note) in live.abort_waiters {
-                let _ = waiter.send(Ok(self.session_reply(id, note)));
+        let stopping: super::lifecycle::Stopping = match self.live.remove(&id) {
+            Some(live) => {
+                for (waiter, note) in live.abort_waiters {
+                    let _ = waiter.send(Ok(self.session_reply(id, note)));
+                }
+                Box::pin(live.driver.stop())
             }
-            self.after(live.driver.stop(), |_, ()| {});
-        }
+            None => Box::pin(std::future::ready(())),
+        };
         self.set_status(id, Status::Completed, Some(reason.clone()));
         self.publish(id);
-        self.keep_chronicle(id, format!("completed: {reason}"), move |state, kept| {
-            let files = kept.ok().map(|c| c.files);
-            state.notify_parent(id, files);
+        // Kept once the agent has stopped, so nothing writes to the workspace meanwhile.
+        self.after(stopping, move |state, ()| {
+            state.keep_chronicle(id, format!("completed: {reason}"), move |state, kept| {
+                let files = kept.ok().map(|c| c.files);
+                state.notify_parent(id, files);
+            });
         });
     }
 }

@@ -119,3 +119,30 @@ impl Gate {
         fs::write(self.dir.path().join(n.to_string()), "").expect("open the gate");
     }
 }
+
+/// The files on disk under `dir`, without `.git`: path to (executable, bytes).
+pub fn files_on_disk(dir: &Path) -> std::collections::BTreeMap<String, (bool, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    fn go(top: &Path, dir: &Path, files: &mut std::collections::BTreeMap<String, (bool, Vec<u8>)>) {
+        for entry in fs::read_dir(dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if dir == top && path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if path.is_dir() {
+                go(top, &path, files);
+            } else {
+                let rel = path
+                    .strip_prefix(top)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .into_owned();
+                let exec = fs::metadata(&path).expect("stat").permissions().mode() & 0o111 != 0;
+                files.insert(rel, (exec, fs::read(&path).expect("read")));
+            }
+        }
+    }
+    let mut files = std::collections::BTreeMap::new();
+    go(dir, dir, &mut files);
+    files
+}
