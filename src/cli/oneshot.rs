@@ -41,6 +41,9 @@ pub async fn run_once(client: &mut Client, args: RunArgs, json: bool) -> Result<
         let in_git = crate::git::succeeds(&dir, ["rev-parse", "--git-dir"]).unwrap_or(false);
         (!in_git).then_some(Strategy::Existing)
     });
+    // Listened for from the start, so a Ctrl-C at any moment ends the session.
+    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
     let mut events = client
         .take_events()
         .ok_or("the client has no event stream")?;
@@ -67,7 +70,7 @@ pub async fn run_once(client: &mut Client, args: RunArgs, json: bool) -> Result<
     };
     let ended = tokio::select! {
         ended = printer.follow(&mut events, id) => ended,
-        _ = tokio::signal::ctrl_c() => Ended::Interrupted,
+        _ = interrupts.recv() => Ended::Interrupted,
     };
     printer.end_line();
     output::flush();
