@@ -69,6 +69,17 @@ impl State {
                 CallbackState::Undeliverable,
                 Some(format!("the parent session is {status}")),
             ),
+            // Waiting for an answer is busy too: the callback waits its turn.
+            Some(Status::WaitingInput) => match self.store.push_queued(parent, &prompt) {
+                Ok(()) => {
+                    if let Some(p) = self.sessions.get_mut(&parent) {
+                        p.queued_prompts += 1;
+                    }
+                    self.publish(parent);
+                    (CallbackState::Queued, None)
+                }
+                Err(e) => (CallbackState::Undeliverable, Some(e.to_string())),
+            },
             Some(status) => match self.send(parent, prompt) {
                 Ok(_) if status.is_busy() => (CallbackState::Queued, None),
                 Ok(_) => (CallbackState::Sent, None),

@@ -11,6 +11,8 @@ use crate::workspace;
 
 /// The most of a final diff a chronicle keeps as text.
 const MAX_DIFF: usize = 8 * 1024 * 1024;
+/// How much of the start and of the end of each streamed part a chronicle reads.
+const PART_ENDS: usize = 64 * 1024;
 /// The most of the earlier transcript a reforge's first prompt quotes.
 const MAX_CONTEXT: usize = 24 * 1024;
 
@@ -56,7 +58,7 @@ impl State {
         self.blocking(
             move || -> Result<Kept, String> {
                 let messages = readers
-                    .read(|store| store.transcript(id))
+                    .read(|store| store.transcript_ends(id, PART_ENDS))
                     .map_err(|e| e.to_string())?;
                 let transcript = chronicle::transcript_text(&messages, chronicle::MAX_TRANSCRIPT);
                 if removed || !ws.is_git() || workspace::ensure_present(&ws).is_err() {

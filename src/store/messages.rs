@@ -127,6 +127,16 @@ impl Store {
     /// whole transcript: clients read pages (`Store::page`); this is the reference the
     /// tests compare pages with.
     pub fn transcript(&self, session: SessionId) -> Result<Vec<Message>> {
+        self.transcript_with(session, None)
+    }
+
+    /// The transcript with each streamed part cut to its first and last `each` bytes: what
+    /// a chronicle keeps, read without holding a huge part whole.
+    pub fn transcript_ends(&self, session: SessionId, each: usize) -> Result<Vec<Message>> {
+        self.transcript_with(session, Some(each))
+    }
+
+    fn transcript_with(&self, session: SessionId, each: Option<usize>) -> Result<Vec<Message>> {
         let sid = session.to_string();
         let mut stmt = self.conn.prepare(
             "SELECT id, role, created_at FROM messages WHERE session_id = ?1 ORDER BY seq",
@@ -153,13 +163,30 @@ impl Store {
             .collect();
 
         let mut texts: HashMap<String, String> = HashMap::new();
+        if let Some(each) = each {
+            let mut stmt = self.conn.prepare(
+                "SELECT DISTINCT c.part_id FROM part_chunks c
+                 JOIN parts p ON p.id = c.part_id JOIN messages m ON m.id = p.message_id
+                 WHERE m.session_id = ?1",
+            )?;
+            let ids: Vec<String> = stmt
+                .query_map([&sid], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in ids {
+                if let Some(text) = self.part_text_ends(&id, each)? {
+                    texts.insert(id, text);
+                }
+            }
+        }
         let mut stmt = self.conn.prepare(
             "SELECT c.part_id, c.text FROM part_chunks c
              JOIN parts p ON p.id = c.part_id JOIN messages m ON m.id = p.message_id
              WHERE m.session_id = ?1 ORDER BY c.part_id, c.seq",
         )?;
         let mut rows = stmt.query([&sid])?;
-        while let Some(row) = rows.next()? {
+        while each.is_none()
+            && let Some(row) = rows.next()?
+        {
             let id: String = row.get(0)?;
             let chunk: String = row.get(1)?;
             texts.entry(id).or_default().push_str(&chunk);
