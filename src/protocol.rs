@@ -63,8 +63,11 @@ pub enum Command {
         reply: PermissionReply,
     },
     /// Saves a stopped session's workspace in a chronicle and removes the directory.
+    /// Files git ignores cannot be saved: it refuses while there are any, unless `force`.
     Archive {
         id: String,
+        #[serde(default)]
+        force: bool,
     },
     /// Makes an archived session's workspace again; the session is then `stopped`.
     Restore {

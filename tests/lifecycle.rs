@@ -78,13 +78,15 @@ async fn max_turns_1_ends_the_session_completed_after_its_first_turn() {
         .await;
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(kept[0].reason, "completed: max turns 1 reached");
-    // Completed is resumable, and the limit still holds for the next turn.
-    w.request(Command::Resume {
+    // A limit that is used up would end it again at once: resume says so.
+    let resume = Command::Resume {
         id: s.id.to_string(),
-    })
-    .await;
-    let again = w.wait_for(&s, |s| s.status == Status::Idle).await;
-    assert_eq!(again.turns, 1);
+    };
+    assert!(
+        refused(&w, resume)
+            .await
+            .contains("cannot resume: max turns 1 reached")
+    );
 }
 
 #[tokio::test]
@@ -111,6 +113,12 @@ async fn an_idle_timeout_ends_the_session_once_it_has_been_idle_that_long() {
         waited.num_milliseconds() >= 1_900,
         "ended after {waited} idle"
     );
+    // An idle timeout starts again: the session can be resumed.
+    w.request(Command::Resume {
+        id: s.id.to_string(),
+    })
+    .await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
 }
 
 #[tokio::test]
@@ -448,6 +456,7 @@ async fn archive_frees_the_workspace_and_restore_brings_back_exactly_its_files()
     let (s, files) = with_work(&w).await;
     let archive = Command::Archive {
         id: s.id.to_string(),
+        force: false,
     };
     assert!(refused(&w, archive.clone()).await.contains("stop it first"));
     let stop = Command::Stop {
@@ -456,6 +465,20 @@ async fn archive_frees_the_workspace_and_restore_brings_back_exactly_its_files()
         force: false,
     };
     w.request(stop).await;
+    // An ignored file cannot be saved: archiving asks for --force first.
+    std::fs::write(s.workspace.join(".env"), "SECRET=1\n").expect("env");
+    let exclude = w.repo.path().join(".git/info/exclude");
+    std::fs::write(&exclude, ".env\n").expect("exclude");
+    let refusal = refused(&w, archive.clone()).await;
+    assert!(
+        refusal.contains("1 ignored file(s) (.env)") && refusal.contains("--force"),
+        "{refusal}"
+    );
+    assert!(s.workspace.join(".env").exists(), "nothing was changed");
+    let archive = Command::Archive {
+        id: s.id.to_string(),
+        force: true,
+    };
     let Reply::Session { session, note } = w.request(archive).await else {
         panic!()
     };

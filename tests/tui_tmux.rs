@@ -153,3 +153,60 @@ fn usable_at_80_by_24() {
     assert_eq!(tmux.wait_exit(), "0", "exit status");
     f.ok(&["daemon", "stop"]);
 }
+
+#[test]
+fn a_completed_session_is_archived_from_the_dashboard_and_restored_from_the_history() {
+    let f = Flotilla::new();
+    let repo = git_repo();
+    let dir = repo.path().to_str().expect("utf-8 path");
+    let made = f.ok(&[
+        "new",
+        "--dir",
+        dir,
+        "--agent",
+        "shell",
+        "--title",
+        "limited",
+        "--prompt",
+        "echo limited-ok",
+        "--max-turns",
+        "1",
+    ]);
+    let id = made.trim().lines().last().expect("the id").to_string();
+    f.wait_status(&id, "completed", WAIT);
+    let workspace = PathBuf::from(f.session(&id)["workspace"].as_str().expect("workspace"));
+    assert!(workspace.is_dir());
+    let tmux = Tmux::start(&f, repo.path(), 80, 24);
+    tmux.wait_until("the completed session", |s| s.contains("✓ limited"));
+    tmux.wait_status_line("A archive");
+
+    // A asks with buttons: a letter answers nothing, the button does.
+    tmux.keys(&["A"]);
+    tmux.wait_for("Archive 'limited'?");
+    tmux.keys(&["y"]);
+    tmux.wait_for("[ Archive ]");
+    tmux.keys(&["Right"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_until("the sidebar without it", |s| {
+        s.contains("sessions 0") && s.contains("H shows 1 archived")
+    });
+    assert_eq!(f.status(&id), "archived");
+    assert!(!workspace.exists(), "the directory was removed");
+
+    // H finds it; enter offers to restore it and shows it once it is back.
+    tmux.keys(&["H"]);
+    tmux.wait_until("the history with the archived row", |s| {
+        s.contains("history · 1-1 of 1") && s.contains("archived      limited")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("Restore and open");
+    tmux.keys(&["y"]);
+    tmux.wait_header("■ stopped");
+    tmux.wait_until("the session back in the sidebar", |s| {
+        s.contains("■ limited")
+    });
+    assert!(workspace.is_dir(), "the directory was made again");
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_exit(), "0", "exit status");
+    f.ok(&["daemon", "stop"]);
+}

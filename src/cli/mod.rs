@@ -85,7 +85,12 @@ pub enum Cmd {
     /// The templates configured in config.toml.
     Templates,
     /// Save a stopped session's workspace and remove the directory.
-    Archive { id: String },
+    Archive {
+        id: String,
+        /// Archive even though files git ignores (which cannot be saved) would be deleted.
+        #[arg(long)]
+        force: bool,
+    },
     /// Make an archived session's workspace again; it is then stopped, to resume.
     Restore { id: String },
     /// What was kept of ended sessions.

@@ -170,7 +170,9 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             super::lifecycle::wait(client, id, &until, timeout, json).await
         }
         Cmd::Templates => super::lifecycle::templates(client, json).await,
-        Cmd::Archive { id } => session_command(client, Command::Archive { id }, json).await,
+        Cmd::Archive { id, force } => {
+            session_command(client, Command::Archive { id, force }, json).await
+        }
         Cmd::Restore { id } => session_command(client, Command::Restore { id }, json).await,
         Cmd::Chronicle { action } => super::lifecycle::chronicle(client, action, json).await,
         Cmd::Reforge {

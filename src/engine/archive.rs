@@ -8,7 +8,7 @@ use crate::store::WorkspaceState;
 use crate::workspace::{self, Cleanup};
 
 impl State {
-    pub(super) fn archive(&mut self, id: SessionId, reply: Responder) {
+    pub(super) fn archive(&mut self, id: SessionId, force: bool, reply: Responder) {
         let checked = (self.status_of(id))
             .and_then(|status| check(status, Action::Archive).map_err(|e| e.to_string()))
             .and_then(|_| self.store.workspace_of(id).map_err(|e| e.to_string()));
@@ -19,6 +19,29 @@ impl State {
                 return;
             }
         };
+        if !(force || removed || ws.strategy == Strategy::Existing) {
+            // Ignored files (a .env, build output) cannot go into the chronicle: the
+            // user says whether they may go with the directory.
+            let path = ws.path.clone();
+            return self.blocking(
+                move || workspace::changes(&path),
+                move |state, changes| match changes {
+                    Ok(c) if !c.ignored.is_empty() => {
+                        let named: Vec<&str> = c.ignored.iter().take(3).map(String::as_str).collect();
+                        let _ = reply.send(Err(format!(
+                            "nothing was changed: {} ignored file(s) ({}{}) cannot be saved and would be deleted with the workspace; pass --force to archive without them",
+                            c.ignored.len(),
+                            named.join(", "),
+                            if c.ignored.len() > 3 { ", ..." } else { "" }
+                        )));
+                    }
+                    Ok(_) => state.archive(id, true, reply),
+                    Err(e) => {
+                        let _ = reply.send(Err(format!("nothing was changed: {e}")));
+                    }
+                },
+            );
+        }
         self.keep_chronicle(id, "archived".into(), move |state, kept| {
             let chronicle = match kept {
                 Ok(c) => c,

@@ -64,8 +64,8 @@ impl State {
                 }
                 Err(e) => Err(e),
             },
-            Command::Archive { id } => match self.resolve(&id) {
-                Ok(id) => return self.archive(id, reply),
+            Command::Archive { id, force } => match self.resolve(&id) {
+                Ok(id) => return self.archive(id, force, reply),
                 Err(e) => Err(e),
             },
             Command::Restore { id } => match self.resolve(&id) {

@@ -54,6 +54,27 @@ impl State {
         }
     }
 
+    /// A session that a limit would end again at once is not resumed: its turns, time,
+    /// cost or ttl are used up. (An idle timeout starts again.)
+    pub(super) fn limits_allow_resume(&self, id: SessionId) -> Result<(), String> {
+        let Some(s) = self.sessions.get(&id) else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        let resumed = crate::core::Session {
+            status: Status::Idle,
+            last_activity_at: now,
+            ..s.clone()
+        };
+        match limits::reached(&resumed, now, None) {
+            Some(reason) => Err(format!(
+                "cannot resume: {reason}; reforge its chronicle (`flotilla chronicle ls --session {}`) to go on in a new session",
+                id.short()
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Checks the limits that count finished turns (turns, cost); true if it ended.
     pub(super) fn limits_after_turn(&mut self, id: SessionId) -> bool {
         let ending = self.live.get_mut(&id).and_then(|l| l.ending.take());

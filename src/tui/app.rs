@@ -64,6 +64,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
     .effects;
     effects.push(Effect::Request(Command::DaemonStatus, Tag::Status));
     effects.push(Effect::Request(Command::Agents, Tag::Agents));
+    effects.push(Effect::Request(Command::Templates, Tag::Templates));
     if let Some(problem) = config_error.or(keymap_error) {
         effects.extend(update(&mut state, Msg::Problem(problem)).effects);
     }

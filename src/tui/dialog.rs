@@ -2,7 +2,7 @@
 
 use super::environment::Environment;
 use crate::core::Strategy;
-use crate::protocol::{Command, NewSession};
+use crate::protocol::{NewSession, TemplateInfo};
 use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
 
@@ -11,65 +11,12 @@ pub enum Dialog {
     Confirm(Confirm),
 }
 
-/// A question with buttons. The first choice changes nothing, and the focus starts there
-/// on any question whose answer destroys data; such a question is answered only by
-/// moving to its button and pressing enter, never by a letter typed in passing.
-pub struct Confirm {
-    pub question: String,
-    /// What would be lost, a line each, shown above the buttons.
-    pub losses: Vec<String>,
-    pub choices: Vec<Choice>,
-    pub focus: usize,
-    /// Whether `y` picks the last choice: only where nothing is destroyed.
-    pub letters: bool,
-}
-
-pub struct Choice {
-    pub label: String,
-    /// The request it makes, with what its reply is for; `None` only closes the dialog.
-    pub request: Option<(Command, crate::tui::update::Tag)>,
-}
-
-impl Confirm {
-    /// "No" and "Yes": the yes-answer makes `command`, and says `done` once it is done.
-    pub fn yes_no(question: String, yes: &str, command: Command, done: String) -> Confirm {
-        Confirm {
-            question,
-            losses: Vec::new(),
-            choices: vec![
-                Choice {
-                    label: "Cancel".into(),
-                    request: None,
-                },
-                Choice {
-                    label: yes.into(),
-                    request: Some((command, crate::tui::update::Tag::Action { what: done })),
-                },
-            ],
-            focus: 0,
-            letters: true,
-        }
-    }
-
-    /// A question about something that cannot be undone: `losses` say what goes.
-    pub fn destructive(mut self, losses: Vec<String>) -> Confirm {
-        self.losses = losses;
-        self.letters = false;
-        self
-    }
-
-    pub fn move_focus(&mut self, forward: bool) {
-        let n = self.choices.len().max(1);
-        self.focus = if forward {
-            (self.focus + 1).min(n - 1)
-        } else {
-            self.focus.saturating_sub(1)
-        };
-    }
-}
+pub use super::confirm::{Choice, Confirm};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Field {
+    /// Above the directory, where the form's focus starts: reached with ↑.
+    Template,
     Directory,
     Strategy,
     Agent,
@@ -80,7 +27,8 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 8] = [
+        Field::Template,
         Field::Directory,
         Field::Strategy,
         Field::Agent,
@@ -92,6 +40,7 @@ impl Field {
 
     pub fn label(self) -> &'static str {
         match self {
+            Field::Template => "Template",
             Field::Directory => "Directory",
             Field::Strategy => "Strategy",
             Field::Agent => "Agent",
@@ -103,7 +52,7 @@ impl Field {
     }
 
     pub fn is_choice(self) -> bool {
-        matches!(self, Field::Strategy | Field::Agent)
+        matches!(self, Field::Strategy | Field::Agent | Field::Template)
     }
 }
 
@@ -122,6 +71,14 @@ pub struct NewSessionForm {
     pub completions: Vec<String>,
     /// The form was sent and its answer is awaited.
     pub submitting: bool,
+    /// The configured templates (`None` until the daemon has said).
+    pub templates: Option<Vec<TemplateInfo>>,
+    /// 0 for none, else the template at `template - 1`.
+    pub template: usize,
+    /// The user picked the strategy or the agent: it is sent even where a template
+    /// would set it.
+    pub strategy_chosen: bool,
+    pub agent_chosen: bool,
 }
 
 impl NewSessionForm {
@@ -150,11 +107,96 @@ impl NewSessionForm {
             errors: BTreeMap::new(),
             completions: Vec::new(),
             submitting: false,
+            templates: None,
+            template: 0,
+            strategy_chosen: false,
+            agent_chosen: false,
         }
+    }
+
+    pub fn chosen_template(&self) -> Option<&TemplateInfo> {
+        let i = self.template.checked_sub(1)?;
+        self.templates.as_ref()?.get(i)
+    }
+
+    /// The template's choices go into the fields the user has not chosen: the form shows
+    /// what will be made, and those fields are left to the template when it is sent.
+    fn apply_template(&mut self) {
+        let (strategy, agent) = match self.chosen_template() {
+            Some(t) => (t.strategy, t.agent.clone()),
+            None => (None, None),
+        };
+        if !self.strategy_chosen {
+            let at = strategy.and_then(|s| STRATEGIES.iter().position(|x| *x == s));
+            self.strategy = at.unwrap_or(0);
+        }
+        if !self.agent_chosen {
+            self.agent = match agent {
+                Some(a) => match self.agents.iter().position(|x| *x == a) {
+                    Some(i) => i,
+                    // Not configured here: shown, and the daemon says what is wrong.
+                    None => {
+                        self.agents.push(a);
+                        self.agents.len() - 1
+                    }
+                },
+                None => 0,
+            };
+        }
+    }
+
+    /// What the chosen template sets, in one line, for under its field.
+    pub fn template_summary(&self) -> Option<String> {
+        let t = self.chosen_template()?;
+        let words = crate::core::limits::words;
+        let mut sets: Vec<String> = Vec::new();
+        let mut set = |what: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                sets.push(format!("{what} {v}"));
+            }
+        };
+        set("agent", &t.agent);
+        set("model", &t.model);
+        set("strategy", &t.strategy.map(|s| s.to_string()));
+        set("branch", &t.branch);
+        let l = &t.limits;
+        set("max turns", &l.max_turns.map(|n| n.to_string()));
+        set("max duration", &l.max_duration_secs.map(words));
+        set("max cost", &l.max_cost_usd.map(|c| format!("${c:.2}")));
+        set("ttl", &l.ttl_secs.map(words));
+        set("idle timeout", &l.idle_timeout_secs.map(words));
+        set("setup", &t.setup.as_ref().map(|c| format!("`{c}`")));
+        if !t.env.is_empty() {
+            sets.push(format!("env {}", t.env.join(", ")));
+        }
+        if t.prompt.is_some() {
+            sets.push("a first prompt".into());
+        }
+        Some(match sets.is_empty() {
+            true => "sets nothing beyond the defaults".into(),
+            false => format!("sets {}", sets.join(" · ")),
+        })
+    }
+
+    /// What an empty text field becomes when the template fills it.
+    pub fn template_value(&self, field: Field) -> Option<String> {
+        let t = self.chosen_template()?;
+        let v = match field {
+            Field::Model => t.model.clone(),
+            Field::Branch => t.branch.clone(),
+            Field::Prompt => t.prompt.clone(),
+            _ => None,
+        }?;
+        let first = v.lines().next().unwrap_or("").to_string();
+        Some(format!("(template: {first})"))
     }
 
     pub fn value(&self, field: Field) -> String {
         match field {
+            Field::Template => match self.chosen_template() {
+                Some(t) => t.name.clone(),
+                None => "(none)".into(),
+            },
             Field::Strategy => STRATEGIES[self.strategy].to_string(),
             Field::Agent => self.agents.get(self.agent).cloned().unwrap_or_default(),
             _ => self
@@ -177,7 +219,9 @@ impl NewSessionForm {
     /// The branch the daemon will derive when the field is left empty.
     pub fn branch_placeholder(&self) -> String {
         let title = self.value(Field::Title);
-        if STRATEGIES[self.strategy] == Strategy::Existing {
+        if let Some(v) = self.template_value(Field::Branch) {
+            v
+        } else if STRATEGIES[self.strategy] == Strategy::Existing {
             "(the directory's current branch)".into()
         } else if title.trim().is_empty() {
             "(from the title)".into()
@@ -209,8 +253,21 @@ impl NewSessionForm {
             }
         };
         match self.focus {
-            Field::Strategy => self.strategy = step(self.strategy, STRATEGIES.len()),
-            Field::Agent => self.agent = step(self.agent, self.agents.len().max(1)),
+            Field::Strategy => {
+                self.strategy = step(self.strategy, STRATEGIES.len());
+                self.strategy_chosen = true;
+            }
+            Field::Agent => {
+                self.agent = step(self.agent, self.agents.len().max(1));
+                self.agent_chosen = true;
+            }
+            Field::Template => {
+                let n = self.templates.as_ref().map_or(0, Vec::len);
+                if n > 0 {
+                    self.template = step(self.template, n + 1);
+                    self.apply_template();
+                }
+            }
             _ => {}
         }
     }
@@ -233,14 +290,25 @@ impl NewSessionForm {
             return None;
         }
         let opt = |field| Some(self.value(field)).filter(|v: &String| !v.trim().is_empty());
+        // What the template sets and the user left alone is the template's to fill in.
+        let t = self.chosen_template();
+        let strategy = match t.and_then(|t| t.strategy) {
+            Some(_) if !self.strategy_chosen => None,
+            _ => Some(STRATEGIES[self.strategy]),
+        };
+        let agent = match t.and_then(|t| t.agent.as_ref()) {
+            Some(_) if !self.agent_chosen => None,
+            _ => Some(self.value(Field::Agent)),
+        };
         Some(NewSession {
             dir: env.expand_home(dir.trim()),
-            strategy: Some(STRATEGIES[self.strategy]),
+            strategy,
             title: opt(Field::Title),
             branch: opt(Field::Branch),
-            agent: Some(self.value(Field::Agent)),
+            agent,
             model: opt(Field::Model),
             prompt: opt(Field::Prompt),
+            template: t.map(|t| t.name.clone()),
             ..NewSession::default()
         })
     }
@@ -248,7 +316,9 @@ impl NewSessionForm {
     /// Puts the daemon's refusal on the field it is about.
     pub fn show_error(&mut self, message: &str) {
         let lower = message.to_lowercase();
-        let field = if lower.contains("branch") {
+        let field = if lower.contains("template") {
+            Field::Template
+        } else if lower.contains("branch") {
             Field::Branch
         } else if lower.contains("agent") {
             Field::Agent

@@ -9,7 +9,8 @@ use std::fmt;
 const DEFAULT_KEYMAP: &str = include_str!("../../assets/keymap.toml");
 
 /// Where a key is read: the first context that binds it wins, in the order the dashboard
-/// asks (a dialog, the prompt, the permission card, the tab, then global).
+/// asks (a dialog, the history view, the prompt, the permission card, the tab, then
+/// global).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Context {
@@ -20,6 +21,7 @@ pub enum Context {
     Prompt,
     Dialog,
     Confirm,
+    History,
 }
 
 macro_rules! actions {
@@ -55,6 +57,9 @@ actions! {
     OptionNext = "option_next", Submit = "submit", Cancel = "cancel", Yes = "yes", No = "no",
     NextChoice = "next_choice", PrevChoice = "prev_choice", Choose = "choose",
     Zoom = "zoom", LineUp = "line_up", LineDown = "line_down", Messages = "messages",
+    Archive = "archive", Restore = "restore", History = "history", Search = "search",
+    StatusFilter = "status_filter", DateRange = "date_range", Open = "open",
+    Reforge = "reforge", NextPage = "next_page", PrevPage = "prev_page", Close = "close",
 }
 
 /// One key with its modifiers, as written in the keymap ("ctrl-c", "G", "alt-enter").
@@ -286,6 +291,7 @@ mod tests {
             Context::Prompt,
             Context::Dialog,
             Context::Confirm,
+            Context::History,
         ] {
             assert!(
                 keymap.bindings.iter().any(|b| b.context == context),

@@ -2,9 +2,13 @@
 //! touches git, the database or an agent itself.
 
 mod app;
+mod confirm;
+pub mod details;
 pub mod dialog;
 pub mod environment;
+pub mod history;
 pub mod keymap;
+mod rows;
 pub mod state;
 pub mod theme;
 pub mod transcript;

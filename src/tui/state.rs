@@ -4,7 +4,7 @@ use super::dialog::Dialog;
 use super::keymap::Keymap;
 use super::theme::Theme;
 use super::transcript::Transcript;
-use crate::core::{FileDiff, Session, SessionId, Status};
+use crate::core::{FileDiff, Session, SessionId};
 use chrono::{DateTime, Utc};
 use ratatui_textarea::TextArea;
 use std::collections::HashMap;
@@ -69,6 +69,18 @@ pub struct DiffView {
 pub enum Row {
     Group(usize),
     Session(usize),
+    /// A session nested under its parent, `depth` levels down (1 for a child).
+    Child(usize, usize),
+}
+
+impl Row {
+    /// The index into `sessions` of a session's row.
+    pub fn session(self) -> Option<usize> {
+        match self {
+            Row::Session(i) | Row::Child(i, _) => Some(i),
+            Row::Group(_) => None,
+        }
+    }
 }
 
 /// How many sessions' transcripts the dashboard holds at once.
@@ -131,6 +143,14 @@ pub struct State {
     pub next_seq: u64,
     /// The terminal's width and height.
     pub size: (u16, u16),
+    /// The configured templates, once the daemon has said (`None` until then).
+    pub templates: Option<Vec<crate::protocol::TemplateInfo>>,
+    /// What the Info tab shows beyond the session record.
+    pub details: super::details::DetailsView,
+    /// Rows the Info tab is scrolled down.
+    pub info_scroll: usize,
+    /// The History view, while it is open.
+    pub history_view: Option<super::history::HistoryView>,
     /// Where the new-session dialog starts: the directory flotilla was started in.
     pub default_dir: String,
     /// The shell, the editor and the home directory, read once at start.
@@ -183,6 +203,10 @@ impl State {
             offline: None,
             next_seq: 1,
             size: (80, 24),
+            templates: None,
+            details: Default::default(),
+            info_scroll: 0,
+            history_view: None,
             default_dir: String::new(),
             env: Default::default(),
         }
@@ -239,57 +263,6 @@ impl State {
             .retain(|id, _| Some(*id) == selected || recent.contains(id));
     }
 
-    /// Recomputes the sidebar after sessions, sorting or the filter changed, and keeps
-    /// the selection on a visible session.
-    pub fn rebuild_rows(&mut self) {
-        let filter = self.filter.to_lowercase();
-        let mut visible: Vec<usize> = (0..self.sessions.len())
-            .filter(|&i| filter.is_empty() || matches_filter(&self.sessions[i], &filter))
-            .collect();
-        // What needs the user most: a question, a failure, news, then the rest.
-        let urgency = |s: &Session| match (s.status, s.mark) {
-            (Status::WaitingInput, _) => 0,
-            (Status::Error, _) | (_, Some(Mark::Failed)) => 1,
-            (Status::Disconnected, _) | (_, Some(Mark::Attention)) => 2,
-            (_, Some(Mark::Unread)) => 3,
-            _ => 4,
-        };
-        self.groups.clear();
-        self.rows.clear();
-        if self.needs_me_first {
-            // One list, the most urgent first, whatever the repository.
-            let sessions = &self.sessions;
-            visible.sort_by_key(|&i| urgency(&sessions[i]));
-            self.rows.extend(visible.iter().map(|&i| Row::Session(i)));
-        } else {
-            for &i in &visible {
-                let repo = &self.sessions[i].source_repo;
-                if !self.groups.contains(repo) {
-                    self.groups.push(repo.clone());
-                }
-            }
-            self.group_sizes.clear();
-            for (g, repo) in self.groups.iter().enumerate() {
-                self.rows.push(Row::Group(g));
-                let before = self.rows.len();
-                self.rows.extend(
-                    visible
-                        .iter()
-                        .filter(|&&i| &self.sessions[i].source_repo == repo)
-                        .map(|&i| Row::Session(i)),
-                );
-                self.group_sizes.push(self.rows.len() - before);
-            }
-        }
-        let still_visible = self
-            .selected
-            .is_some_and(|id| self.visible_ids().any(|v| v == id));
-        if !still_visible {
-            let first = self.visible_ids().next();
-            self.selected = first;
-        }
-    }
-
     /// The rows inside the sidebar's box, and inside the transcript's, which is as tall.
     pub fn sidebar_height(&self) -> usize {
         let prompt = self.prompt.lines().len().clamp(1, 4) + 2;
@@ -302,9 +275,10 @@ impl State {
     /// spare at the top for its group's header, which stays in view.
     pub fn scroll_sidebar(&mut self) {
         let height = self.sidebar_height();
-        let at = self.rows.iter().position(
-            |r| matches!(r, Row::Session(i) if Some(self.sessions[*i].id) == self.selected),
-        );
+        let at = self.rows.iter().position(|r| {
+            r.session()
+                .is_some_and(|i| Some(self.sessions[i].id) == self.selected)
+        });
         let Some(at) = at else {
             self.sidebar_top = 0;
             return;
@@ -323,21 +297,18 @@ impl State {
     }
 
     pub fn visible_ids(&self) -> impl Iterator<Item = SessionId> + '_ {
-        self.rows.iter().filter_map(|r| match r {
-            Row::Session(i) => Some(self.sessions[*i].id),
-            Row::Group(_) => None,
-        })
+        self.rows
+            .iter()
+            .filter_map(|r| r.session().map(|i| self.sessions[i].id))
     }
 
     /// When the next age in the sidebar changes its text, so the screen is redrawn then
     /// and not before.
     pub fn next_age_change(&self) -> Option<DateTime<Utc>> {
         (self.rows.iter())
-            .filter_map(|r| match r {
-                Row::Session(i) => self.sessions.get(*i),
-                Row::Group(_) => None,
-            })
+            .filter_map(|r| r.session().and_then(|i| self.sessions.get(i)))
             .map(|s| crate::core::coarse_age_changes(s.last_activity_at, self.now))
+            .chain(self.next_info_change())
             .min()
     }
 
@@ -345,19 +316,6 @@ impl State {
         self.next_seq += 1;
         self.next_seq
     }
-}
-
-fn matches_filter(s: &Session, filter: &str) -> bool {
-    s.title.to_lowercase().contains(filter)
-        || s.branch
-            .as_deref()
-            .is_some_and(|b| b.to_lowercase().contains(filter))
-        || s.agent.to_lowercase().contains(filter)
-        || s.status.as_str().contains(filter)
-        || s.source_repo
-            .to_string_lossy()
-            .to_lowercase()
-            .contains(filter)
 }
 
 pub fn new_prompt() -> TextArea<'static> {

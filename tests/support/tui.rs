@@ -229,7 +229,23 @@ pub fn send(text: &str) -> Command {
 }
 
 pub const ABORTABLE: [Status; 3] = [Status::Starting, Status::Active, Status::WaitingInput];
-pub const ENDED: [Status; 1] = [Status::Stopped];
+/// Ended by the user or by a limit, with the workspace still there.
+pub const ENDED: [Status; 2] = [Status::Stopped, Status::Completed];
+pub const RESUMABLE: [Status; 4] = [
+    Status::Stopped,
+    Status::Completed,
+    Status::Disconnected,
+    Status::Error,
+];
+
+/// Every status a session in the sidebar can have: archived ones are only in the
+/// History view, so no key of the main view reaches them.
+pub fn listed_statuses() -> impl Iterator<Item = Status> {
+    Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| *s != Status::Archived)
+}
 pub const PROMPTABLE: [Status; 3] = [Status::Starting, Status::Active, Status::Idle];
 
 pub fn three_sessions() -> State {

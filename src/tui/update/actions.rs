@@ -1,5 +1,5 @@
-//! What the keys ask of a session: abort, resume, terminate, clean up, delete, answer a
-//! permission. Anything that loses work or data asks first, with buttons.
+//! What the keys ask of a session: abort, resume, terminate, clean up, archive, delete,
+//! answer a permission. Anything that loses work or data asks first, with buttons.
 
 use super::{Effect, Tag, flash};
 use crate::core::{Action as Allowed, PermissionReply, Session, Status, check, sanitize};
@@ -72,7 +72,12 @@ pub fn terminate(state: &mut State, cleanup: bool, effects: &mut Vec<Effect>) {
     let Some(s) = state.selected_session() else {
         return;
     };
-    let ended = s.status == Status::Stopped;
+    // Ended by the user or by a limit: only the workspace is left to remove.
+    let ended = matches!(s.status, Status::Stopped | Status::Completed);
+    if s.status == Status::Archived {
+        let why = "its workspace was removed when it was archived: restore it from the history (H)";
+        return flash(state, why, Level::Error);
+    }
     if !(cleanup && ended)
         && let Err(refused) = check(s.status, Allowed::Terminate)
     {
@@ -148,6 +153,43 @@ pub fn cleanup_refused(state: &mut State, session: &Session, refusal: &str) {
     let mut confirm = Confirm::yes_no(question, "Discard and remove", command, done)
         .destructive(vec![sanitize(lost)]);
     confirm.choices[0].label = "Keep it".into();
+    state.dialog = Some(Dialog::Confirm(confirm));
+}
+
+/// `A` saves an ended session's workspace in a chronicle and removes the directory. The
+/// directory goes, and files git ignores are not saved: it asks first, with buttons.
+pub fn archive(state: &mut State) {
+    let Some(s) = state.selected_session() else {
+        return;
+    };
+    if let Err(refused) = check(s.status, Allowed::Archive) {
+        return flash(state, refused.to_string(), Level::Error);
+    }
+    let title = sanitize(&s.title);
+    // The question below names what goes, ignored files included: answered, it forces.
+    let command = Command::Archive {
+        id: s.id.to_string(),
+        force: true,
+    };
+    let done = format!("archived '{title}': it is in the history (H)");
+    // A directory flotilla did not make is never removed: nothing is lost then.
+    if s.strategy == crate::core::Strategy::Existing {
+        let question = format!(
+            "Archive '{title}'? Its files are saved in a chronicle; {} is kept, since flotilla did not create it.",
+            s.workspace.display()
+        );
+        let confirm = Confirm::yes_no(question, "Archive", command, done);
+        state.dialog = Some(Dialog::Confirm(confirm));
+        return;
+    }
+    let question = format!(
+        "Archive '{title}'? Its files are saved in a chronicle, then its workspace is removed; restore (R in the history, H) makes it again. This goes:"
+    );
+    let losses = vec![
+        format!("the directory {}", s.workspace.display()),
+        "files git ignores there (build output, .env): they are not saved".to_string(),
+    ];
+    let confirm = Confirm::yes_no(question, "Archive", command, done).destructive(losses);
     state.dialog = Some(Dialog::Confirm(confirm));
 }
 

@@ -154,6 +154,12 @@ pub(super) fn upsert_session(state: &mut State, session: Session, effects: &mut 
     let id = session.id;
     let before = state.session(id).map(|s| s.status);
     let after = session.status;
+    super::details::changed(state, &session);
+    if let Some(h) = &mut state.history_view
+        && let Some(row) = h.rows.iter_mut().find(|r| r.id == id)
+    {
+        *row = session.clone();
+    }
     match state.sessions.iter_mut().find(|s| s.id == id) {
         Some(slot) => *slot = session,
         None => state.sessions.push(session),
@@ -170,6 +176,7 @@ pub(super) fn upsert_session(state: &mut State, session: Session, effects: &mut 
         Status::WaitingInput => Some("needs your answer"),
         Status::Idle if before.is_busy() => Some("finished its turn"),
         Status::Error => Some("failed"),
+        Status::Completed => Some("completed: a limit was reached"),
         _ => None,
     };
     if state.selected == Some(id) {

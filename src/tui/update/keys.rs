@@ -1,14 +1,14 @@
 //! Keys and the mouse outside dialogs: overlays, the filter, the permission card, the
-//! tabs, global keys. The prompt box has its own module.
+//! tabs, global keys. The prompt box and the History view have modules of their own.
 
-use super::actions::{answer_permission, delete, session_action, terminate};
+use super::actions::{answer_permission, archive, delete, session_action, terminate};
 use super::{
     Effect, Update, dialog_keys, fetch_page, flash, load_diff, load_file, page_in, select,
 };
 use crate::core::Action as Allowed;
 use crate::tui::dialog::{Dialog, NewSessionForm};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::state::{Level, Overlay, Row, State, Tab};
+use crate::tui::state::{Level, Overlay, State, Tab};
 use crate::tui::transcript::Load;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -31,6 +31,9 @@ pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
         return dialog_keys::key(state, key, effects);
     }
     state.flash = None;
+    if state.history_view.is_some() {
+        return super::history::key(state, key, effects);
+    }
     if state.filtering {
         return filter_key(state, key);
     }
@@ -59,7 +62,7 @@ pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
 /// The wheel scrolls what is under the pointer (the sidebar moves the selection, the
 /// right pane its text, three lines a notch); a click in the sidebar selects a session.
 pub fn mouse(state: &mut State, mouse: MouseEvent, up: &mut Update) {
-    if state.dialog.is_some() || state.overlay.is_some() {
+    if state.dialog.is_some() || state.overlay.is_some() || state.history_view.is_some() {
         up.redraw = false;
         return;
     }
@@ -76,9 +79,10 @@ pub fn mouse(state: &mut State, mouse: MouseEvent, up: &mut Update) {
                 .checked_sub(1)
                 .filter(|l| *l < state.sidebar_height());
             let header = line == Some(0) && !state.needs_me_first;
-            match line.and_then(|l| state.rows.get(state.sidebar_top + l)) {
-                Some(Row::Session(i)) if !header => {
-                    let id = state.sessions[*i].id;
+            let row = line.and_then(|l| state.rows.get(state.sidebar_top + l));
+            match row.and_then(|r| r.session()) {
+                Some(i) if !header => {
+                    let id = state.sessions[i].id;
                     select(state, Some(id), effects);
                 }
                 _ => up.redraw = false,
@@ -101,6 +105,7 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         Action::New => {
             let mut form = NewSessionForm::new(&state.default_dir, state.agents.clone());
             form.missing = state.missing_agents.clone();
+            form.templates = state.templates.clone();
             state.dialog = Some(Dialog::NewSession(Box::new(form)));
         }
         // The box always opens, so what follows `i` is never read as keys; a prompt the
@@ -114,6 +119,8 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         Action::Terminate => terminate(state, false, effects),
         Action::TerminateCleanup => terminate(state, true, effects),
         Action::Delete => delete(state),
+        Action::Archive => archive(state),
+        Action::History => super::history::open(state, effects),
         Action::Shell | Action::Editor => {
             if let Some(s) = state.selected_session() {
                 let dir = s.workspace.clone();
@@ -151,7 +158,7 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         }
         Action::MessagesTab => state.tab = Tab::Messages,
         Action::DiffsTab => open_diffs(state, effects),
-        Action::InfoTab => state.tab = Tab::Info,
+        Action::InfoTab => show_info(state),
         Action::NextTab | Action::PrevTab => {
             let i = Tab::ALL.iter().position(|t| *t == state.tab).unwrap_or(0);
             let n = Tab::ALL.len();
@@ -160,10 +167,10 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             } else {
                 (i + n - 1) % n
             }];
-            if next == Tab::Diffs {
-                open_diffs(state, effects);
-            } else {
-                state.tab = next;
+            match next {
+                Tab::Diffs => open_diffs(state, effects),
+                Tab::Info => show_info(state),
+                Tab::Messages => state.tab = next,
             }
         }
         Action::Filter => state.filtering = true,
@@ -198,6 +205,12 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         }
         _ => {}
     }
+}
+
+/// The Info tab, its details asked for again: callbacks come without an event of their own.
+fn show_info(state: &mut State) {
+    state.tab = Tab::Info;
+    state.details.stale = true;
 }
 
 fn open_diffs(state: &mut State, effects: &mut Vec<Effect>) {
@@ -239,7 +252,15 @@ fn scroll(state: &mut State, action: Action, page: usize, effects: &mut Vec<Effe
                 _ => max.saturating_sub(page),
             };
         }
-        Tab::Info => {}
+        Tab::Info => {
+            let max = crate::tui::view::info_max_scroll(state);
+            state.info_scroll = match action {
+                Action::PageUp => state.info_scroll.saturating_sub(page),
+                Action::PageDown => (state.info_scroll + page).min(max),
+                Action::Top => 0,
+                _ => max,
+            };
+        }
     }
 }
 

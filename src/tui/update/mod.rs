@@ -2,8 +2,10 @@
 //! no IO; the loop carries out the effects it returns and feeds their results back.
 
 mod actions;
+mod details;
 mod dialog_keys;
 mod events;
+mod history;
 mod keys;
 mod pages;
 mod prompt;
@@ -86,6 +88,27 @@ pub enum Tag {
     },
     /// Telling the daemon which session is on screen; nothing to do with the answer.
     Viewing,
+    /// The configured templates.
+    Templates,
+    /// What the Info tab shows of a session beyond its record.
+    Details {
+        session: SessionId,
+    },
+    /// A page of the History view; `seq` names the view's request.
+    History {
+        seq: u64,
+    },
+    /// An archived session restored; with `open`, it is then shown in the dashboard.
+    Restored {
+        session: SessionId,
+        open: bool,
+    },
+    /// A session's chronicles, asked for to reforge from the newest.
+    ReforgeFrom {
+        session: SessionId,
+    },
+    /// A reforge: the answer is the new session, which is then selected.
+    Reforged,
     /// A user action on a session; `what` is said when it succeeds.
     Action {
         what: String,
@@ -144,6 +167,7 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
         state.sync_placeholder();
     }
     settle_selection(state, before, &mut up.effects);
+    details::settle(state, &mut up.effects);
     up
 }
 
@@ -156,6 +180,7 @@ fn settle_selection(state: &mut State, before: Option<SessionId>, effects: &mut 
     }
     if state.selected != before {
         state.scroll = 0;
+        state.info_scroll = 0;
         state.tool_cursor = None;
         // Looked at: the mark goes here at once, as it does in the daemon once told.
         let id = state.selected;

@@ -2,7 +2,9 @@
 
 use super::events::{daemon_event, upsert_session};
 use super::pages::join_page;
-use super::{Effect, Tab, Tag, actions, flash, load_diff, load_file, prompt, select};
+use super::{
+    Effect, Tab, Tag, actions, details, flash, history, load_diff, load_file, prompt, select,
+};
 use crate::protocol::{Command, DaemonStatus, Event, Reply};
 use crate::tui::state::{Level, State};
 use crate::tui::transcript::Transcript;
@@ -21,6 +23,14 @@ pub(super) fn reconnected(state: &mut State, snapshot: Reply, effects: &mut Vec<
     reply(state, Tag::Sessions, Ok(snapshot), effects);
     effects.push(Effect::Request(Command::DaemonStatus, Tag::Status));
     effects.push(Effect::Request(Command::Agents, Tag::Agents));
+    effects.push(Effect::Request(Command::Templates, Tag::Templates));
+    // Requests on the old connection are lost: ask again what is on screen.
+    state.details.in_flight = None;
+    state.details.stale = true;
+    if let Some(h) = &mut state.history_view {
+        h.in_flight = false;
+        history::ask(state, effects);
+    }
     flash(state, "reconnected to the daemon", Level::Info);
 }
 
@@ -177,6 +187,22 @@ pub(super) fn reply(
             daemon_event(state, Event::SessionRemoved { id }, effects);
             flash(state, note.unwrap_or(what), Level::Info);
         }
+        (Tag::Templates, Ok(Reply::Templates { templates })) => {
+            if let Some(crate::tui::dialog::Dialog::NewSession(form)) = &mut state.dialog {
+                form.templates = Some(templates.clone());
+            }
+            state.templates = Some(templates);
+        }
+        (Tag::Details { session }, result) => details::replied(state, session, result),
+        (Tag::History { seq }, result) => history::replied(state, seq, result, effects),
+        (Tag::Restored { open, .. }, result) => history::restored(state, open, result, effects),
+        (Tag::ReforgeFrom { session }, Ok(Reply::Chronicles { chronicles })) => {
+            history::reforge_from(state, session, chronicles)
+        }
+        (Tag::Reforged, Ok(Reply::Session { session, note })) => {
+            history::reforged(state, session, note, effects)
+        }
+        (Tag::Reforged, Err(e)) => flash(state, format!("could not reforge: {e}"), Level::Error),
         (Tag::Viewing, _) => {}
         (_, Err(e)) => flash(state, e, Level::Error),
         (_, Ok(_)) => {}

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn render(state: &State, frame: &mut Frame, screen: Rect, main: Rect) {
-    if state.permission_card_shown() && state.dialog.is_none() {
+    if state.permission_card_shown() && state.dialog.is_none() && state.history_view.is_none() {
         permission_card(state, frame, main);
     }
     match &state.dialog {
@@ -43,24 +43,9 @@ fn boxed<'a>(state: &State, title: &'a str) -> Block<'a> {
 
 fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: Rect) {
     let theme = &state.theme;
-    let errors = form.errors.len() as u16;
-    let hint = match form.focus == Field::Agent {
-        true => form.missing.get(&form.value(Field::Agent)).map_or(0, |h| {
-            wrap(h, 76usize.saturating_sub(2 + 14 + 1)).len() as u16
-        }),
-        false => 0,
-    };
-    let area = centered(
-        screen,
-        76,
-        11 + errors + hint + u16::from(!form.completions.is_empty()),
-    );
-    frame.render_widget(Clear, area);
-    let block = boxed(state, " new session ");
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let label_w = 14usize;
-    let value_w = usize::from(inner.width).saturating_sub(label_w + 1);
+    let value_w = usize::from(76u16.min(screen.width.saturating_sub(2)).saturating_sub(2))
+        .saturating_sub(label_w + 1);
     let mut lines: Vec<Line> = Vec::new();
     for field in Field::ALL {
         let focused = form.focus == field;
@@ -70,25 +55,7 @@ fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: 
             theme.style(Meaning::Dim)
         };
         let marker = if focused { "›" } else { " " };
-        let value = match field {
-            Field::Agent if form.missing.contains_key(&form.value(field)) => {
-                format!("◀ {} · not installed ▶", form.value(field))
-            }
-            Field::Strategy | Field::Agent => format!("◀ {} ▶", form.value(field)),
-            _ => {
-                let v = form.value(field);
-                let v = v.lines().next().unwrap_or("").to_string();
-                if v.is_empty() && field == Field::Branch {
-                    form.branch_placeholder()
-                } else if focused {
-                    // The cursor stays at the end of a single-line field.
-                    format!("{v}▏")
-                } else {
-                    v
-                }
-            }
-        };
-        let placeholder = field == Field::Branch && form.value(field).is_empty();
+        let (value, placeholder) = field_value(form, field, focused);
         let value_style = if placeholder {
             theme.style(Meaning::Dim)
         } else if focused {
@@ -103,6 +70,19 @@ fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: 
             ),
             Span::styled(clip_left(&value, value_w), value_style),
         ]));
+        let under = |text: &str, meaning, lines: &mut Vec<Line>| {
+            for piece in wrap(&sanitize(text), value_w) {
+                lines.push(Line::styled(
+                    format!("{:label_w$}{piece}", ""),
+                    theme.style(meaning),
+                ));
+            }
+        };
+        if field == Field::Template
+            && let Some(summary) = form.template_summary()
+        {
+            under(&summary, Meaning::Dim, &mut lines);
+        }
         if field == Field::Directory && !form.completions.is_empty() {
             let options = form.completions.join("  ");
             lines.push(Line::styled(
@@ -114,12 +94,7 @@ fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: 
             && focused
             && let Some(install) = form.missing.get(&form.value(field))
         {
-            for piece in wrap(&sanitize(install), value_w) {
-                lines.push(Line::styled(
-                    format!("{:label_w$}{piece}", ""),
-                    theme.style(Meaning::Warning),
-                ));
-            }
+            under(install, Meaning::Warning, &mut lines);
         }
         if let Some(e) = form.errors.get(&field) {
             lines.push(Line::styled(
@@ -143,11 +118,64 @@ fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: 
             k(Action::Complete)
         )
     };
+    let area = centered(screen, 76, lines.len() as u16 + 3);
+    frame.render_widget(Clear, area);
+    let block = boxed(state, " new session ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     lines.push(Line::styled(
         clip(&hint, usize::from(inner.width)),
         theme.style(Meaning::Dim),
     ));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A field's value as drawn, and whether it is a placeholder (what the daemon or the
+/// template will fill in) rather than something chosen or typed.
+fn field_value(form: &NewSessionForm, field: Field, focused: bool) -> (String, bool) {
+    let from_template = form.chosen_template().is_some();
+    match field {
+        Field::Template => match &form.templates {
+            None => ("asking the daemon…".into(), true),
+            Some(t) if t.is_empty() => ("none configured".into(), true),
+            Some(_) => (format!("◀ {} ▶", sanitize(&form.value(field))), false),
+        },
+        Field::Agent if form.missing.contains_key(&form.value(field)) => {
+            (format!("◀ {} · not installed ▶", form.value(field)), false)
+        }
+        Field::Agent | Field::Strategy => {
+            let chosen = match field {
+                Field::Agent => form.agent_chosen,
+                _ => form.strategy_chosen,
+            };
+            let set = form.chosen_template().is_some_and(|t| match field {
+                Field::Agent => t.agent.is_some(),
+                _ => t.strategy.is_some(),
+            });
+            let note = if from_template && set && !chosen {
+                " · from the template"
+            } else {
+                ""
+            };
+            (format!("◀ {} ▶{note}", sanitize(&form.value(field))), false)
+        }
+        _ => {
+            let v = form.value(field);
+            let v = v.lines().next().unwrap_or("").to_string();
+            if v.is_empty() && field == Field::Branch {
+                (form.branch_placeholder(), true)
+            } else if v.is_empty()
+                && let Some(t) = form.template_value(field).filter(|_| !focused)
+            {
+                (sanitize(&t), true)
+            } else if focused {
+                // The cursor stays at the end of a single-line field.
+                (format!("{v}▏"), false)
+            } else {
+                (v, false)
+            }
+        }
+    }
 }
 
 /// Keeps the end of a long value (a path) in view.

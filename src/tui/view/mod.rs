@@ -2,7 +2,9 @@
 
 mod dialogs;
 mod diffs;
+mod history;
 mod info;
+mod lineage;
 mod messages;
 pub mod overlay;
 mod sidebar;
@@ -18,6 +20,14 @@ use ratatui::widgets::{Block, Borders};
 
 pub fn render(state: &State, frame: &mut Frame) {
     let area = frame.area();
+    if state.history_view.is_some() {
+        let [body, status] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        history::render(state, frame, body);
+        status_line::render(state, frame, status);
+        dialogs::render(state, frame, area, body);
+        return;
+    }
     let prompt_height = (state.prompt.lines().len() as u16).clamp(1, 4) + 2;
     let [body, prompt, status] = Layout::vertical([
         Constraint::Min(3),
@@ -112,4 +122,9 @@ pub fn part_rows(state: &State, part_id: &str) -> usize {
 /// How many rows the note under a failed or disconnected session's transcript takes.
 pub fn trailer_rows(state: &State) -> usize {
     messages::trailer(state, state.messages_width()).len()
+}
+
+/// How far the Info tab scrolls at most.
+pub fn info_max_scroll(state: &State) -> usize {
+    info::max_scroll(state)
 }

@@ -12,10 +12,11 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const SECTIONS: [(Context, &str); 7] = [
+const SECTIONS: [(Context, &str); 8] = [
     (Context::Global, "everywhere"),
     (Context::Messages, "messages tab"),
     (Context::Diffs, "diffs tab"),
+    (Context::History, "history view (H)"),
     (Context::Permission, "permission card"),
     (Context::Prompt, "prompt box"),
     (Context::Dialog, "new-session dialog"),
@@ -186,10 +187,12 @@ fn status_meaning(status: Status) -> &'static str {
         Status::Active => "active: the agent is working",
         Status::WaitingInput => "waiting: the agent asks for your permission",
         Status::Idle => "idle: done, waiting for the next prompt",
-        Status::Stopped => "stopped: terminated by you; r resumes",
-        Status::Completed => "completed: a limit ended it (the reason is in Info); r resumes",
+        Status::Stopped => "stopped: terminated by you; r resumes, A archives",
+        Status::Completed => {
+            "completed: a limit ended it (the reason is in Info); r resumes, A archives"
+        }
         Status::Archived => {
-            "archived: its workspace was saved and removed; restore it from history (H)"
+            "archived: its workspace was saved and removed; only in the history (H), where R restores it"
         }
         Status::Disconnected => "disconnected: the agent went away; r resumes",
         Status::Error => "error: the session failed; the reason is in its transcript",

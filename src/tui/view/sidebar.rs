@@ -1,4 +1,5 @@
-//! The sessions, grouped by repository, with status glyphs and marks.
+//! The sessions, grouped by repository, with status glyphs and marks; children nested
+//! under their parents.
 
 use super::text::{clip, fit, width};
 use crate::core::{Status, sanitize};
@@ -12,9 +13,10 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let theme = &state.theme;
-    let mut title = format!(" sessions {} ", state.sessions.len());
+    let listed = state.listed();
+    let mut title = format!(" sessions {listed} ");
     if state.offline.is_some() {
-        title = format!(" sessions {} · daemon away ", state.sessions.len());
+        title = format!(" sessions {listed} · daemon away ");
     }
     if state.needs_me_first {
         title.push_str("· needs me first ");
@@ -33,10 +35,18 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if state.rows.is_empty() {
-        let hint = if state.sessions.is_empty() {
-            "no sessions yet\n\npress n to start one"
+        let archived = state.sessions.len() - listed;
+        let hint = if listed > 0 {
+            "nothing matches the filter".to_string()
+        } else if archived > 0 {
+            let history = state
+                .keymap
+                .first_key_of(crate::tui::keymap::Action::History);
+            format!(
+                "only archived ones\n\n{history} shows {archived} archived\npress n to start one"
+            )
         } else {
-            "nothing matches the filter"
+            "no sessions yet\n\npress n to start one".to_string()
         };
         frame.render_widget(Paragraph::new(hint).style(theme.style(Meaning::Dim)), inner);
         return;
@@ -50,16 +60,17 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         .take(height)
         .map(|row| match row {
             Row::Group(g) => group_line(state, *g, cols),
-            Row::Session(i) => session_line(state, *i, cols),
+            Row::Session(i) => session_line(state, *i, 0, cols),
+            Row::Child(i, depth) => session_line(state, *i, *depth, cols),
         })
         .collect();
     // The header of the group at the top stays in view over its first row shown.
-    if let Some(Row::Session(i)) = state.rows.get(top)
+    if !matches!(state.rows.get(top), Some(Row::Group(_)) | None)
         && !state.needs_me_first
-        && let Some(g) = state
-            .groups
-            .iter()
-            .position(|g| *g == state.sessions[*i].source_repo)
+        && let Some(g) = state.rows[..=top].iter().rev().find_map(|r| match r {
+            Row::Group(g) => Some(*g),
+            _ => None,
+        })
         && let Some(first) = lines.first_mut()
     {
         *first = group_line(state, g, cols);
@@ -83,7 +94,10 @@ fn group_line(state: &State, g: usize, cols: usize) -> Line<'static> {
     )
 }
 
-fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
+/// How deep nesting is drawn; deeper children line up with the deepest drawn.
+const MAX_INDENT: usize = 3;
+
+fn session_line(state: &State, i: usize, depth: usize, cols: usize) -> Line<'static> {
     let theme = &state.theme;
     let s = &state.sessions[i];
     let selected = state.selected == Some(s.id);
@@ -100,8 +114,13 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
         .as_deref()
         .map(|b| sanitize(b.strip_prefix("flotilla/").unwrap_or(b)))
         .unwrap_or_default();
-    // glyph, space, title, space, branch, space, age, mark
-    let fixed = 2 + 1 + width(&age) + 1;
+    // A child: under its parent's glyph, with a branch of the tree.
+    let indent = match depth {
+        0 => String::new(),
+        d => format!("{}└ ", "  ".repeat(d.min(MAX_INDENT) - 1)),
+    };
+    // indent, glyph, space, title, space, branch, space, age, mark
+    let fixed = width(&indent) + 2 + 1 + width(&age) + 1;
     let room = cols.saturating_sub(fixed);
     // The branch only where the title keeps a fair share of the row.
     let branch_cols = if branch.is_empty() || room < 30 {
@@ -130,6 +149,7 @@ fn session_line(state: &State, i: usize, cols: usize) -> Line<'static> {
         theme.style(Meaning::Dim)
     };
     let mut spans = vec![
+        Span::styled(indent, dim),
         Span::styled(
             format!("{} ", glyph(s.status)),
             theme

@@ -1,6 +1,6 @@
 //! The prompt box and the status line with the keys that apply right now.
 
-use crate::core::{Action as Allowed, check, sanitize};
+use crate::core::{Action as Allowed, Status, check, sanitize};
 use crate::tui::dialog::Dialog;
 use crate::tui::keymap::Action;
 use crate::tui::state::{Level, State};
@@ -95,6 +95,13 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
             theme.style(Meaning::Dim),
         );
     }
+    let history = state.history_view.as_ref();
+    if history.is_some_and(|h| h.editing) && state.dialog.is_none() {
+        return Line::styled(
+            "type a search · enter searches · esc leaves the box",
+            theme.style(Meaning::Dim),
+        );
+    }
     if let Some(dialog) = &state.dialog {
         actions.extend(match dialog {
             Dialog::Confirm(c) if c.letters => {
@@ -109,6 +116,26 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
                 Action::Complete,
             ],
         });
+    } else if let Some(h) = history {
+        actions.extend([Action::Open]);
+        let row = h
+            .selected_row()
+            .map(|r| state.session(r.id).unwrap_or(r).status);
+        if row.is_some_and(|st| check(st, Allowed::Restore).is_ok()) {
+            actions.push(Action::Restore);
+        }
+        if row.is_some() {
+            actions.push(Action::Reforge);
+        }
+        // The search and the filters say their keys where they are shown.
+        actions.push(Action::Close);
+        if h.has_next_page() {
+            actions.push(Action::NextPage);
+        }
+        if h.offset > 0 {
+            actions.push(Action::PrevPage);
+        }
+        actions.push(Action::Help);
     } else if state.prompting {
         actions.extend([
             Action::Send,
@@ -133,10 +160,15 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
             }
             if allowed(Allowed::Terminate) {
                 actions.extend([Action::Terminate, Action::TerminateCleanup]);
+            } else if matches!(s.status, Status::Stopped | Status::Completed) {
+                actions.push(Action::TerminateCleanup);
+            }
+            if allowed(Allowed::Archive) {
+                actions.push(Action::Archive);
             }
             actions.push(Action::Delete);
         }
-        actions.extend([Action::New, Action::Help, Action::Quit]);
+        actions.extend([Action::New, Action::History, Action::Help, Action::Quit]);
     }
     let item = |action: Action| {
         let binding = state.keymap.binding(action)?;

@@ -1,0 +1,80 @@
+//! What keeping a chronicle costs in a repository of 10,000 files: the snapshot of the
+//! workspace's exact tree, beside `git status` of the same workspace (what every cleanup
+//! check runs already) as the baseline.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use flotilla::core::{Strategy, Workspace};
+use flotilla::git;
+use std::path::Path;
+
+const FILES: usize = 10_000;
+
+fn run(dir: &Path, args: &[&str]) {
+    git::run(dir, args).unwrap_or_else(|e| panic!("git {args:?}: {e}"));
+}
+
+fn repo(dir: &Path) {
+    run(dir, &["init", "-q", "-b", "main"]);
+    run(dir, &["config", "user.name", "Bench"]);
+    run(dir, &["config", "user.email", "bench@example.com"]);
+    for i in 0..FILES {
+        let sub = dir.join(format!("src/m{:03}", i / 100));
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        let text = format!("// file {i}\n").repeat(40);
+        std::fs::write(sub.join(format!("f{i}.rs")), text).expect("write");
+    }
+    run(dir, &["add", "-A"]);
+    run(dir, &["commit", "-q", "-m", "10k files"]);
+}
+
+fn snapshot(c: &mut Criterion) {
+    let top = tempfile::tempdir().expect("tmp");
+    let source = top.path().join("source");
+    std::fs::create_dir(&source).expect("mkdir");
+    repo(&source);
+    let path = top.path().join("ws");
+    run(
+        &source,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "work",
+            path.to_str().expect("utf-8"),
+            "HEAD",
+        ],
+    );
+    // A session's worth of work: some edits, some new files, one deletion.
+    for i in (0..FILES).step_by(500) {
+        let file = path.join(format!("src/m{:03}/f{i}.rs", i / 100));
+        std::fs::write(&file, "changed\n").expect("edit");
+    }
+    for i in 0..10 {
+        std::fs::write(path.join(format!("new{i}.txt")), "new\n").expect("new");
+    }
+    std::fs::remove_file(path.join("src/m000/f1.rs")).expect("rm");
+    let base = git::run(&source, ["rev-parse", "HEAD"]).expect("head");
+    let ws = Workspace {
+        path: path.clone(),
+        source_repo: source.clone(),
+        strategy: Strategy::Worktree,
+        branch: Some("work".into()),
+        base_commit: base,
+    };
+    let mut group = c.benchmark_group("chronicle, 10,000 files");
+    group.sample_size(20);
+    group.bench_function("git status (baseline)", |b| {
+        b.iter(|| run(&path, &["status", "--porcelain", "--untracked-files=all"]))
+    });
+    group.bench_function("snapshot of the exact tree", |b| {
+        b.iter(|| {
+            flotilla::workspace::snapshot(&ws, "refs/flotilla/chronicles/bench", "bench")
+                .expect("snapshot")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, snapshot);
+criterion_main!(benches);
