@@ -642,3 +642,83 @@ async fn answer_without_a_pending_request_is_refused() {
             .contains("not waiting for a permission")
     );
 }
+
+#[tokio::test]
+async fn archive_refuses_what_it_cannot_save_and_restore_finishes_what_a_crash_left() {
+    let w = world("").await;
+    let (s, files) = with_work(&w).await;
+    let nested = s.workspace.join("vendor/dep");
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    git_in(&nested, &["init", "-q"]);
+    std::fs::write(nested.join("lib.txt"), "dep\n").expect("write");
+    git_in(&nested, &["add", "lib.txt"]);
+    git_in(
+        &nested,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "dep",
+        ],
+    );
+    let stop = Command::Stop {
+        id: s.id.to_string(),
+        cleanup: false,
+        force: false,
+    };
+    w.request(stop).await;
+    let archive = |force| Command::Archive {
+        id: s.id.to_string(),
+        force,
+    };
+    let refusal = refused(&w, archive(false)).await;
+    assert!(
+        refusal.contains("git repositories inside the workspace (vendor/"),
+        "{refusal}"
+    );
+    std::fs::remove_dir_all(s.workspace.join("vendor")).expect("rm");
+    w.request(archive(false)).await;
+    assert!(!s.workspace.exists());
+    // A restore cut short by a crash left part of the directory behind.
+    std::fs::create_dir_all(s.workspace.join("half")).expect("mkdir");
+    let restore = Command::Restore {
+        id: s.id.to_string(),
+    };
+    let Reply::Session { session, .. } = w.request(restore).await else {
+        panic!()
+    };
+    assert_eq!(session.status, Status::Stopped);
+    assert_eq!(files_on_disk(&s.workspace), files);
+}
+
+#[tokio::test]
+async fn cleaning_up_a_completed_session_keeps_why_it_completed() {
+    let w = world("").await;
+    let spec = NewSession {
+        prompt: Some("echo one".into()),
+        limits: Limits {
+            max_turns: Some(1),
+            ..Limits::default()
+        },
+        ..NewSession::default()
+    };
+    let s = create(&w, spec).await;
+    w.wait_for(&s, ended).await;
+    let stop = Command::Stop {
+        id: s.id.to_string(),
+        cleanup: true,
+        force: true,
+    };
+    let Reply::Session { session, .. } = w.request(stop).await else {
+        panic!()
+    };
+    assert!(!s.workspace.exists());
+    assert_eq!(session.status, Status::Completed);
+    assert_eq!(
+        session.status_reason.as_deref(),
+        Some("max turns 1 reached")
+    );
+}

@@ -211,8 +211,14 @@ pub async fn chronicle(client: &Client, action: ChronicleCmd, json: bool) -> Res
             outln!("chronicle {}  {}", c.id, screen_line(&c.reason));
             outln!("session   {}  {}", c.session_id, screen_line(&c.title));
             outln!("agent     {}", c.agent);
-            outln!("repo      {}", c.source_repo.display());
-            outln!("branch    {}", c.branch.as_deref().unwrap_or("-"));
+            outln!(
+                "repo      {}",
+                screen_line(&c.source_repo.to_string_lossy())
+            );
+            outln!(
+                "branch    {}",
+                screen_line(c.branch.as_deref().unwrap_or("-"))
+            );
             outln!("base      {}", c.base_commit);
             outln!(
                 "tree      {} {}",
@@ -274,7 +280,7 @@ pub async fn show(client: &Client, id: String, json: bool) -> Result<(), String>
             .map(|m| format!(" ({m})"))
             .unwrap_or_default()
     );
-    outln!("workspace {}", s.workspace.display());
+    outln!("workspace {}", screen_line(&s.workspace.to_string_lossy()));
     outln!("turns     {}", s.turns);
     if let Some(t) = &s.template {
         outln!("template  {t}");

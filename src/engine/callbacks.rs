@@ -41,6 +41,7 @@ impl State {
                 };
                 diff::diff(&ws.path, &ws.base_commit, &opts).unwrap_or_default()
             },
+            // Told as it was when it happened, whatever it has done since.
             move |state, files| {
                 let files = (files.into_iter())
                     .map(|f| ChronicleFile {
@@ -50,9 +51,7 @@ impl State {
                         removed: f.deletions as u32,
                     })
                     .collect();
-                if let Some(child) = state.sessions.get(&id).cloned() {
-                    state.deliver(&child, parent, files);
-                }
+                state.deliver(&child, parent, files);
             },
         );
     }

@@ -12,7 +12,7 @@ use crate::workspace;
 /// The most of a final diff a chronicle keeps as text.
 const MAX_DIFF: usize = 8 * 1024 * 1024;
 /// How much of the start and of the end of each streamed part a chronicle reads.
-const PART_ENDS: usize = 64 * 1024;
+const PART_ENDS: usize = 16 * 1024;
 /// The most of the earlier transcript a reforge's first prompt quotes.
 const MAX_CONTEXT: usize = 24 * 1024;
 
@@ -87,18 +87,7 @@ impl State {
                         removed: f.deletions as u32,
                     })
                     .collect();
-                let diff = crate::git::run(
-                    &ws.source_repo,
-                    [
-                        "diff",
-                        "--no-color",
-                        "--no-ext-diff",
-                        &ws.base_commit,
-                        &tree.commit,
-                    ],
-                )
-                .unwrap_or_default();
-                let diff = chronicle::shorten_middle(diff, MAX_DIFF);
+                let diff = diff_text(&ws.source_repo, &ws.base_commit, &tree.commit);
                 Ok(Kept {
                     tree: Some(tree),
                     files,
@@ -254,4 +243,31 @@ fn reforge_prompt(c: &Chronicle, transcript: &str, ask: Option<&str>) -> String 
         c.title,
         c.reason
     )
+}
+
+/// The final diff as `git diff` prints it, read up to [`MAX_DIFF`] bytes: a huge file the
+/// agent left is never held whole.
+fn diff_text(repo: &std::path::Path, base: &str, tree: &str) -> String {
+    use std::io::Read;
+    let args = ["diff", "--no-color", "--no-ext-diff", base, tree];
+    let spawned = crate::git::command(repo, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut child) = spawned else {
+        return String::new();
+    };
+    let mut out = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = stdout.take(MAX_DIFF as u64 + 1).read_to_end(&mut out);
+    }
+    let cut = out.len() > MAX_DIFF;
+    let _ = child.kill();
+    let _ = child.wait();
+    out.truncate(MAX_DIFF);
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    if cut {
+        text.push_str("\n[… the diff goes on past 8 MiB …]\n");
+    }
+    text
 }

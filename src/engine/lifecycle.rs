@@ -273,6 +273,7 @@ impl State {
         let checked = self
             .status_of(id)
             .and_then(|status| check(status, Action::Resume).map_err(|e| e.to_string()))
+            .and_then(|_| self.not_in_flight(id))
             .and_then(|_| self.limits_allow_resume(id))
             .and_then(|_| self.configured(id))
             .and_then(|_| self.store.workspace_of(id).map_err(|e| e.to_string()));

@@ -16,7 +16,8 @@ impl State {
         let Some(s) = self.sessions.get(&id) else {
             return;
         };
-        if s.limits.is_empty() {
+        // Being ended already: the turn's end completes it, and the timer must not spin.
+        if s.limits.is_empty() || self.live.get(&id).is_some_and(|l| l.ending.is_some()) {
             return;
         }
         let now = Utc::now();
@@ -38,8 +39,9 @@ impl State {
     pub(super) fn limits_due(&mut self) {
         self.limit_at = None;
         let now = Utc::now();
+        let ending = |id: &SessionId| self.live.get(id).is_some_and(|l| l.ending.is_some());
         let bounded: Vec<SessionId> = (self.sessions.values())
-            .filter(|s| !s.limits.is_empty())
+            .filter(|s| !s.limits.is_empty() && !ending(&s.id))
             .map(|s| s.id)
             .collect();
         for id in &bounded {

@@ -267,6 +267,10 @@ pub(crate) struct State {
     groups: Registry,
     /// The session each client looks at, by connection; those are not marked.
     viewers: HashMap<u64, SessionId>,
+    /// Sessions whose archive or restore runs: nothing else may touch their workspace.
+    in_flight: HashSet<SessionId>,
+    /// Templates' setup commands running, by session.
+    setups: HashMap<SessionId, setup::Running>,
 }
 
 /// An agent's event with the generation of the driver it came from: a driver let go of
@@ -308,6 +312,8 @@ impl State {
             part_len: HashMap::new(),
             dirty: HashSet::new(),
             viewers: HashMap::new(),
+            in_flight: HashSet::new(),
+            setups: HashMap::new(),
             flush_at: None,
             hibernate_at: None,
             limit_at: None,

@@ -9,8 +9,12 @@ use crate::protocol::Event;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-/// The most of a setup's output the transcript keeps.
-const MAX_OUTPUT: usize = 64 * 1024;
+/// The most of a setup's output the transcript keeps: its start and its end.
+const HEAD: usize = 16 * 1024;
+const TAIL: usize = 48 * 1024;
+
+/// The process group of a running setup, once it has started.
+pub(super) type Running = std::sync::Arc<std::sync::Mutex<Option<nix::unistd::Pid>>>;
 
 impl State {
     pub(super) fn run_setup(&mut self, id: SessionId, setup: String, prompt: Option<String>) {
@@ -55,6 +59,9 @@ impl State {
         });
         let groups = self.groups.clone();
         let command = setup.clone();
+        // Where the running setup's process group is, for a stop to end it.
+        let running: Running = Default::default();
+        self.setups.insert(id, running.clone());
         self.blocking(
             move || -> Result<(bool, String), String> {
                 let child = std::process::Command::new("sh")
@@ -68,16 +75,19 @@ impl State {
                     .process_group(0)
                     .spawn()
                     .map_err(|e| format!("could not run the setup with sh: {e}"))?;
+                let mut child = child;
                 let group = groups.record(child.id());
-                let out = child.wait_with_output().map_err(|e| e.to_string());
+                if let Ok(mut slot) = running.lock() {
+                    *slot = Some(group.pgid());
+                }
+                let text = child.stdout.take().map(read_ends).unwrap_or_default();
+                let status = child.wait().map_err(|e| e.to_string());
                 drop(group);
-                let out = out?;
-                let text = String::from_utf8_lossy(&out.stdout).into_owned();
-                let text = crate::core::chronicle::shorten_middle(text, MAX_OUTPUT);
-                let words = crate::agent::process::exit_words("the setup", out.status);
+                let status = status?;
+                let words = crate::agent::process::exit_words("the setup", status);
                 Ok((
-                    out.status.success(),
-                    match out.status.success() {
+                    status.success(),
+                    match status.success() {
                         true => text,
                         false => format!(
                             "{text}{}({words})",
@@ -91,6 +101,7 @@ impl State {
                 ))
             },
             move |state, ran| {
+                state.setups.remove(&id);
                 let (passed, output) = match ran {
                     Ok(ran) => ran,
                     Err(e) => (false, e),
@@ -144,4 +155,45 @@ impl State {
             },
         );
     }
+}
+
+impl State {
+    /// Ends the session's setup if one runs (the session was stopped or removed).
+    pub(super) fn end_setup(&mut self, id: SessionId) {
+        let Some(running) = self.setups.remove(&id) else {
+            return;
+        };
+        if let Some(pgid) = running.lock().ok().and_then(|slot| *slot) {
+            let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+/// What a setup wrote, read as it comes: its first and last bytes, however much it is.
+fn read_ends(mut out: impl std::io::Read) -> String {
+    let (mut head, mut tail) = (Vec::new(), std::collections::VecDeque::new());
+    let mut skipped = 0usize;
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = out.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let mut chunk = &buf[..n];
+        if head.len() < HEAD {
+            let take = chunk.len().min(HEAD - head.len());
+            head.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+        }
+        tail.extend(chunk.iter().copied());
+        while tail.len() > TAIL {
+            tail.pop_front();
+            skipped += 1;
+        }
+    }
+    let mut text = String::from_utf8_lossy(&head).into_owned();
+    if skipped > 0 {
+        text.push_str(&format!("\n[… {skipped} bytes left out …]\n"));
+    }
+    text.push_str(&String::from_utf8_lossy(tail.make_contiguous()));
+    text
 }

@@ -20,7 +20,7 @@ impl State {
         remove: bool,
         reply: Responder,
     ) {
-        let plan = self.plan_cleanup(id, cleanup, remove);
+        let plan = (self.not_in_flight(id)).and_then(|()| self.plan_cleanup(id, cleanup, remove));
         let (ws_id, ws, do_cleanup, mut notes) = match plan {
             Ok(plan) => plan,
             Err(e) => {
@@ -45,7 +45,10 @@ impl State {
                     return;
                 }
                 notes.extend(state.drop_queue(id));
-                let ended_now = state.status_of(id).is_ok_and(|s| s.is_live() || s == Status::Disconnected || s == Status::Error);
+                let was = state.status_of(id).ok();
+                // A failed session told its parent when it failed; the others end now.
+                let tell = was.is_some_and(|s| s.is_live() || s == Status::Disconnected);
+                let ended_now = tell || was == Some(Status::Error);
                 let stopping = state.halt(id);
                 state.after(stopping, move |state, ()| {
                     if remove || !(ended_now || do_cleanup) {
@@ -59,7 +62,7 @@ impl State {
                                 let _ = reply.send(Err(format!(
                                     "stopped the session but kept its workspace, as its chronicle could not be saved: {e}"
                                 )));
-                                if ended_now {
+                                if tell {
                                     state.notify_parent(id, None);
                                 }
                                 return;
@@ -69,7 +72,7 @@ impl State {
                                 None
                             }
                         };
-                        if ended_now {
+                        if tell {
                             state.notify_parent(id, files);
                         }
                         state.finish_or_clean(id, ws_id, ws, (do_cleanup, force, remove), notes, reply);
@@ -232,9 +235,11 @@ impl State {
 
     /// Ends the session's turn and lets go of its agent; the session is `stopped`.
     fn halt(&mut self, id: SessionId) -> Stopping {
+        self.end_setup(id);
         let was = self.sessions.get(&id).map(|s| s.status);
         let live = self.live.remove(&id);
-        if was.is_some_and(|s| s != Status::Stopped) {
+        // Ended already (by the user or a limit): its status and reason stay.
+        if was.is_some_and(|s| !matches!(s, Status::Stopped | Status::Completed)) {
             self.set_status(id, Status::Stopped, None);
             self.publish(id);
         }

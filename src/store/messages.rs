@@ -206,6 +206,17 @@ impl Store {
             if let (Some(slot), Some(text)) = (kind.streamed_text_mut(), texts.remove(&id)) {
                 *slot = text;
             }
+            if let (
+                Some(each),
+                PartKind::Tool {
+                    output: Some(out), ..
+                },
+            ) = (each, &mut kind)
+                && out.len() > 2 * each
+            {
+                let (head, tail) = (floor_char(out, each), ceil_char(out, out.len() - each));
+                *out = format!("{}\n…\n{}", &out[..head], &out[tail..]);
+            }
             if let Some(&i) = index.get(&message_id) {
                 messages[i].parts.push(Part {
                     id,

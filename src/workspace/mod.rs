@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 pub use crate::core::branch_from_title;
 pub use changes::{Changes, changes};
 pub use error::WorkspaceError;
-pub use removal::{Cleanup, check_removable, cleanup, keep_branch, remove, undo_create};
+pub use removal::{
+    Cleanup, check_commits_kept, check_removable, cleanup, keep_branch, remove, undo_create,
+};
 pub use snapshot::{Snapshot, apply, forget, recreate, snapshot, start_from};
 
 /// What the caller asks for when a session starts.

@@ -46,6 +46,15 @@ pub fn check_removable(ws: &Workspace, force: bool) -> Result<(), WorkspaceError
             changes,
         });
     }
+    check_commits_kept(ws)
+}
+
+/// Refuses when removing the workspace would lose commits that no branch kept in the
+/// source repository holds (a detached HEAD, a clone's other branches, tags or stash).
+pub fn check_commits_kept(ws: &Workspace) -> Result<(), WorkspaceError> {
+    if ws.strategy == Strategy::Existing || !present(&ws.path)? {
+        return Ok(());
+    }
     let unsaved = unsaved_commits(ws)?;
     if !unsaved.is_empty() {
         let remedy = match &ws.branch {
