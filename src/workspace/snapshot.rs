@@ -48,7 +48,16 @@ pub fn snapshot(ws: &Workspace, refname: &str, message: &str) -> Result<Snapshot
     let scratch = Scratch::new()?;
     let index = scratch.index();
     let env = [("GIT_INDEX_FILE", index.as_os_str())];
-    run_with(top, &env, ["read-tree", parent.as_str()])?;
+    // A copy of the workspace's own index knows which files are unchanged on disk, so
+    // only the changed ones are read and hashed; without one, HEAD's tree is the start.
+    let own = git::run(
+        top,
+        ["rev-parse", "--path-format=absolute", "--git-path", "index"],
+    );
+    let copied = own.is_ok_and(|own| std::fs::copy(own, &index).is_ok());
+    if !copied {
+        run_with(top, &env, ["read-tree", parent.as_str()])?;
+    }
     run_with(top, &env, ["add", "--all"])?;
     let tree = run_with(top, &env, ["write-tree"])?;
     let identity = IDENTITY.map(|(k, v)| (k, OsStr::new(v)));
