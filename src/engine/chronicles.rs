@@ -135,69 +135,58 @@ impl State {
         Ok(Reply::Chronicles { chronicles }.into())
     }
 
-    pub(super) fn chronicle_show(&self, id: &str) -> Result<Outcome, String> {
-        let chronicle = self.store.find_chronicle(id).map_err(|e| e.to_string())?;
-        let (transcript, diff) =
-            (self.store.chronicle_text(&chronicle.id)).map_err(|e| e.to_string())?;
-        let mut chain = self
-            .store
-            .chronicle_chain(&chronicle)
-            .map_err(|e| e.to_string())?;
-        chain.remove(0);
-        Ok(Reply::Chronicle {
-            chronicle,
-            chain,
-            transcript,
-            diff,
-        }
-        .into())
+    /// One chronicle with what it kept, read off the engine task: it may be megabytes.
+    pub(super) fn chronicle_show(&self, id: String, reply: Responder) {
+        let readers = self.readers.clone();
+        self.blocking(
+            move || {
+                readers.read(|store| {
+                    let chronicle = store.find_chronicle(&id)?;
+                    let (transcript, diff) = store.chronicle_text(&chronicle.id)?;
+                    let mut chain = store.chronicle_chain(&chronicle)?;
+                    chain.remove(0);
+                    Ok(Reply::Chronicle {
+                        chronicle,
+                        chain,
+                        transcript,
+                        diff,
+                    })
+                })
+            },
+            move |_, read| {
+                let _ = reply.send(read.map(Outcome::from).map_err(|e| e.to_string()));
+            },
+        );
     }
 
     /// A new session from a chronicle: its workspace starts from the chronicle's tree,
-    /// and its first prompt gives the agent the earlier context.
+    /// and its first prompt gives the agent the earlier context. The chronicle and its
+    /// tree are looked up off the engine task.
     pub(super) fn reforge(&mut self, r: Reforge, reply: Responder) {
-        let planned = self.reforge_plan(r);
-        match planned {
-            Ok(plan) => self.create(plan, reply),
-            Err(e) => {
-                let _ = reply.send(Err(e));
-            }
-        }
+        let readers = self.readers.clone();
+        let wanted = r.chronicle.clone();
+        self.blocking(
+            move || found_tree(&readers, &wanted),
+            move |state, found| {
+                let planned = found.and_then(|found| state.reforge_plan(r, found));
+                match planned {
+                    Ok(plan) => state.create(plan, reply),
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            },
+        );
     }
 
-    fn reforge_plan(&self, r: Reforge) -> Result<Plan, String> {
-        let c = self
-            .store
-            .find_chronicle(&r.chronicle)
-            .map_err(|e| e.to_string())?;
-        let (Some(commit), Some(refname)) = (c.tree_commit.clone(), c.refname.clone()) else {
-            return Err(format!(
-                "chronicle {} kept no workspace tree (its directory is not in git, or was cleaned up before): nothing to reforge from",
-                c.short()
-            ));
-        };
-        if !c.source_repo.is_dir() {
-            return Err(format!(
-                "the source repository {} is gone: restore it to reforge chronicle {}",
-                c.source_repo.display(),
-                c.short()
-            ));
-        }
-        let parent_commit = crate::git::run(
-            &c.source_repo,
-            ["rev-parse", "--verify", "--quiet", &format!("{commit}^")],
-        )
-        .map_err(|e| {
-            format!(
-                "chronicle {}'s tree is not in {}: {e}",
-                c.short(),
-                c.source_repo.display()
-            )
-        })?;
-        let (transcript, _) = self
-            .store
-            .chronicle_text(&c.id)
-            .map_err(|e| e.to_string())?;
+    fn reforge_plan(&self, r: Reforge, found: Found) -> Result<Plan, String> {
+        let Found {
+            chronicle: c,
+            transcript,
+            refname,
+            commit,
+            parent_commit,
+        } = found;
         let prompt = reforge_prompt(&c, &transcript, r.prompt.as_deref());
         let strategy = match c.strategy {
             crate::core::Strategy::Existing => crate::core::Strategy::Worktree,
@@ -223,6 +212,56 @@ impl State {
         });
         Ok(plan)
     }
+}
+
+/// A chronicle to reforge, with what its new session starts from.
+struct Found {
+    chronicle: Chronicle,
+    transcript: String,
+    refname: String,
+    commit: String,
+    parent_commit: String,
+}
+
+fn found_tree(readers: &crate::store::Readers, id: &str) -> Result<Found, String> {
+    let (c, transcript) = readers
+        .read(|store| {
+            let c = store.find_chronicle(id)?;
+            let (transcript, _) = store.chronicle_text(&c.id)?;
+            Ok((c, transcript))
+        })
+        .map_err(|e| e.to_string())?;
+    let (Some(commit), Some(refname)) = (c.tree_commit.clone(), c.refname.clone()) else {
+        return Err(format!(
+            "chronicle {} kept no workspace tree (its directory is not in git, or was cleaned up before): nothing to reforge from",
+            c.short()
+        ));
+    };
+    if !c.source_repo.is_dir() {
+        return Err(format!(
+            "the source repository {} is gone: restore it to reforge chronicle {}",
+            c.source_repo.display(),
+            c.short()
+        ));
+    }
+    let parent_commit = crate::git::run(
+        &c.source_repo,
+        ["rev-parse", "--verify", "--quiet", &format!("{commit}^")],
+    )
+    .map_err(|e| {
+        format!(
+            "chronicle {}'s tree is not in {}: {e}",
+            c.short(),
+            c.source_repo.display()
+        )
+    })?;
+    Ok(Found {
+        chronicle: c,
+        transcript,
+        refname,
+        commit,
+        parent_commit,
+    })
 }
 
 /// The first prompt of a reforged session: what was done before, and what to do now.

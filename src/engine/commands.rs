@@ -73,7 +73,7 @@ impl State {
                 Err(e) => Err(e),
             },
             Command::Chronicles { session } => self.chronicle_list(session),
-            Command::Chronicle { id } => self.chronicle_show(&id),
+            Command::Chronicle { id } => return self.chronicle_show(id, reply),
             Command::Reforge(r) => return self.reforge(r, reply),
             Command::Templates => Ok(Reply::Templates {
                 templates: self.templates(),
