@@ -8,6 +8,7 @@ pub mod engine;
 pub mod events;
 pub mod fake_llm;
 pub mod isolation;
+pub mod lifecycle;
 pub mod offline;
 pub mod poll;
 pub mod tmux;
