@@ -33,7 +33,9 @@ impl LimitsConfig {
     }
 }
 
-/// A named blueprint for new sessions; flags given on the command line win.
+/// A named blueprint for new sessions; flags given on the command line win. The limit
+/// keys repeat those of [`LimitsConfig`]: serde cannot flatten a table into one that
+/// denies unknown keys, and a typo in a template must be an error.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateConfig {

@@ -20,12 +20,19 @@ impl State {
         }
     }
 
+    /// The session's workspace record, if `action` may be taken now.
+    fn workspace_for(
+        &self,
+        id: SessionId,
+        action: Action,
+    ) -> Result<(i64, Workspace, bool), String> {
+        self.not_in_flight(id)?;
+        check(self.status_of(id)?, action).map_err(|e| e.to_string())?;
+        self.store.workspace_of(id).map_err(|e| e.to_string())
+    }
+
     pub(super) fn archive(&mut self, id: SessionId, force: bool, reply: Responder) {
-        let checked = (self.not_in_flight(id))
-            .and_then(|()| self.status_of(id))
-            .and_then(|status| check(status, Action::Archive).map_err(|e| e.to_string()))
-            .and_then(|_| self.store.workspace_of(id).map_err(|e| e.to_string()));
-        let (ws_id, ws, removed) = match checked {
+        let (ws_id, ws, removed) = match self.workspace_for(id, Action::Archive) {
             Ok(found) => found,
             Err(e) => {
                 let _ = reply.send(Err(e));
@@ -158,11 +165,7 @@ impl State {
     }
 
     pub(super) fn restore(&mut self, id: SessionId, reply: Responder) {
-        let checked = (self.not_in_flight(id))
-            .and_then(|()| self.status_of(id))
-            .and_then(|status| check(status, Action::Restore).map_err(|e| e.to_string()))
-            .and_then(|_| self.store.workspace_of(id).map_err(|e| e.to_string()));
-        let (ws_id, ws, removed) = match checked {
+        let (ws_id, ws, removed) = match self.workspace_for(id, Action::Restore) {
             Ok(found) => found,
             Err(e) => {
                 let _ = reply.send(Err(e));

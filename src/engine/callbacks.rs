@@ -5,7 +5,6 @@
 
 use super::State;
 use crate::core::{Callback, CallbackState, ChronicleFile, Notify, Session, SessionId, Status};
-use crate::diff::{self, DiffOptions};
 
 impl State {
     /// Tells the parent of `id`, if it has one that wants to hear of the session's
@@ -34,25 +33,9 @@ impl State {
             _ => return self.deliver(&child, parent, Vec::new()),
         };
         self.blocking(
-            move || {
-                let opts = DiffOptions {
-                    with_text: false,
-                    ..DiffOptions::default()
-                };
-                diff::diff(&ws.path, &ws.base_commit, &opts).unwrap_or_default()
-            },
+            move || super::chronicles::changed_files(&ws).unwrap_or_default(),
             // Told as it was when it happened, whatever it has done since.
-            move |state, files| {
-                let files = (files.into_iter())
-                    .map(|f| ChronicleFile {
-                        path: f.path,
-                        status: f.status,
-                        added: f.additions as u32,
-                        removed: f.deletions as u32,
-                    })
-                    .collect();
-                state.deliver(&child, parent, files);
-            },
+            move |state, files| state.deliver(&child, parent, files),
         );
     }
 

@@ -73,20 +73,7 @@ impl State {
                 }
                 let tree = workspace::snapshot(&ws, &ref_for_work, &title)
                     .map_err(|e| format!("saving the workspace's tree: {e}"))?;
-                let opts = DiffOptions {
-                    with_text: false,
-                    ..DiffOptions::default()
-                };
-                let files = diff::diff(&ws.path, &ws.base_commit, &opts)
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .map(|f| ChronicleFile {
-                        path: f.path,
-                        status: f.status,
-                        added: f.additions as u32,
-                        removed: f.deletions as u32,
-                    })
-                    .collect();
+                let files = changed_files(&ws)?;
                 let diff = diff_text(&ws.source_repo, &ws.base_commit, &tree.commit);
                 Ok(Kept {
                     tree: Some(tree),
@@ -282,6 +269,24 @@ fn reforge_prompt(c: &Chronicle, transcript: &str, ask: Option<&str>) -> String 
         c.title,
         c.reason
     )
+}
+
+/// The files the workspace changed against its base, with their counts.
+pub(super) fn changed_files(ws: &workspace::Workspace) -> Result<Vec<ChronicleFile>, String> {
+    let opts = DiffOptions {
+        with_text: false,
+        ..DiffOptions::default()
+    };
+    let files = diff::diff(&ws.path, &ws.base_commit, &opts).map_err(|e| e.to_string())?;
+    Ok(files
+        .into_iter()
+        .map(|f| ChronicleFile {
+            path: f.path,
+            status: f.status,
+            added: f.additions as u32,
+            removed: f.deletions as u32,
+        })
+        .collect())
 }
 
 /// The final diff as `git diff` prints it, read up to [`MAX_DIFF`] bytes: a huge file the
