@@ -285,3 +285,38 @@ async fn answer_without_a_pending_request_is_refused() {
             .contains("not waiting for a permission")
     );
 }
+
+#[tokio::test]
+async fn a_setup_the_daemon_died_during_fails_the_session_instead_of_skipping_it() {
+    let gate = support::Gate::new();
+    let config = format!(
+        "[templates.slow]\nsetup = \"echo begun; {}\"\n",
+        gate.wait(1)
+    );
+    let mut w = world(&config).await;
+    let s = create(
+        &w,
+        NewSession {
+            template: Some("slow".into()),
+            prompt: Some("echo never".into()),
+            ..NewSession::default()
+        },
+    )
+    .await;
+    w.until_text(&s, "\"name\":\"setup\"").await;
+    w.restart().await;
+    gate.open(1);
+    let failed = w.wait_for(&s, ended).await;
+    assert_eq!(failed.status, Status::Error);
+    let reason = failed.status_reason.unwrap_or_default();
+    assert!(reason.contains("setup did not finish"), "{reason}");
+    let setup = w.parts(&s).await.into_iter().find_map(|p| match p.kind {
+        PartKind::Tool { name, status, .. } if name == "setup" => Some(status),
+        _ => None,
+    });
+    assert_eq!(setup, Some(ToolStatus::Error));
+    assert!(
+        !w.text(&s).await.contains("never\\n"),
+        "the first prompt never ran"
+    );
+}

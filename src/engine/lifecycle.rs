@@ -39,6 +39,9 @@ impl State {
             let id = session.id;
             let status = session.status;
             self.sessions.insert(id, session);
+            if status == Status::Starting && self.setup_cut_short(id) {
+                continue;
+            }
             if status.is_busy() {
                 self.set_status(
                     id,

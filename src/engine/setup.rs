@@ -158,6 +158,29 @@ impl State {
 }
 
 impl State {
+    /// After a crash: a setup the daemon died during did not finish, and the agent never
+    /// started. The session fails, saying so, rather than start without its setup.
+    pub(super) fn setup_cut_short(&mut self, id: SessionId) -> bool {
+        let parts = self.store.running_tools(id, "setup").unwrap_or_default();
+        if parts.is_empty() {
+            return false;
+        }
+        for mut part in parts {
+            if let PartKind::Tool { status, output, .. } = &mut part.kind {
+                *status = ToolStatus::Error;
+                let said = output.take().unwrap_or_default();
+                *output = Some(format!("{said}(the daemon stopped while the setup ran)"));
+            }
+            if let Err(e) = self.store.upsert_part(&part) {
+                tracing::error!("recording the cut-short setup of {id}: {e}");
+            }
+        }
+        let reason = "the template's setup did not finish: the daemon stopped while it ran; start a new session";
+        self.set_status(id, Status::Error, Some(reason.into()));
+        self.publish(id);
+        true
+    }
+
     /// Ends the session's setup if one runs (the session was stopped or removed).
     pub(super) fn end_setup(&mut self, id: SessionId) {
         let Some(running) = self.setups.remove(&id) else {

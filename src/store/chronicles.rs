@@ -1,7 +1,7 @@
 //! Chronicles (with the transcript and diff they keep) and callbacks.
 
 use super::{Result, Store, StoreError, from_millis, millis};
-use crate::core::{Callback, CallbackState, Chronicle, SessionId};
+use crate::core::{Callback, CallbackState, Chronicle, Part, PartKind, SessionId};
 use rusqlite::{OptionalExtension, Row, params};
 
 const SELECT_CHRONICLE: &str = "SELECT id, session_id, title, agent, model, reason, source_repo,
@@ -190,6 +190,35 @@ impl Store {
                 state: CallbackState::parse(&state).ok_or_else(|| corrupt("state"))?,
                 reason,
                 created_at: from_millis(at),
+            })
+        })
+        .collect()
+    }
+
+    /// The session's tool parts named `name` that are still marked running: a template's
+    /// setup that a crash cut short.
+    pub fn running_tools(&self, session: SessionId, name: &str) -> Result<Vec<Part>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.id, p.message_id, p.data FROM parts p JOIN messages m ON m.id = p.message_id
+             WHERE m.session_id = ?1 AND json_extract(p.data, '$.type') = 'tool'
+                AND json_extract(p.data, '$.name') = ?2
+                AND json_extract(p.data, '$.status') = 'running'",
+        )?;
+        let rows = stmt.query_map(params![session.to_string(), name], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, message_id, data) = row?;
+            let kind: PartKind = serde_json::from_str(&data)
+                .map_err(|e| StoreError::Corrupt(format!("part {id}: {e}")))?;
+            Ok(Part {
+                id,
+                message_id,
+                kind,
             })
         })
         .collect()
