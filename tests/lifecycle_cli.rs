@@ -59,12 +59,15 @@ fn limits_wait_and_show_through_the_cli() {
     for bad in [
         vec!["new", "--dir", &dir, "--max-turns", "0"],
         vec!["new", "--dir", &dir, "--ttl", "soon"],
+        vec!["new", "--dir", &dir, "--ttl", "1000000years"],
         vec!["new", "--dir", &dir, "--notify", "on-end"],
         vec!["answer", &idle, "once"],
         vec!["answer", &idle, "maybe"],
     ] {
         f.fails(&bad);
     }
+    // None of them hurt the daemon: it still answers.
+    assert_eq!(f.status(&idle), "idle");
 }
 
 #[test]

@@ -51,11 +51,18 @@ impl Limits {
         {
             return Err("--max-cost must be a positive amount of dollars, such as 5.00".into());
         }
-        let zero = |v: Option<u64>| v == Some(0);
-        if zero(self.ttl_secs) || zero(self.idle_timeout_secs) || zero(self.max_duration_secs) {
+        let times = [
+            self.ttl_secs,
+            self.idle_timeout_secs,
+            self.max_duration_secs,
+        ];
+        if times.contains(&Some(0)) {
             return Err(
                 "a time limit of 0 ends the session at once: give a duration such as 30m".into(),
             );
+        }
+        if times.iter().flatten().any(|&t| t > MAX_SECS) {
+            return Err("a time limit over 10 years is no limit: leave it out".into());
         }
         Ok(())
     }
@@ -95,7 +102,7 @@ pub fn reached(
         return Some(format!("max turns {max} reached"));
     }
     if let Some(max) = l.max_duration_secs
-        && turn_ms(s, running_since, now) >= max as i64 * 1000
+        && turn_ms(s, running_since, now) >= max.min(MAX_SECS) as i64 * 1000
     {
         return Some(format!("max duration {} reached", words(max)));
     }
@@ -128,7 +135,7 @@ pub fn next_deadline(
         .filter(|_| s.status == Status::Idle)
         .map(|t| s.last_activity_at + secs(t));
     let duration = l.max_duration_secs.zip(running_since).map(|(max, _)| {
-        let left = max as i64 * 1000 - turn_ms(s, running_since, now);
+        let left = max.min(MAX_SECS) as i64 * 1000 - turn_ms(s, running_since, now);
         now + Duration::milliseconds(left.max(0))
     });
     [ttl, idle, duration].into_iter().flatten().min()
@@ -178,8 +185,12 @@ pub fn remaining(
     rows
 }
 
+/// The longest time limit taken: 10 years. Longer ones are refused, so that no date
+/// computed from one can overflow.
+const MAX_SECS: u64 = 10 * 365 * 86_400;
+
 fn secs(n: u64) -> Duration {
-    Duration::seconds(n.min(i64::MAX as u64 / 1000) as i64)
+    Duration::seconds(n.min(MAX_SECS) as i64)
 }
 
 /// A duration as people write it: "2h", "1h 30m", "45s".

@@ -155,6 +155,10 @@ fn limits_fall_back_field_by_field_and_refuse_nonsense() {
             ttl_secs: Some(0),
             ..Limits::default()
         },
+        Limits {
+            ttl_secs: Some(u64::MAX / 2),
+            ..Limits::default()
+        },
     ] {
         let err = bad.check().expect_err("refused");
         assert!(!err.contains('\n'), "{err}");
