@@ -7,8 +7,8 @@ use flotilla::core::Strategy;
 use flotilla::git;
 use flotilla::process_groups::Registry;
 use flotilla::workspace::{
-    CreateRequest, Snapshot, Workspace, WorkspaceError, apply, create, forget, keep_branch, make,
-    plan, recreate, remove, snapshot, start_from,
+    CreateRequest, Snapshot, Workspace, WorkspaceError, apply, create, keep_branch, make, plan,
+    recreate, remove, snapshot, start_from,
 };
 use rstest::rstest;
 use std::collections::BTreeMap;
@@ -377,10 +377,10 @@ fn snapshot_of_a_plain_directory_is_refused() {
     assert!(one_line(&err).contains(&ws.path.display().to_string()));
 }
 
-/// An existing directory's snapshot is of its repository, kept there; forgetting deletes
-/// the ref and is harmless twice; names outside refs/flotilla/ are refused.
+/// An existing directory's snapshot is of its repository, kept there; names outside
+/// refs/flotilla/ are refused.
 #[test]
-fn existing_snapshot_forget_and_ref_names() {
+fn existing_snapshot_and_ref_names() {
     let f = fixture();
     let ws = f.create(Strategy::Existing);
     fs::write(f.repo.join("mod.txt"), "after\n").unwrap();
@@ -391,11 +391,8 @@ fn existing_snapshot_forget_and_ref_names() {
     let err = start_from(&ws, REF, &snap.commit).unwrap_err();
     assert!(matches!(err, WorkspaceError::NotMadeByFlotilla(_)), "{err}");
 
-    forget(&f.repo, REF).unwrap();
-    assert!(!git::succeeds(&f.repo, ["show-ref", "--verify", "--quiet", REF]).unwrap());
-    forget(&f.repo, REF).unwrap();
     for bad in ["refs/heads/main", "HEAD", "refs/flotilla/"] {
-        let err = forget(&f.repo, bad).unwrap_err();
+        let err = snapshot(&ws, bad, "x").unwrap_err();
         assert!(matches!(err, WorkspaceError::SnapshotRef(_)), "{err}");
         one_line(&err);
     }

@@ -19,7 +19,7 @@ pub use error::WorkspaceError;
 pub use removal::{
     Cleanup, check_commits_kept, check_removable, cleanup, keep_branch, remove, undo_create,
 };
-pub use snapshot::{Snapshot, apply, forget, recreate, snapshot, start_from};
+pub use snapshot::{Snapshot, apply, recreate, snapshot, start_from};
 
 /// What the caller asks for when a session starts.
 #[derive(Debug, Clone, Copy)]

@@ -155,18 +155,7 @@ pub fn start_from(ws: &Workspace, refname: &str, commit: &str) -> Result<(), Wor
     apply(&ws.path, commit)
 }
 
-/// Deletes the snapshot's ref, for when the record it belongs to is deleted. A ref or a
-/// source repository that is already gone is fine: there is nothing left to forget.
-pub fn forget(source_repo: &Path, refname: &str) -> Result<(), WorkspaceError> {
-    check_ref(refname)?;
-    if !source_repo.is_dir() {
-        return Ok(());
-    }
-    git::run(source_repo, ["update-ref", "-d", refname])?;
-    Ok(())
-}
-
-/// Snapshots are written and deleted by name: a mistaken name must never be a branch.
+/// Snapshots are written by name: a mistaken name must never be a branch.
 fn check_ref(refname: &str) -> Result<(), WorkspaceError> {
     match refname.strip_prefix("refs/flotilla/") {
         Some(rest) if !rest.is_empty() => Ok(()),
