@@ -96,6 +96,7 @@ fn session(n: usize) -> Session {
         turn_ms: 0,
         template: None,
         reforged_from: None,
+        conflicts: Vec::new(),
     }
 }
 

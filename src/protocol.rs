@@ -4,15 +4,15 @@
 //! as `re`. Events arrive unasked on connections that subscribed.
 
 use crate::core::{
-    Callback, Chronicle, FileDiff, Limits, Message, Notify, Page, PageQuery, Part, PermissionReply,
-    Session, SessionId, Status, Strategy,
+    Callback, Checkpoint, Chronicle, Comment, ConflictPair, FileDiff, Limits, Message, Notify,
+    Page, PageQuery, Part, PermissionReply, Session, SessionId, Status, Strategy,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Bumped whenever a message changes shape; client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -89,6 +89,56 @@ pub enum Command {
     Details {
         id: String,
     },
+    /// A review comment on a line of the session's diff, kept until it is sent.
+    Comment {
+        id: String,
+        path: String,
+        line: u32,
+        text: String,
+    },
+    /// The session's comments; with `send`, those not sent yet go to the agent as one
+    /// prompt first, queued like any prompt.
+    Comments {
+        id: String,
+        #[serde(default)]
+        send: bool,
+    },
+    /// The checkpoints of the session's finished turns.
+    Checkpoints {
+        id: String,
+    },
+    /// The workspace back to its tree after `turn`. Changes made since the newest
+    /// checkpoint would be lost: without `force`, the reply lists them and nothing is done.
+    Rollback {
+        id: String,
+        turn: u32,
+        #[serde(default)]
+        force: bool,
+    },
+    /// Commits everything in the workspace on its branch.
+    Commit {
+        id: String,
+        message: Option<String>,
+    },
+    /// Merges the session's branch into the source repository's current branch or `into`.
+    Merge {
+        id: String,
+        into: Option<String>,
+        #[serde(default)]
+        squash: bool,
+    },
+    /// Pushes the session's branch to a remote of the source repository.
+    Push {
+        id: String,
+        remote: Option<String>,
+    },
+    /// What commit, merge and push would do now, changing nothing.
+    LandPlan {
+        id: String,
+        into: Option<String>,
+    },
+    /// Every pair of live sessions (or a session and its base branch) that would conflict.
+    Conflicts,
     /// The changed files with their counts, without hunks.
     Diff {
         id: String,
@@ -252,7 +302,59 @@ pub enum Reply {
     Agents {
         agents: Vec<AgentInfo>,
     },
+    Comments {
+        comments: Vec<Comment>,
+        /// How many were sent to the agent by this request.
+        sent: u32,
+    },
+    Checkpoints {
+        checkpoints: Vec<Checkpoint>,
+    },
+    RolledBack {
+        session: Session,
+        turn: u32,
+        /// False when changes made since the newest checkpoint stopped it (no `force`).
+        done: bool,
+        /// Those changes: a status letter, a space and the path.
+        unsaved: Vec<String>,
+    },
+    /// A commit, merge or push that was done.
+    Landed {
+        session: Session,
+        /// One line saying what was done.
+        summary: String,
+        /// The commit made or moved to, if any.
+        commit: Option<String>,
+    },
+    LandPlan(LandPlan),
+    Conflicts {
+        pairs: Vec<ConflictPair>,
+    },
     Ok,
+}
+
+/// What landing a session's work would do now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LandPlan {
+    pub branch: Option<String>,
+    /// Why nothing can be landed now (a turn runs, the workspace is gone), if so.
+    pub busy: Option<String>,
+    /// What a commit would take: a status letter, a space and the path.
+    pub uncommitted: Vec<String>,
+    /// The message a commit without `-m` would have.
+    pub message: String,
+    /// The branch a merge would go into.
+    pub into: Option<String>,
+    /// Commits on the session's branch that `into` lacks (before any new commit).
+    pub commits: u32,
+    pub fast_forward: bool,
+    pub up_to_date: bool,
+    /// Files a merge would conflict in.
+    pub conflicts: Vec<String>,
+    /// Why a merge cannot be done, other than uncommitted changes, if so.
+    pub merge_blocked: Option<String>,
+    /// The source repository's remotes.
+    pub remotes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -317,6 +419,16 @@ pub enum Event {
         offset: usize,
         text: String,
     },
+    /// A checkpoint was taken after a turn.
+    Checkpoint {
+        session: SessionId,
+        checkpoint: Checkpoint,
+    },
+    /// A session's review comments changed (one added, or some sent): all of them.
+    Comments {
+        session: SessionId,
+        comments: Vec<Comment>,
+    },
     /// The connection fell behind and missed events: refetch what is on screen.
     Lagged {
         missed: u64,
@@ -330,7 +442,9 @@ impl Event {
             Event::SessionRemoved { id } => Some(*id),
             Event::MessageAdded { session, .. }
             | Event::PartUpdated { session, .. }
-            | Event::PartDelta { session, .. } => Some(*session),
+            | Event::PartDelta { session, .. }
+            | Event::Checkpoint { session, .. }
+            | Event::Comments { session, .. } => Some(*session),
             Event::Lagged { .. } => None,
         }
     }

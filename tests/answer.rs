@@ -3,7 +3,8 @@
 //! servers on 127.0.0.1, in the test network namespace. A write the agent asks about runs
 //! when allowed once and does not when denied; the command refuses, on one line, when
 //! there is nothing to answer or not the request it names, and then leaves the question
-//! pending. `flotilla wait --for` is what the tests wait on.
+//! pending. `flotilla wait --for` is what the tests wait on. A review comment sent with
+//! `flotilla comments ID --send` reaches Claude's model quoted with its file and line.
 
 mod support;
 
@@ -331,4 +332,34 @@ fn opencode_refusals_leave_the_question_alone() {
         return;
     };
     refusals_leave_the_question_alone(c);
+}
+
+/// A review comment made and sent from the CLI reaches the model in the next request,
+/// quoted with its file, its line and the code around it.
+fn a_review_comment_reaches_the_model(c: Case) {
+    let id = c.new_session();
+    c.repo.write("notes.txt", "first line\nsecond line\nthird line\n");
+    let place = "notes.txt:2";
+    c.f.ok(&["comment", &id, place, "say why the second line is here"]);
+    let listed = c.f.ok(&["comments", &id]);
+    assert!(listed.contains("waiting  notes.txt:2"), "{listed}");
+    c.fake.push(Llm::text("I will explain it."));
+    let asked = c.model_requests().len();
+    c.f.ok(&["comments", &id, "--send"]);
+    c.wait(&id, "idle");
+    let requests = c.model_requests();
+    assert!(requests.len() > asked, "the comment made a model request");
+    let text = Anthropic::last_user_text(requests.last().expect("request")).expect("user text");
+    assert!(text.contains("notes.txt:2\n"), "{text}");
+    assert!(text.contains("> 2 | second line\n"), "{text}");
+    assert!(text.contains("  1 | first line\n"), "{text}");
+    assert!(text.contains("Comment: say why the second line is here"), "{text}");
+    let listed = c.f.ok(&["comments", &id]);
+    assert!(listed.contains("sent     notes.txt:2"), "{listed}");
+}
+
+#[test]
+fn claude_gets_a_review_comment_quoted_with_its_file_and_line() {
+    let Some(c) = case(Agent::Claude) else { return };
+    a_review_comment_reaches_the_model(c);
 }

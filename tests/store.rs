@@ -545,3 +545,52 @@ fn the_index_takes_the_ends_of_a_huge_part() {
     assert!(!ends.contains("line 2500 é"), "the middle is not read in");
     assert_eq!(store.part_text_ends("none", 1024).unwrap(), None);
 }
+
+#[test]
+fn comments_and_checkpoints_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+    let ws = add_ws(&store, "/w/review", Strategy::Worktree);
+    let id = add(&store, ws, "review", Status::Idle, 0);
+    let c = store
+        .insert_comment(flotilla::core::Comment {
+            id: 0,
+            session: id,
+            path: "a.rs".into(),
+            line: 3,
+            text: "why?".into(),
+            context: vec![flotilla::core::CodeLine {
+                line: Some(3),
+                text: "x".into(),
+            }],
+            created_at: chrono::Utc::now(),
+            sent_at: None,
+        })
+        .unwrap();
+    assert!(c.id > 0);
+    store.mark_comments_sent(&[c.id], chrono::Utc::now()).unwrap();
+    let back = store.comments(id).unwrap();
+    assert_eq!(back.len(), 1);
+    assert!(back[0].sent_at.is_some());
+    assert_eq!(back[0].context, c.context);
+    let cp = flotilla::core::Checkpoint {
+        session: id,
+        turn: 2,
+        commit: "ab".repeat(20),
+        created_at: chrono::Utc::now(),
+        files: vec![flotilla::core::ChronicleFile {
+            path: "a.rs".into(),
+            status: flotilla::core::FileStatus::Added,
+            added: 1,
+            removed: 0,
+        }],
+        after_message: Some("msg_1".into()),
+    };
+    store.insert_checkpoint(&cp).unwrap();
+    assert_eq!(store.checkpoint_of(id, 2).unwrap().unwrap().files, cp.files);
+    assert!(store.checkpoint_of(id, 1).unwrap().is_none());
+    assert_eq!(store.checkpoints(id).unwrap().len(), 1);
+    store.delete_session(id).unwrap();
+    assert!(store.checkpoints(id).unwrap().is_empty());
+    assert!(store.comments(id).unwrap().is_empty());
+}

@@ -6,19 +6,20 @@ const RUN: Option<Verdict> = Some(Verdict::Run);
 const QUEUE: Option<Verdict> = Some(Verdict::Queue);
 const NO: Option<Verdict> = None;
 
-/// The table's row for `status`: prompt, abort, resume, terminate, archive, restore. The match has no
+/// The table's row for `status`: prompt, abort, resume, terminate, archive, restore, land,
+/// rollback. The match has no
 /// wildcard, so a new status does not compile until its row is written here.
-fn row(status: Status) -> [Option<Verdict>; 6] {
+fn row(status: Status) -> [Option<Verdict>; 8] {
     match status {
-        Status::Starting => [QUEUE, RUN, NO, RUN, NO, NO],
-        Status::Active => [QUEUE, RUN, NO, RUN, NO, NO],
-        Status::WaitingInput => [NO, RUN, NO, RUN, NO, NO],
-        Status::Idle => [RUN, NO, NO, RUN, NO, NO],
-        Status::Stopped => [NO, NO, RUN, NO, RUN, NO],
-        Status::Completed => [NO, NO, RUN, NO, RUN, NO],
-        Status::Disconnected => [NO, NO, RUN, RUN, NO, NO],
-        Status::Error => [NO, NO, RUN, RUN, RUN, NO],
-        Status::Archived => [NO, NO, NO, NO, NO, RUN],
+        Status::Starting => [QUEUE, RUN, NO, RUN, NO, NO, NO, NO],
+        Status::Active => [QUEUE, RUN, NO, RUN, NO, NO, NO, NO],
+        Status::WaitingInput => [NO, RUN, NO, RUN, NO, NO, NO, NO],
+        Status::Idle => [RUN, NO, NO, RUN, NO, NO, RUN, RUN],
+        Status::Stopped => [NO, NO, RUN, NO, RUN, NO, RUN, RUN],
+        Status::Completed => [NO, NO, RUN, NO, RUN, NO, RUN, RUN],
+        Status::Disconnected => [NO, NO, RUN, RUN, NO, NO, RUN, RUN],
+        Status::Error => [NO, NO, RUN, RUN, RUN, NO, RUN, RUN],
+        Status::Archived => [NO, NO, NO, NO, NO, RUN, NO, NO],
     }
 }
 
@@ -35,6 +36,8 @@ fn table() {
             Action::Terminate,
             Action::Archive,
             Action::Restore,
+            Action::Land,
+            Action::Rollback,
         ];
         assert_eq!(Action::ALL, actions, "the row's order");
         for (action, expected) in actions.into_iter().zip(row(status)) {
@@ -67,6 +70,9 @@ fn refusals_say_what_to_do() {
         (Status::Idle, Action::Abort, "nothing is running"),
         (Status::Active, Action::Resume, "still live"),
         (Status::Stopped, Action::Terminate, "already ended"),
+        (Status::Active, Action::Land, "a turn is running"),
+        (Status::WaitingInput, Action::Rollback, "a turn is running"),
+        (Status::Archived, Action::Land, "restore it first"),
     ];
     for (status, action, hint) in cases {
         let msg = check(status, action).expect_err("refused").to_string();

@@ -171,6 +171,7 @@ fn family() -> State {
         parent: Some(sid(n(2))),
         notify: Some(Tell::OnEnd),
         reforged_from: Some("aa11bb22cc33".into()),
+        conflicts: Vec::new(),
         ..titled(n(1), Status::Completed, "review the login flow", 30)
     };
     let parent = titled(n(2), Status::Idle, "plan the release", 90);

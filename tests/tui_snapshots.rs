@@ -58,6 +58,7 @@ fn session(n: u128, status: Status, repo: &str, title: &str, ago: i64) -> Sessio
         turn_ms: 0,
         template: None,
         reforged_from: None,
+        conflicts: Vec::new(),
     }
 }
 
@@ -219,6 +220,7 @@ fn every_status() -> State {
             turn_ms: 0,
             template: None,
             reforged_from: None,
+            conflicts: Vec::new(),
             ..state.session(sid(n)).cloned().expect("the session")
         };
         update(
@@ -602,6 +604,7 @@ fn info_tab_says_whether_the_agent_runs() {
         turn_ms: 0,
         template: None,
         reforged_from: None,
+        conflicts: Vec::new(),
         ..session(2, Status::Active, APP, "add tests", 3)
     };
     let mut state = with_sessions(vec![asleep, awake]);

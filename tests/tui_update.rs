@@ -140,6 +140,7 @@ fn needs_me_first_puts_waiting_and_failed_sessions_on_top() {
         turn_ms: 0,
         template: None,
         reforged_from: None,
+        conflicts: Vec::new(),
         ..session(6, Status::Idle, APP, "f")
     };
     load(
@@ -336,6 +337,7 @@ fn marks_are_the_daemons_and_selecting_a_session_tells_it_it_is_viewed() {
                 turn_ms: 0,
                 template: None,
                 reforged_from: None,
+                conflicts: Vec::new(),
                 ..session(2, Status::Idle, APP, "b")
             },
         ],

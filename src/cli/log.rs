@@ -252,6 +252,15 @@ impl Printer {
                 outln!("[removed]");
                 return Next::Done;
             }
+            Event::Checkpoint { checkpoint, .. } => {
+                self.end_line();
+                outln!(
+                    "[checkpoint after turn {}: {} file(s) changed]",
+                    checkpoint.turn,
+                    checkpoint.files.len()
+                );
+            }
+            Event::Comments { .. } => {}
             Event::Lagged { .. } => return Next::Reread,
         }
         Next::More

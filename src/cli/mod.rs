@@ -1,5 +1,6 @@
 //! The headless command line: every action as a subcommand, `--json` for scripts.
 
+mod land;
 mod lifecycle;
 mod log;
 mod oneshot;
@@ -195,6 +196,54 @@ pub enum Cmd {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
+    /// A review comment on a line of the session's diff, kept until it is sent.
+    Comment {
+        id: String,
+        /// The file and the line, as the diff shows it: src/main.rs:12.
+        place: String,
+        text: String,
+    },
+    /// The session's review comments; --send sends those waiting as one prompt.
+    Comments {
+        id: String,
+        #[arg(long)]
+        send: bool,
+    },
+    /// The checkpoint taken after each finished turn: turn, time, files changed.
+    Checkpoints { id: String },
+    /// Put the workspace's files back as they were after a turn.
+    Rollback {
+        id: String,
+        turn: u32,
+        /// Lose the changes made since the newest checkpoint.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Commit everything in the workspace on the session's branch.
+    Commit {
+        id: String,
+        /// The message (default: the session's title and the files).
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+    /// Merge the session's branch into the source repository's branch.
+    Merge {
+        id: String,
+        /// The branch to merge into (default: the one checked out there).
+        #[arg(long)]
+        into: Option<String>,
+        /// One commit holding all of the session's changes.
+        #[arg(long)]
+        squash: bool,
+    },
+    /// Push the session's branch from the source repository.
+    Push {
+        id: String,
+        #[arg(long, default_value = "origin")]
+        remote: String,
+    },
+    /// Pairs of open sessions (or a session and its base branch) whose changes conflict.
+    Conflicts,
     /// The configured agents: installed or not, and their versions.
     Agents,
     /// Run the daemon in the foreground, or manage the background one.

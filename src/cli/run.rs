@@ -222,6 +222,25 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             };
             super::oneshot::run_once(client, args, json).await
         }
+        Cmd::Comment { id, place, text } => {
+            super::land::comment(client, id, &place, text, json).await
+        }
+        Cmd::Comments { id, send } => super::land::comments(client, id, send, json).await,
+        Cmd::Checkpoints { id } => super::land::checkpoints(client, id, json).await,
+        Cmd::Rollback { id, turn, force } => {
+            super::land::rollback(client, id, turn, force, json).await
+        }
+        Cmd::Commit { id, message } => {
+            super::land::landed(client, Command::Commit { id, message }, json).await
+        }
+        Cmd::Merge { id, into, squash } => {
+            super::land::landed(client, Command::Merge { id, into, squash }, json).await
+        }
+        Cmd::Push { id, remote } => {
+            let remote = Some(remote);
+            super::land::landed(client, Command::Push { id, remote }, json).await
+        }
+        Cmd::Conflicts => super::land::conflicts(client, json).await,
         Cmd::Daemon { .. } => {
             Err("`flotilla daemon` runs in the foreground: start it on its own".into())
         }

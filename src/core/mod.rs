@@ -8,6 +8,7 @@ pub mod limits;
 pub mod message;
 pub mod naming;
 pub mod page;
+pub mod review;
 pub mod sanitize;
 pub mod session;
 pub mod status;
@@ -19,6 +20,7 @@ pub use limits::{Limits, Notify};
 pub use message::{Message, Part, PartKind, PermissionReply, Role, Settled, ToolStatus};
 pub use naming::branch_from_title;
 pub use page::{Page, PageQuery, Pos};
+pub use review::{Checkpoint, CodeLine, Comment, Conflict, ConflictPair};
 pub use sanitize::{is_clean, sanitize, screen_line};
 pub use session::{
     Mark, Session, SessionId, Strategy, Workspace, age, coarse_age, coarse_age_changes,

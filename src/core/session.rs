@@ -167,6 +167,10 @@ pub struct Session {
     /// The chronicle it was reforged from.
     #[serde(default)]
     pub reforged_from: Option<String>,
+    /// Other live sessions (and the base branch) its changes would conflict with, as the
+    /// daemon last checked; worked out again at every start, never stored.
+    #[serde(default)]
+    pub conflicts: Vec<super::Conflict>,
 }
 
 /// Why a session's row is marked until someone looks at it.

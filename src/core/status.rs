@@ -94,6 +94,10 @@ pub enum Action {
     Terminate,
     Archive,
     Restore,
+    /// Commit, merge or push the session's work.
+    Land,
+    /// Put the workspace back to a checkpoint.
+    Rollback,
 }
 
 impl Action {
@@ -107,6 +111,8 @@ impl Action {
             Action::Terminate => "terminate",
             Action::Archive => "archive",
             Action::Restore => "restore",
+            Action::Land => "commit, merge or push the work of",
+            Action::Rollback => "roll back",
         }
     }
 }
@@ -144,6 +150,12 @@ fn hint(action: Action, status: Status) -> &'static str {
         (Action::Archive, Status::Archived) => "it is archived already",
         (Action::Archive, _) => "stop it first",
         (Action::Restore, _) => "only an archived session can be restored",
+        (Action::Land | Action::Rollback, Status::Archived) => {
+            "restore it first with `flotilla restore`"
+        }
+        (Action::Land | Action::Rollback, _) => {
+            "a turn is running: wait for it to end, or abort it"
+        }
     }
 }
 
@@ -157,6 +169,9 @@ pub fn check(status: Status, action: Action) -> Result<Verdict, Refused> {
         (Action::Resume, Stopped | Completed | Disconnected | Error) => Some(Verdict::Run),
         (Action::Archive, Stopped | Completed | Error) => Some(Verdict::Run),
         (Action::Restore, Archived) => Some(Verdict::Run),
+        (Action::Land | Action::Rollback, Idle | Stopped | Completed | Disconnected | Error) => {
+            Some(Verdict::Run)
+        }
         (Action::Terminate, Starting | Active | WaitingInput | Idle | Disconnected | Error) => {
             Some(Verdict::Run)
         }

@@ -266,10 +266,16 @@ fn patience(command: &Command) -> std::time::Duration {
         | Command::Stop { .. }
         | Command::Remove { .. }
         | Command::Archive { .. }
-        | Command::Restore { .. } => 900,
+        | Command::Restore { .. }
+        | Command::Rollback { .. }
+        | Command::Commit { .. }
+        | Command::Merge { .. }
+        | Command::Push { .. } => 900,
         Command::Diff { .. }
         | Command::DiffFile { .. }
         | Command::Agents
+        | Command::Comment { .. }
+        | Command::LandPlan { .. }
         | Command::Resume { .. }
         | Command::Abort { .. } => 120,
         _ => 60,

@@ -281,9 +281,23 @@ impl State {
                 s.turns += 1;
                 s.turn_ms += (Self::now() - started).num_milliseconds().max(0) as u64;
             }
-            if s.status.is_busy() {
-                self.set_status(id, Status::Idle, None);
-            }
+        }
+        match started {
+            // A turn ran: the session is idle once its checkpoint is kept, so that what
+            // follows (a prompt, a commit, a rollback) finds it there.
+            Some(_) => self.take_checkpoint(id, move |state| state.finish_turn(id, waiters)),
+            None => self.finish_turn(id, waiters),
+        }
+    }
+
+    /// The rest of a turn's end: the session is idle, and what waited for that goes on.
+    fn finish_turn(&mut self, id: SessionId, mut waiters: Vec<(super::Responder, Option<String>)>) {
+        // An abort asked for while the checkpoint was taken: the turn has ended already.
+        if let Some(live) = self.live.get_mut(&id) {
+            waiters.append(&mut live.abort_waiters);
+        }
+        if self.sessions.get(&id).is_some_and(|s| s.status.is_busy()) {
+            self.set_status(id, Status::Idle, None);
         }
         self.publish(id);
         for (waiter, note) in waiters {
@@ -292,10 +306,10 @@ impl State {
         if self.limits_after_turn(id) {
             return;
         }
-        self.pump_queue(id);
         if self.status_of(id).ok() == Some(Status::Idle) {
             self.notify_parent(id, None);
         }
+        self.pump_queue(id);
     }
 
     /// The agent went away: the session can no longer take prompts until it is resumed.

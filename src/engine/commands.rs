@@ -1,5 +1,6 @@
 //! Handling clients' commands.
 
+use super::land::Landing;
 use super::{Outcome, Responder, State};
 use crate::core::{Action, PageQuery, Session, SessionId, Status, Verdict, check};
 use crate::diff::{self, DiffOptions};
@@ -80,6 +81,40 @@ impl State {
             }
             .into()),
             Command::Details { id } => self.resolve(&id).and_then(|id| self.details(id)),
+            Command::Comment {
+                id,
+                path,
+                line,
+                text,
+            } => match self.resolve(&id) {
+                Ok(id) => return self.add_comment(id, path, line, text, reply),
+                Err(e) => Err(e),
+            },
+            Command::Comments { id, send } => {
+                self.resolve(&id).and_then(|id| self.comments(id, send))
+            }
+            Command::Checkpoints { id } => self.resolve(&id).and_then(|id| self.checkpoint_list(id)),
+            Command::Rollback { id, turn, force } => match self.resolve(&id) {
+                Ok(id) => return self.rollback(id, turn, force, reply),
+                Err(e) => Err(e),
+            },
+            Command::Commit { id, message } => match self.resolve(&id) {
+                Ok(id) => return self.land(id, Landing::Commit { message }, reply),
+                Err(e) => Err(e),
+            },
+            Command::Merge { id, into, squash } => match self.resolve(&id) {
+                Ok(id) => return self.land(id, Landing::Merge { into, squash }, reply),
+                Err(e) => Err(e),
+            },
+            Command::Push { id, remote } => match self.resolve(&id) {
+                Ok(id) => return self.land(id, Landing::Push { remote }, reply),
+                Err(e) => Err(e),
+            },
+            Command::LandPlan { id, into } => match self.resolve(&id) {
+                Ok(id) => return self.land_plan(id, into, reply),
+                Err(e) => Err(e),
+            },
+            Command::Conflicts => Ok(self.conflict_pairs().into()),
             Command::Shutdown => {
                 self.shutting_down = Some(reply);
                 return;
@@ -154,7 +189,13 @@ impl State {
     pub(super) fn send(&mut self, id: SessionId, text: String) -> Result<Outcome, String> {
         super::creation::check_prompt(&text)?;
         let status = self.status_of(id)?;
-        match check(status, Action::Prompt).map_err(|e| e.to_string())? {
+        let verdict = match check(status, Action::Prompt).map_err(|e| e.to_string())? {
+            // Git is reading the workspace for a checkpoint, or changing it: the turn
+            // starts once that is done.
+            Verdict::Run if self.holds(id) => Verdict::Queue,
+            verdict => verdict,
+        };
+        match verdict {
             Verdict::Queue => {
                 self.store
                     .push_queued(id, &text)

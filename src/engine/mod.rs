@@ -9,15 +9,19 @@ mod agent_events;
 mod agents;
 mod archive;
 mod callbacks;
+mod checkpoints;
 mod chronicles;
 mod commands;
+mod conflicts;
 mod creation;
 mod flush;
 mod hibernation;
+mod land;
 mod lifecycle;
 mod limits;
 mod marks;
 mod plans;
+mod review;
 mod setup;
 mod subscription;
 mod termination;
@@ -271,6 +275,15 @@ pub(crate) struct State {
     in_flight: HashSet<SessionId>,
     /// Templates' setup commands running, by session.
     setups: HashMap<SessionId, setup::Running>,
+    /// Sessions whose workspace git is rolling back or landing: prompts wait in the
+    /// queue, and other such requests are refused, until it is done.
+    git_busy: HashSet<SessionId>,
+    conflict_checks: conflicts::Checks,
+    /// The checkpoint a session was rolled back to, until its next one is taken: what
+    /// its files should hold, for the check of changes a rollback would lose.
+    baselines: HashMap<SessionId, String>,
+    /// When the source repositories' branches are next looked at for moves.
+    conflict_at: Option<Instant>,
 }
 
 /// An agent's event with the generation of the driver it came from: a driver let go of
@@ -314,6 +327,10 @@ impl State {
             viewers: HashMap::new(),
             in_flight: HashSet::new(),
             setups: HashMap::new(),
+            git_busy: HashSet::new(),
+            conflict_checks: conflicts::Checks::default(),
+            baselines: HashMap::new(),
+            conflict_at: None,
             flush_at: None,
             hibernate_at: None,
             limit_at: None,
@@ -333,9 +350,11 @@ impl State {
         mut requests: mpsc::UnboundedReceiver<Input>,
         mut agent_events: mpsc::Receiver<Tagged>,
     ) {
+        // On the task: the checks' results come back to it as jobs.
+        self.check_all_conflicts();
         loop {
-            let (flush_at, hibernate_at, limit_at) =
-                (self.flush_at, self.hibernate_at, self.limit_at);
+            let (flush_at, hibernate_at, limit_at, conflict_at) =
+                (self.flush_at, self.hibernate_at, self.limit_at, self.conflict_at);
             tokio::select! {
                 msg = requests.recv() => match msg {
                     Some(Input::Request(cmd, reply)) => self.request(cmd, reply),
@@ -348,6 +367,7 @@ impl State {
                 _ = crate::deadline::sleep_until(flush_at), if flush_at.is_some() => self.flush(),
                 _ = crate::deadline::sleep_until(hibernate_at), if hibernate_at.is_some() => self.hibernate_due(),
                 _ = crate::deadline::sleep_until(limit_at), if limit_at.is_some() => self.limits_due(),
+                _ = crate::deadline::sleep_until(conflict_at), if conflict_at.is_some() => self.poll_bases(),
             }
             if let Some(reply) = self.shutting_down.take() {
                 self.shutdown().await;

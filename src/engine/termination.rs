@@ -263,7 +263,18 @@ impl State {
         if let Err(e) = self.store.delete_session(id) {
             tracing::error!("deleting session {id}: {e}");
         }
-        self.sessions.remove(&id);
+        if let Some(gone) = self.sessions.remove(&id) {
+            let repo = gone.source_repo.clone();
+            self.blocking(
+                move || super::checkpoints::forget_checkpoints(&repo, id),
+                |_, ()| {},
+            );
+            // The others may have conflicted with it.
+            if let Some(other) = self.sessions.values().find(|s| s.source_repo == gone.source_repo) {
+                let other = other.id;
+                self.check_conflicts_of(other);
+            }
+        }
         self.broadcast(Event::SessionRemoved { id });
         Reply::Removed { id, note }.into()
     }

@@ -178,6 +178,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX callbacks_child ON callbacks(child_id);
     CREATE INDEX callbacks_parent ON callbacks(parent_id);
     "#,
+    // 7: review comments on diff lines, and a checkpoint of the workspace per turn.
+    r#"
+    CREATE TABLE comments (
+        id INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        context TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER
+    );
+    CREATE INDEX comments_session ON comments(session_id, id);
+    CREATE TABLE checkpoints (
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        turn INTEGER NOT NULL,
+        commit_sha TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        files TEXT NOT NULL,
+        after_message TEXT,
+        PRIMARY KEY (session_id, turn)
+    );
+    "#,
 ];
 
 /// The migrations that make a table again, which must not cascade deletes to its rows'

@@ -8,6 +8,7 @@ mod messages;
 mod migrations;
 mod pages;
 mod readers;
+mod review;
 mod sessions;
 mod workspaces;
 

@@ -85,6 +85,7 @@ pub(super) fn session_from_row(
             turn_ms: row.get(28).map_err(|e| e.to_string())?,
             template: row.get(29).map_err(|e| e.to_string())?,
             reforged_from: row.get(30).map_err(|e| e.to_string())?,
+            conflicts: Vec::new(),
         })
     };
     Ok(build())

@@ -96,6 +96,111 @@ pub enum WorkspaceError {
     )]
     RecreateTargetExists(PathBuf),
     #[error(
+        "{} is on a detached HEAD, not on a branch: switch it to a branch first (`git switch BRANCH`, or `git switch -c NEW` to keep its commits)",
+        .0.display()
+    )]
+    DetachedHead(PathBuf),
+    #[error(
+        "{} is on branch {on}, not on the session's branch {branch}: switch it back first (`git switch {branch}`)",
+        .path.display()
+    )]
+    OffBranch {
+        path: PathBuf,
+        branch: String,
+        on: String,
+    },
+    #[error(
+        "git has no identity to commit with in {}: set one with `git config --global user.name \"Your Name\"` and `git config --global user.email you@example.com`",
+        .0.display()
+    )]
+    NoIdentity(PathBuf),
+    #[error("the commit message is empty: give one that says what the work is")]
+    EmptyMessage,
+    #[error(
+        "{} has unresolved merge conflicts in {}: resolve them and `git add` the files, or run `git merge --abort`, then try again",
+        .path.display(), super::land::named(.files)
+    )]
+    Unmerged { path: PathBuf, files: Vec<String> },
+    #[error(
+        "{} has uncommitted changes, which a merge would leave out ({}): commit them first: flotilla commit <session>",
+        .path.display(), super::land::named(.files)
+    )]
+    Uncommitted { path: PathBuf, files: Vec<String> },
+    #[error(
+        "an existing-directory session works in {} itself, on its own branch, so there is nothing to merge it into: commit and push instead",
+        .0.display()
+    )]
+    ExistingCannotMerge(PathBuf),
+    #[error(
+        "there is no branch {branch:?} in {}: name a branch that `git branch` lists there",
+        .repo.display()
+    )]
+    NoSuchBranch { branch: String, repo: PathBuf },
+    #[error(
+        "{} is on a detached HEAD, so it has no current branch to merge into: switch it to a branch, or name the branch to merge into",
+        .0.display()
+    )]
+    SourceDetached(PathBuf),
+    #[error("cannot merge branch {0} into itself: name another branch to merge into")]
+    SameBranch(String),
+    #[error(
+        "{} has uncommitted changes to tracked files ({}) while {into} is checked out there: commit or stash them there first",
+        .repo.display(), super::land::named(.files)
+    )]
+    SourceDirty {
+        repo: PathBuf,
+        into: String,
+        files: Vec<String>,
+    },
+    #[error(
+        "the merge would overwrite untracked files in {} ({}): move or delete them there first",
+        .repo.display(), super::land::named(.files)
+    )]
+    UntrackedInTheWay { repo: PathBuf, files: Vec<String> },
+    #[error(
+        "branch {branch} is checked out in {}, so it cannot be moved from here: merge there, or switch that work tree to another branch first",
+        .path.display()
+    )]
+    BranchCheckedOut { branch: String, path: PathBuf },
+    #[error(
+        "branch {branch} in {} has commits that the clone's branch lacks: merge or rename it there, then try again",
+        .repo.display()
+    )]
+    BranchDiverged { branch: String, repo: PathBuf },
+    #[error(
+        "merging {branch} into {into} would conflict in {}; nothing was changed: ask the agent to merge {into} into its branch, or resolve by hand",
+        super::land::named(.files)
+    )]
+    MergeConflict {
+        branch: String,
+        into: String,
+        files: Vec<String>,
+    },
+    #[error("{into} already has every commit of {branch}: there is nothing to merge")]
+    NothingToMerge { branch: String, into: String },
+    #[error(
+        "{} has no remote {remote:?}: {}",
+        .repo.display(), super::land::remotes_hint(.known)
+    )]
+    UnknownRemote {
+        remote: String,
+        repo: PathBuf,
+        known: Vec<String>,
+    },
+    #[error(
+        "{remote} refused branch {branch} ({reason}): merge what it has into the branch (`git pull {remote} {branch}`), then push again"
+    )]
+    PushRejected {
+        remote: String,
+        branch: String,
+        reason: String,
+    },
+    #[error(
+        "commit {commit:?} is not in the repository of {}: check the id, or fetch the commit there first",
+        .path.display()
+    )]
+    CommitMissing { commit: String, path: PathBuf },
+    #[error(
         "could not {action} {}: {source}; check that the path is accessible",
         .path.display()
     )]

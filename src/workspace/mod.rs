@@ -3,8 +3,11 @@
 
 mod branch;
 mod changes;
+mod compare;
 mod error;
+mod land;
 mod removal;
+mod scratch;
 mod snapshot;
 
 use crate::core::Strategy;
@@ -15,11 +18,17 @@ use std::path::{Path, PathBuf};
 
 pub use crate::core::branch_from_title;
 pub use changes::{Changes, changes};
+pub use compare::{changed_since, files_between, would_conflict};
 pub use error::WorkspaceError;
+pub use land::{
+    Committed, MergePlan, Merged, Pushed, commit, merge, merge_plan, push, uncommitted,
+};
 pub use removal::{
     Cleanup, check_commits_kept, check_removable, cleanup, keep_branch, remove, undo_create,
 };
-pub use snapshot::{Snapshot, apply, recreate, snapshot, start_from};
+pub use snapshot::{
+    Snapshot, apply, fetch_snapshot, recreate, roll_back, snapshot, start_from,
+};
 
 /// What the caller asks for when a session starts.
 #[derive(Debug, Clone, Copy)]

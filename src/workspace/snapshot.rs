@@ -3,15 +3,13 @@
 //! again (or a new one started) with the work in it. The workspace's own index, HEAD and
 //! files are never touched: git works on a scratch index of its own.
 
+use super::scratch::{Scratch, run_with};
 use super::{Workspace, WorkspaceError, remove, toplevel};
 use crate::core::Strategy;
-use crate::git::{self, GitError};
+use crate::git;
 use crate::process_groups::Registry;
 use std::ffi::OsStr;
-use std::io::ErrorKind;
-use std::os::unix::fs::DirBuilderExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 /// What a snapshot recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,20 +43,9 @@ pub fn snapshot(ws: &Workspace, refname: &str, message: &str) -> Result<Snapshot
         Strategy::Worktree | Strategy::Clone => &ws.path,
     };
     let parent = git::run(top, ["rev-parse", "--verify", "HEAD^{commit}"])?;
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::of_disk(top, &parent)?;
     let index = scratch.index();
     let env = [("GIT_INDEX_FILE", index.as_os_str())];
-    // A copy of the workspace's own index knows which files are unchanged on disk, so
-    // only the changed ones are read and hashed; without one, HEAD's tree is the start.
-    let own = git::run(
-        top,
-        ["rev-parse", "--path-format=absolute", "--git-path", "index"],
-    );
-    let copied = own.is_ok_and(|own| std::fs::copy(own, &index).is_ok());
-    if !copied {
-        run_with(top, &env, ["read-tree", parent.as_str()])?;
-    }
-    run_with(top, &env, ["add", "--all"])?;
     let tree = run_with(top, &env, ["write-tree"])?;
     let identity = IDENTITY.map(|(k, v)| (k, OsStr::new(v)));
     let commit = run_with(
@@ -116,6 +103,25 @@ pub fn apply(path: &Path, commit: &str) -> Result<(), WorkspaceError> {
     run_with(&top, &env, ["update-index", "-q", "--refresh"])?;
     // `reset --hard` on the scratch index: writes what differs, deletes what the snapshot
     // lacks, and overwrites untracked files in the way.
+    run_with(&top, &env, ["read-tree", "--reset", "-u", commit])?;
+    Ok(())
+}
+
+/// Makes the work tree at `path` hold exactly the snapshot's files, as [`apply`] does,
+/// but starting from what is on disk now: untracked files the snapshot lacks are deleted
+/// too (a rollback must remove what later turns added). Ignored files are left alone.
+pub fn roll_back(path: &Path, commit: &str) -> Result<(), WorkspaceError> {
+    let top = toplevel(path)?.ok_or_else(|| WorkspaceError::NotARepo(path.to_path_buf()))?;
+    if !git::succeeds(&top, ["cat-file", "-e", &format!("{commit}^{{commit}}")])? {
+        return Err(WorkspaceError::SnapshotMissing {
+            commit: commit.to_string(),
+            path: top,
+        });
+    }
+    let head = git::run(&top, ["rev-parse", "--verify", "HEAD^{commit}"])?;
+    let scratch = Scratch::of_disk(&top, &head)?;
+    let index = scratch.index();
+    let env = [("GIT_INDEX_FILE", index.as_os_str())];
     run_with(&top, &env, ["read-tree", "--reset", "-u", commit])?;
     Ok(())
 }
@@ -210,6 +216,12 @@ fn make_again(
     Ok(())
 }
 
+/// Brings a snapshot's objects into a clone, if it lacks them.
+pub fn fetch_snapshot(ws: &Workspace, refname: &str) -> Result<(), WorkspaceError> {
+    check_ref(refname)?;
+    fetch(ws, refname, &Registry::none())
+}
+
 /// Brings the snapshot's objects into a clone, storing no ref: the clone's refs stay its
 /// own, and `apply` needs the commit only for a moment.
 fn fetch(ws: &Workspace, refname: &str, groups: &Registry) -> Result<(), WorkspaceError> {
@@ -224,61 +236,4 @@ fn fetch(ws: &Workspace, refname: &str, groups: &Registry) -> Result<(), Workspa
     let args = args.chain([ws.source_repo.as_os_str(), OsStr::new(refname)]);
     git::run_grouped(&ws.path, args, groups)?;
     Ok(())
-}
-
-/// Runs git with extra environment (a scratch index, an identity), reporting a failure as
-/// `git::run` does.
-fn run_with<I, S>(dir: &Path, env: &[(&str, &OsStr)], args: I) -> Result<String, WorkspaceError>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let args: Vec<S> = args.into_iter().collect();
-    let mut cmd = git::command(dir, &args);
-    let out = cmd
-        .envs(env.iter().copied())
-        .output()
-        .map_err(GitError::Spawn)?;
-    if !out.status.success() {
-        let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(GitError::Failed {
-            args: shown.join(" "),
-            dir: dir.display().to_string(),
-            stderr: stderr.trim().lines().last().unwrap_or("").to_string(),
-            code: out.status.code(),
-        }
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
-}
-
-/// A private temporary directory for a scratch index, deleted when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch, WorkspaceError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        loop {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let dir = base.join(format!("flotilla-snapshot-{}-{n}", std::process::id()));
-            // One left by a process of the same pid that died is skipped, not reused.
-            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => return Ok(Scratch(dir)),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(WorkspaceError::io("create", &dir)(e)),
-            }
-        }
-    }
-
-    fn index(&self) -> PathBuf {
-        self.0.join("index")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

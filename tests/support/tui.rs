@@ -60,6 +60,7 @@ pub fn session(n: u128, status: Status, repo: &str, title: &str) -> Session {
         turn_ms: 0,
         template: None,
         reforged_from: None,
+        conflicts: Vec::new(),
     }
 }
 

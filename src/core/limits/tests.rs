@@ -33,6 +33,7 @@ fn session(limits: Limits) -> Session {
         turn_ms: 0,
         template: None,
         reforged_from: None,
+        conflicts: Vec::new(),
     }
 }
 

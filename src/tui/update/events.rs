@@ -126,6 +126,7 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
             reload_if_stale(state, session, effects);
             changed && on_screen(session) && state.tab == Tab::Messages
         }
+        Event::Checkpoint { .. } | Event::Comments { .. } => false,
         Event::Lagged { .. } => {
             // Only a window at the end follows events; one scrolled back missed nothing.
             for t in state.transcripts.values_mut().filter(|t| t.at_end) {
