@@ -338,7 +338,8 @@ fn opencode_refusals_leave_the_question_alone() {
 /// quoted with its file, its line and the code around it.
 fn a_review_comment_reaches_the_model(c: Case) {
     let id = c.new_session();
-    c.repo.write("notes.txt", "first line\nsecond line\nthird line\n");
+    c.repo
+        .write("notes.txt", "first line\nsecond line\nthird line\n");
     let place = "notes.txt:2";
     c.f.ok(&["comment", &id, place, "say why the second line is here"]);
     let listed = c.f.ok(&["comments", &id]);
@@ -353,7 +354,10 @@ fn a_review_comment_reaches_the_model(c: Case) {
     assert!(text.contains("notes.txt:2\n"), "{text}");
     assert!(text.contains("> 2 | second line\n"), "{text}");
     assert!(text.contains("  1 | first line\n"), "{text}");
-    assert!(text.contains("Comment: say why the second line is here"), "{text}");
+    assert!(
+        text.contains("Comment: say why the second line is here"),
+        "{text}"
+    );
     let listed = c.f.ok(&["comments", &id]);
     assert!(listed.contains("sent     notes.txt:2"), "{listed}");
 }

@@ -62,7 +62,11 @@ fn commit_stages_every_change_but_ignored_files(#[case] strategy: Strategy) {
     assert!(files.contains_key("new.txt") && files.contains_key("dir/deep.txt"));
     assert!(!files.contains_key("gone.txt") && !files.contains_key("debug.log"));
     assert_eq!(files["mod.txt"].1, b"after\n");
-    assert_eq!(status(&ws.path), "", "everything but the ignored file is in");
+    assert_eq!(
+        status(&ws.path),
+        "",
+        "everything but the ignored file is in"
+    );
     assert!(ws.path.join("debug.log").exists());
 
     assert_eq!(commit(&ws, "again").unwrap(), None);
@@ -154,7 +158,10 @@ fn merge_fast_forwards_the_checked_out_branch(#[case] strategy: Strategy) {
     let again = merge_plan(&ws, None).unwrap();
     assert!(again.up_to_date && !again.can_merge(), "{again:?}");
     let err = merge(&ws, None, false, "").unwrap_err();
-    assert!(matches!(err, WorkspaceError::NothingToMerge { .. }), "{err}");
+    assert!(
+        matches!(err, WorkspaceError::NothingToMerge { .. }),
+        "{err}"
+    );
 }
 
 /// When `main` has moved on too, the merge is a new commit with both tips as parents,
@@ -208,7 +215,10 @@ fn squash_makes_a_one_parent_commit_with_the_merged_tree(#[case] strategy: Strat
     let mut want = tree(&f.repo, &main);
     want.insert("c.txt".into(), (false, b"agent\n".to_vec()));
     assert_eq!(tree(&f.repo, &merged.commit), want);
-    assert_eq!(tree(&f.repo, "HEAD"), crate::support::files_on_disk(&f.repo));
+    assert_eq!(
+        tree(&f.repo, "HEAD"),
+        crate::support::files_on_disk(&f.repo)
+    );
     let subject = g(&f.repo, ["log", "-1", "--format=%s", "main"]);
     assert_eq!(subject, "Squashed branch 'work' into main");
     let _ = tip;
@@ -271,8 +281,14 @@ fn a_merge_conflict_leaves_both_repositories_exactly_as_they_were(#[case] strate
         };
         assert_eq!(files, &["shared.txt"]);
         let msg = one_line(&err);
-        assert!(msg.contains("shared.txt") && msg.contains("nothing was changed"), "{msg}");
-        assert!(msg.contains("ask the agent to merge main into its branch"), "{msg}");
+        assert!(
+            msg.contains("shared.txt") && msg.contains("nothing was changed"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("ask the agent to merge main into its branch"),
+            "{msg}"
+        );
     }
     assert_eq!(state(&f.repo), source, "the source repository");
     assert_eq!(state(&ws.path), work, "the workspace");
@@ -290,7 +306,10 @@ fn merge_is_refused_while_the_source_has_tracked_changes() {
     let (source, work) = (state(&f.repo), state(&ws.path));
     let plan = merge_plan(&ws, None).unwrap();
     let blocked = plan.blocked.clone().expect("blocked");
-    assert!(blocked.contains("uncommitted changes to tracked files (mod.txt)"), "{blocked}");
+    assert!(
+        blocked.contains("uncommitted changes to tracked files (mod.txt)"),
+        "{blocked}"
+    );
     assert!(!plan.can_merge());
     let err = merge(&ws, None, false, "").unwrap_err();
     assert!(matches!(err, WorkspaceError::SourceDirty { .. }), "{err}");
@@ -312,7 +331,10 @@ fn merge_is_refused_when_an_untracked_file_is_in_the_way() {
     fs::write(f.repo.join("a.txt"), "the user's\n").unwrap();
     let source = state(&f.repo);
     let err = merge(&ws, None, false, "").unwrap_err();
-    assert!(matches!(err, WorkspaceError::UntrackedInTheWay { .. }), "{err}");
+    assert!(
+        matches!(err, WorkspaceError::UntrackedInTheWay { .. }),
+        "{err}"
+    );
     assert!(one_line(&err).contains("(a.txt)"));
     assert_eq!(state(&f.repo), source);
 }
@@ -332,7 +354,10 @@ fn merge_is_refused_with_uncommitted_workspace_changes(#[case] strategy: Strateg
     let plan = merge_plan(&ws, None).unwrap();
     let blocked = plan.blocked.expect("blocked");
     assert!(blocked.contains("(mod.txt and new.txt)"), "{blocked}");
-    assert!(blocked.contains("commit them first: flotilla commit"), "{blocked}");
+    assert!(
+        blocked.contains("commit them first: flotilla commit"),
+        "{blocked}"
+    );
     let err = merge(&ws, None, false, "").unwrap_err();
     assert!(matches!(err, WorkspaceError::Uncommitted { .. }), "{err}");
     one_line(&err);
@@ -351,14 +376,20 @@ fn existing_directory_cannot_merge_but_commits_and_pushes() {
     assert_eq!((plan.commits, plan.can_merge()), (0, false));
     let before = state(&f.repo);
     let err = merge(&ws, None, false, "").unwrap_err();
-    assert!(matches!(err, WorkspaceError::ExistingCannotMerge(_)), "{err}");
+    assert!(
+        matches!(err, WorkspaceError::ExistingCannotMerge(_)),
+        "{err}"
+    );
     assert_eq!(one_line(&err), blocked);
     assert_eq!(state(&f.repo), before);
 
     fs::write(f.repo.join("mod.txt"), "after\n").unwrap();
     let made = commit(&ws, "in place").unwrap().unwrap();
     let pushed = push(&ws, "origin").unwrap();
-    assert_eq!((pushed.branch.as_str(), pushed.commit.as_str()), ("main", made.commit.as_str()));
+    assert_eq!(
+        (pushed.branch.as_str(), pushed.commit.as_str()),
+        ("main", made.commit.as_str())
+    );
     assert_eq!(g(&bare, ["rev-parse", "refs/heads/main"]), made.commit);
 }
 
@@ -374,13 +405,29 @@ fn merge_refusals_name_the_obstacle() {
     assert!(one_line(&err).contains("\"nope\""));
 
     let other = f.tmp.path().join("release-tree");
-    g(&f.repo, ["worktree", "add", "-q", "-b", "release", other.to_str().unwrap()]);
+    g(
+        &f.repo,
+        [
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "release",
+            other.to_str().unwrap(),
+        ],
+    );
     let (source, work) = (state(&f.repo), state(&ws.path));
     let plan = merge_plan(&ws, Some("release")).unwrap();
     let blocked = plan.blocked.expect("blocked");
-    assert!(blocked.contains(&other.canonicalize().unwrap().display().to_string()), "{blocked}");
+    assert!(
+        blocked.contains(&other.canonicalize().unwrap().display().to_string()),
+        "{blocked}"
+    );
     let err = merge(&ws, Some("release"), false, "").unwrap_err();
-    assert!(matches!(err, WorkspaceError::BranchCheckedOut { .. }), "{err}");
+    assert!(
+        matches!(err, WorkspaceError::BranchCheckedOut { .. }),
+        "{err}"
+    );
     assert_eq!((state(&f.repo), state(&ws.path)), (source, work));
 
     g(&ws.path, ["switch", "-q", "--detach"]);
@@ -402,9 +449,19 @@ fn a_clone_branch_that_diverged_in_the_source_is_refused() {
     g(&f.repo, ["switch", "-q", "main"]);
     let source = state(&f.repo);
     let plan = merge_plan(&ws, None).unwrap();
-    assert!(plan.blocked.expect("blocked").contains("has commits that the clone's branch lacks"));
-    for err in [merge(&ws, None, false, "").unwrap_err(), push(&ws, "origin").unwrap_err()] {
-        assert!(matches!(err, WorkspaceError::BranchDiverged { .. }), "{err}");
+    assert!(
+        plan.blocked
+            .expect("blocked")
+            .contains("has commits that the clone's branch lacks")
+    );
+    for err in [
+        merge(&ws, None, false, "").unwrap_err(),
+        push(&ws, "origin").unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, WorkspaceError::BranchDiverged { .. }),
+            "{err}"
+        );
         one_line(&err);
     }
     assert_eq!(state(&f.repo), source);
@@ -436,7 +493,10 @@ fn push_puts_the_branch_on_the_remote(#[case] strategy: Strategy) {
 
     let err = push(&ws, "upstream").unwrap_err();
     assert!(matches!(err, WorkspaceError::UnknownRemote { .. }), "{err}");
-    assert!(one_line(&err).ends_with("no remote \"upstream\": use origin"), "{err}");
+    assert!(
+        one_line(&err).ends_with("no remote \"upstream\": use origin"),
+        "{err}"
+    );
 
     // Someone else's commit on the remote's branch.
     g(&f.repo, ["switch", "-q", "-c", "elsewhere", "main"]);
@@ -461,8 +521,14 @@ fn would_conflict_lists_the_files_two_commits_fight_over() {
     g(&f.repo, ["switch", "-q", "-c", "third", &start]);
     let apart = commit_file(&f.repo, "mod.txt", "elsewhere\n");
     let before = state(&f.repo);
-    assert_eq!(would_conflict(&f.repo, &ours, &theirs).unwrap(), ["shared.txt"]);
-    assert_eq!(would_conflict(&f.repo, &ours, &apart).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        would_conflict(&f.repo, &ours, &theirs).unwrap(),
+        ["shared.txt"]
+    );
+    assert_eq!(
+        would_conflict(&f.repo, &ours, &apart).unwrap(),
+        Vec::<String>::new()
+    );
     assert_eq!(state(&f.repo), before);
     let err = would_conflict(&f.repo, &ours, "no-such-commit").unwrap_err();
     assert!(matches!(err, WorkspaceError::CommitMissing { .. }), "{err}");
@@ -492,7 +558,11 @@ fn changed_since_a_checkpoint_lists_what_changed_on_disk(#[case] strategy: Strat
     let changed = changed_since(&ws, &snap.commit).unwrap();
     let want = [('D', "gone.txt"), ('M', "mod.txt"), ('A', "new.txt")];
     assert_eq!(changed, want.map(|(c, p)| (c, p.to_string())));
-    assert_eq!(state(&ws.path), work, "index, HEAD, files and status untouched");
+    assert_eq!(
+        state(&ws.path),
+        work,
+        "index, HEAD, files and status untouched"
+    );
     let err = changed_since(&ws, "refs/flotilla/nothing").unwrap_err();
     assert!(matches!(err, WorkspaceError::CommitMissing { .. }), "{err}");
 }

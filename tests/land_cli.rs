@@ -21,7 +21,15 @@ fn repo() -> Repo {
 fn worked(f: &Flotilla, repo: &Repo, strategy: &str, title: &str, prompt: &str) -> String {
     let dir = repo.path().to_string_lossy().into_owned();
     let s = f.json(&[
-        "new", "--dir", &dir, "--strategy", strategy, "--title", title, "--prompt", prompt,
+        "new",
+        "--dir",
+        &dir,
+        "--strategy",
+        strategy,
+        "--title",
+        title,
+        "--prompt",
+        prompt,
     ]);
     let id = s["id"].as_str().expect("id").to_string();
     // The prompt may still be on its way when the session is first idle: its turn has
@@ -53,22 +61,46 @@ fn checkpoints_rollback_commit_merge_and_push_through_the_cli() {
     let ws = std::path::PathBuf::from(f.session(&id)["workspace"].as_str().expect("ws"));
     std::fs::write(ws.join("typed.txt"), "by hand\n").unwrap();
     let err = f.fails(&["rollback", &id, "1"]);
-    assert!(err.contains("A typed.txt") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("A typed.txt") && err.contains("--force"),
+        "{err}"
+    );
     assert!(ws.join("extra.txt").exists(), "nothing was rolled back");
     f.ok(&["rollback", &id, "1", "--force"]);
-    assert_eq!(std::fs::read_to_string(ws.join("notes.txt")).unwrap(), "one\n");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("notes.txt")).unwrap(),
+        "one\n"
+    );
     assert!(!ws.join("extra.txt").exists() && !ws.join("typed.txt").exists());
-    assert!(f.fails(&["rollback", &id, "7"]).contains("no checkpoint after turn 7"));
+    assert!(
+        f.fails(&["rollback", &id, "7"])
+            .contains("no checkpoint after turn 7")
+    );
 
     // Commit with the message built from the title, then merge into main.
     let done = f.ok(&["commit", &id]);
-    assert!(done.contains("committed 1 file(s) on flotilla/add-notes"), "{done}");
+    assert!(
+        done.contains("committed 1 file(s) on flotilla/add-notes"),
+        "{done}"
+    );
     let subject = git_in(&ws, &["log", "-1", "--format=%s%n%b"]);
-    assert!(subject.starts_with("add notes\n") && subject.contains("- notes.txt"), "{subject}");
+    assert!(
+        subject.starts_with("add notes\n") && subject.contains("- notes.txt"),
+        "{subject}"
+    );
     assert!(f.ok(&["commit", &id]).contains("nothing to commit"));
     let merged = f.json(&["merge", &id]);
-    assert!(merged["summary"].as_str().unwrap().contains("into main (fast-forward)"), "{merged}");
-    assert_eq!(std::fs::read_to_string(repo.path().join("notes.txt")).unwrap(), "one\n");
+    assert!(
+        merged["summary"]
+            .as_str()
+            .unwrap()
+            .contains("into main (fast-forward)"),
+        "{merged}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("notes.txt")).unwrap(),
+        "one\n"
+    );
     assert!(git_in(repo.path(), &["status", "--porcelain"]).is_empty());
 
     // Push to a bare repository that is the source's origin.
@@ -76,7 +108,10 @@ fn checkpoints_rollback_commit_merge_and_push_through_the_cli() {
     git_in(bare.path(), &["init", "-q", "--bare"]);
     let bare_path = bare.path().to_string_lossy().into_owned();
     git_in(repo.path(), &["remote", "add", "origin", &bare_path]);
-    assert!(f.ok(&["push", &id]).contains("pushed flotilla/add-notes to origin"));
+    assert!(
+        f.ok(&["push", &id])
+            .contains("pushed flotilla/add-notes to origin")
+    );
     let there = git_in(bare.path(), &["rev-parse", "refs/heads/flotilla/add-notes"]);
     assert_eq!(there, git_in(&ws, &["rev-parse", "HEAD"]));
     let err = f.fails(&["push", &id, "--remote", "nowhere"]);
@@ -94,7 +129,10 @@ fn a_conflicting_merge_changes_nothing_and_conflicts_lists_the_pair() {
         f.json(&["conflicts"]).as_array().map(Vec::len) == Some(1)
     });
     let text = f.ok(&["conflicts"]);
-    assert!(text.contains("alpha") && text.contains("beta") && text.contains("README"), "{text}");
+    assert!(
+        text.contains("alpha") && text.contains("beta") && text.contains("README"),
+        "{text}"
+    );
     assert!(!text.contains("gamma"), "{text}");
 
     for id in [&a, &b, &c] {
@@ -108,7 +146,10 @@ fn a_conflicting_merge_changes_nothing_and_conflicts_lists_the_pair() {
         std::fs::read(repo.path().join(".git/index")).unwrap(),
     );
     let err = f.fails(&["merge", &b]);
-    assert!(err.contains("README") && err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("README") && err.contains("nothing was changed"),
+        "{err}"
+    );
     let after = (
         git_in(repo.path(), &["for-each-ref"]),
         git_in(repo.path(), &["status", "--porcelain=v2"]),
@@ -119,7 +160,10 @@ fn a_conflicting_merge_changes_nothing_and_conflicts_lists_the_pair() {
     // Different files merge: a merge commit, as main moved on.
     let merged = f.ok(&["merge", &c, "--squash"]);
     assert!(merged.contains("squashed"), "{merged}");
-    assert_eq!(std::fs::read_to_string(repo.path().join("other.txt")).unwrap(), "gamma\n");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("other.txt")).unwrap(),
+        "gamma\n"
+    );
 
     // An existing-directory session commits but cannot merge into itself.
     let dir = repo.path().to_string_lossy().into_owned();

@@ -60,26 +60,43 @@ async fn every_finished_turn_keeps_the_exact_tree_without_touching_the_workspace
     let w = world("").await;
     let s = session(&w, strategy, "cp").await;
     let index = || {
-        let path = git_in(&s.workspace, &["rev-parse", "--path-format=absolute", "--git-path", "index"]);
+        let path = git_in(
+            &s.workspace,
+            &["rev-parse", "--path-format=absolute", "--git-path", "index"],
+        );
         std::fs::read(path.trim()).unwrap_or_default()
     };
     let head = git_in(&s.workspace, &["rev-parse", "HEAD"]);
     let index_before = index();
     let first = turn_kept(&w, &s, "echo one > new.txt && printf 'more\\n' >> README").await;
     assert_eq!(first.turn, 1);
-    let mut files: Vec<_> = first.files.iter().map(|f| (f.path.as_str(), f.added)).collect();
+    let mut files: Vec<_> = first
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.added))
+        .collect();
     files.sort();
     assert_eq!(files, [("README", 1), ("new.txt", 1)]);
     // The tree is the files on disk, under a private ref of the source repository.
     let refname = Checkpoint::refname(s.id, 1);
     let at = git_in(w.repo.path(), &["rev-parse", &refname]);
     assert_eq!(at.trim(), first.commit);
-    let shown = git_in(w.repo.path(), &["show", &format!("{}:new.txt", first.commit)]);
+    let shown = git_in(
+        w.repo.path(),
+        &["show", &format!("{}:new.txt", first.commit)],
+    );
     assert_eq!(shown, "one", "git_in trims");
-    assert_eq!(git_in(&s.workspace, &["rev-parse", "HEAD"]), head, "HEAD moved");
+    assert_eq!(
+        git_in(&s.workspace, &["rev-parse", "HEAD"]),
+        head,
+        "HEAD moved"
+    );
     assert_eq!(index(), index_before, "the workspace's index was written");
     let status = git_in(&s.workspace, &["status", "--porcelain"]);
-    assert!(status.contains("?? new.txt") && status.contains(" M README"), "{status}");
+    assert!(
+        status.contains("?? new.txt") && status.contains(" M README"),
+        "{status}"
+    );
 
     let second = turn_kept(&w, &s, "rm new.txt").await;
     assert_eq!(second.turn, 2);
@@ -119,7 +136,12 @@ async fn rollback_restores_a_deleted_untracked_file_and_removes_an_added_one(
     let s = session(&w, strategy, "rb").await;
     turn_kept(&w, &s, "echo precious > untracked.txt").await;
     let after_one = files_on_disk(&s.workspace);
-    turn_kept(&w, &s, "rm untracked.txt && echo later > added.txt && printf 'x\\n' >> README").await;
+    turn_kept(
+        &w,
+        &s,
+        "rm untracked.txt && echo later > added.txt && printf 'x\\n' >> README",
+    )
+    .await;
     let id = s.id.to_string();
     let rollback = |force| Command::Rollback {
         id: id.clone(),
@@ -146,7 +168,15 @@ async fn rollback_restores_a_deleted_untracked_file_and_removes_an_added_one(
     assert!(done);
     assert_eq!(files_on_disk(&s.workspace), after_one);
 
-    let err = refused(&w, Command::Rollback { id: id.clone(), turn: 9, force: false }).await;
+    let err = refused(
+        &w,
+        Command::Rollback {
+            id: id.clone(),
+            turn: 9,
+            force: false,
+        },
+    )
+    .await;
     assert!(err.contains("no checkpoint after turn 9"), "{err}");
 }
 
@@ -156,14 +186,29 @@ async fn rollback_and_landing_are_refused_while_a_turn_runs() {
     let s = session(&w, Strategy::Worktree, "busy").await;
     turn_kept(&w, &s, "echo a > a.txt").await;
     let gate = support::Gate::new();
-    w.send(&s, &format!("{} && echo b > b.txt", gate.wait(1))).await;
+    w.send(&s, &format!("{} && echo b > b.txt", gate.wait(1)))
+        .await;
     w.wait_for(&s, |s| s.status == Status::Active).await;
     let id = s.id.to_string();
     let checks = [
-        Command::Rollback { id: id.clone(), turn: 1, force: true },
-        Command::Commit { id: id.clone(), message: None },
-        Command::Merge { id: id.clone(), into: None, squash: false },
-        Command::Push { id: id.clone(), remote: None },
+        Command::Rollback {
+            id: id.clone(),
+            turn: 1,
+            force: true,
+        },
+        Command::Commit {
+            id: id.clone(),
+            message: None,
+        },
+        Command::Merge {
+            id: id.clone(),
+            into: None,
+            squash: false,
+        },
+        Command::Push {
+            id: id.clone(),
+            remote: None,
+        },
     ];
     for command in checks {
         let err = refused(&w, command).await;
@@ -195,17 +240,34 @@ async fn review_comments_quote_the_code_and_go_to_the_agent_as_one_prompt() {
     };
     let first: &Comment = &comments[0];
     assert_eq!((first.line, first.sent_at), (3, None));
-    let quoted: Vec<_> = first.context.iter().map(|c| (c.line, c.text.as_str())).collect();
+    let quoted: Vec<_> = first
+        .context
+        .iter()
+        .map(|c| (c.line, c.text.as_str()))
+        .collect();
     assert_eq!(
         quoted,
-        [(Some(1), "one"), (Some(2), "two"), (Some(3), "three"), (Some(4), "four"), (Some(5), "five")]
+        [
+            (Some(1), "one"),
+            (Some(2), "two"),
+            (Some(3), "three"),
+            (Some(4), "four"),
+            (Some(5), "five")
+        ]
     );
     w.request(comment("./code.txt", 5, "and five")).await;
     let err = refused(&w, comment("code.txt", 9, "nothing there")).await;
-    assert!(err.contains("code.txt:9 is not a line of the session's diff"), "{err}");
+    assert!(
+        err.contains("code.txt:9 is not a line of the session's diff"),
+        "{err}"
+    );
     let err = refused(&w, comment("README", 1, "unchanged file")).await;
     assert!(err.contains("README:1 is not a line"), "{err}");
-    assert!(refused(&w, comment("code.txt", 3, "  ")).await.contains("empty"));
+    assert!(
+        refused(&w, comment("code.txt", 3, "  "))
+            .await
+            .contains("empty")
+    );
 
     // Sent, they reach the agent: a recorder, so the prompt can be read back.
     let r = create(
@@ -220,7 +282,11 @@ async fn review_comments_quote_the_code_and_go_to_the_agent_as_one_prompt() {
     .await;
     let r = w.wait_for(&r, |s| s.status == Status::Idle).await;
     // The recorder does not run the prompt: the file is made here, as the agent would.
-    std::fs::write(r.workspace.join("code.txt"), "one\ntwo\nthree\nfour\nfive\n").unwrap();
+    std::fs::write(
+        r.workspace.join("code.txt"),
+        "one\ntwo\nthree\nfour\nfive\n",
+    )
+    .unwrap();
     let rid = r.id.to_string();
     w.request(Command::Comment {
         id: rid.clone(),
@@ -230,19 +296,30 @@ async fn review_comments_quote_the_code_and_go_to_the_agent_as_one_prompt() {
     })
     .await;
     let Reply::Comments { comments, sent } = w
-        .request(Command::Comments { id: rid.clone(), send: true })
+        .request(Command::Comments {
+            id: rid.clone(),
+            send: true,
+        })
         .await
     else {
         panic!()
     };
     assert_eq!(sent, 1);
     assert!(comments.iter().all(|c| c.sent_at.is_some()));
-    w.wait_for(&r, |s| s.status == Status::Idle && s.message_count >= 4).await;
+    w.wait_for(&r, |s| s.status == Status::Idle && s.message_count >= 4)
+        .await;
     let prompts = std::fs::read_to_string(&log).unwrap();
     assert!(prompts.contains("code.txt:2\n"), "{prompts}");
     assert!(prompts.contains("> 2 | two\n"), "{prompts}");
     assert!(prompts.contains("Comment: rename two\n"), "{prompts}");
-    let err = refused(&w, Command::Comments { id: rid, send: true }).await;
+    let err = refused(
+        &w,
+        Command::Comments {
+            id: rid,
+            send: true,
+        },
+    )
+    .await;
     assert!(err.contains("no comments waiting"), "{err}");
 }
 
@@ -274,7 +351,10 @@ async fn sessions_that_edit_the_same_line_are_warned_and_others_are_not() {
         })
         .await;
     assert_eq!(conflicts_of(&w, &b).await, ["alpha:README"]);
-    assert!(conflicts_of(&w, &c).await.is_empty(), "different files merge cleanly");
+    assert!(
+        conflicts_of(&w, &c).await.is_empty(),
+        "different files merge cleanly"
+    );
     let Reply::Conflicts { pairs } = w.request(Command::Conflicts).await else {
         panic!()
     };
@@ -284,12 +364,17 @@ async fn sessions_that_edit_the_same_line_are_warned_and_others_are_not() {
     w.repo.write("only-c.txt", "from main\n");
     w.repo.commit_all("main takes only-c");
     w.events
-        .until_within(std::time::Duration::from_secs(30), c.id, "a warning against main", async || {
-            let got = conflicts_of(&w, &c).await;
-            match got == ["main:only-c.txt"] {
-                true => Ok(()),
-                false => Err(format!("{got:?}")),
-            }
-        })
+        .until_within(
+            std::time::Duration::from_secs(30),
+            c.id,
+            "a warning against main",
+            async || {
+                let got = conflicts_of(&w, &c).await;
+                match got == ["main:only-c.txt"] {
+                    true => Ok(()),
+                    false => Err(format!("{got:?}")),
+                }
+            },
+        )
         .await;
 }

@@ -568,7 +568,9 @@ fn comments_and_checkpoints_round_trip() {
         })
         .unwrap();
     assert!(c.id > 0);
-    store.mark_comments_sent(&[c.id], chrono::Utc::now()).unwrap();
+    store
+        .mark_comments_sent(&[c.id], chrono::Utc::now())
+        .unwrap();
     let back = store.comments(id).unwrap();
     assert_eq!(back.len(), 1);
     assert!(back[0].sent_at.is_some());

@@ -46,7 +46,6 @@ fn store_with(lines: usize, sessions: usize) -> (Store, Vec<SessionId>) {
             limits: Default::default(),
             template: None,
             reforged_from: None,
-            conflicts: Vec::new(),
         };
         store.insert_session(&row).expect("session");
         let message = |mid: &str, role| Message {

@@ -11,7 +11,11 @@ use chrono::Utc;
 
 /// `FILE:LINE`, the line counted from 1.
 pub fn parse_place(text: &str) -> Result<(String, u32), String> {
-    let bad = || format!("'{text}' is not FILE:LINE: give the file's path and a line number, like src/main.rs:12");
+    let bad = || {
+        format!(
+            "'{text}' is not FILE:LINE: give the file's path and a line number, like src/main.rs:12"
+        )
+    };
     let (path, line) = text.rsplit_once(':').ok_or_else(bad)?;
     let line: u32 = line.trim().parse().map_err(|_| bad())?;
     if path.trim().is_empty() || line == 0 {
@@ -20,7 +24,13 @@ pub fn parse_place(text: &str) -> Result<(String, u32), String> {
     Ok((path.to_string(), line))
 }
 
-pub async fn comment(client: &Client, id: String, place: &str, text: String, json: bool) -> Result<(), String> {
+pub async fn comment(
+    client: &Client,
+    id: String,
+    place: &str,
+    text: String,
+    json: bool,
+) -> Result<(), String> {
     let (path, line) = parse_place(place)?;
     let reply = client
         .request(Command::Comment {
@@ -109,7 +119,12 @@ pub async fn checkpoints(client: &Client, id: String, json: bool) -> Result<(), 
                     crate::core::FileStatus::Modified => 'M',
                     crate::core::FileStatus::Deleted => 'D',
                 };
-                format!("{letter} {} +{} -{}", screen_line(&f.path), f.added, f.removed)
+                format!(
+                    "{letter} {} +{} -{}",
+                    screen_line(&f.path),
+                    f.added,
+                    f.removed
+                )
             })
             .collect();
         let listed = match files.is_empty() {
@@ -127,8 +142,16 @@ pub async fn checkpoints(client: &Client, id: String, json: bool) -> Result<(), 
     Ok(())
 }
 
-pub async fn rollback(client: &Client, id: String, turn: u32, force: bool, json: bool) -> Result<(), String> {
-    let reply = client.request(Command::Rollback { id, turn, force }).await?;
+pub async fn rollback(
+    client: &Client,
+    id: String,
+    turn: u32,
+    force: bool,
+    json: bool,
+) -> Result<(), String> {
+    let reply = client
+        .request(Command::Rollback { id, turn, force })
+        .await?;
     let Reply::RolledBack {
         session,
         turn,
@@ -195,7 +218,11 @@ pub async fn conflicts(client: &Client, json: bool) -> Result<(), String> {
     }
     for p in &pairs {
         let with = match p.conflict.with {
-            Some(other) => format!("session {} ({})", other.short(), screen_line(&p.conflict.with_name)),
+            Some(other) => format!(
+                "session {} ({})",
+                other.short(),
+                screen_line(&p.conflict.with_name)
+            ),
             None => format!("branch {}", screen_line(&p.conflict.with_name)),
         };
         let files: Vec<String> = p.conflict.files.iter().map(|f| screen_line(f)).collect();

@@ -93,7 +93,9 @@ impl State {
             Command::Comments { id, send } => {
                 self.resolve(&id).and_then(|id| self.comments(id, send))
             }
-            Command::Checkpoints { id } => self.resolve(&id).and_then(|id| self.checkpoint_list(id)),
+            Command::Checkpoints { id } => {
+                self.resolve(&id).and_then(|id| self.checkpoint_list(id))
+            }
             Command::Rollback { id, turn, force } => match self.resolve(&id) {
                 Ok(id) => return self.rollback(id, turn, force, reply),
                 Err(e) => Err(e),

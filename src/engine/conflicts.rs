@@ -76,7 +76,11 @@ impl State {
             if !open(s.status) || s.strategy == Strategy::Existing {
                 continue;
             }
-            let newest = self.store.checkpoints(s.id).ok().and_then(|c| c.last().cloned());
+            let newest = self
+                .store
+                .checkpoints(s.id)
+                .ok()
+                .and_then(|c| c.last().cloned());
             if let Some(c) = newest {
                 work.push(Work {
                     id: s.id,
@@ -106,7 +110,11 @@ impl State {
         );
     }
 
-    fn set_conflicts(&mut self, members: &[SessionId], mut found: HashMap<SessionId, Vec<Conflict>>) {
+    fn set_conflicts(
+        &mut self,
+        members: &[SessionId],
+        mut found: HashMap<SessionId, Vec<Conflict>>,
+    ) {
         for id in members {
             let now = found.remove(id).unwrap_or_default();
             let changed = self
@@ -170,20 +178,31 @@ impl State {
 
 /// Sessions whose work is still going on: their changes may yet be landed.
 fn open(status: Status) -> bool {
-    !matches!(status, Status::Stopped | Status::Completed | Status::Archived)
+    !matches!(
+        status,
+        Status::Stopped | Status::Completed | Status::Archived
+    )
 }
 
 fn head(repo: &Path) -> Result<String, String> {
-    crate::git::run(repo, ["rev-parse", "--verify", "-q", "HEAD^{commit}"]).map_err(|e| e.to_string())
+    crate::git::run(repo, ["rev-parse", "--verify", "-q", "HEAD^{commit}"])
+        .map_err(|e| e.to_string())
 }
 
 fn changed(repo: &Path, from: &str, to: &str) -> Result<BTreeSet<String>, String> {
     if from == to {
         return Ok(BTreeSet::new());
     }
-    let out = crate::git::run(repo, ["diff", "--name-only", "--no-renames", "-z", from, to])
-        .map_err(|e| e.to_string())?;
-    Ok(out.split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
+    let out = crate::git::run(
+        repo,
+        ["diff", "--name-only", "--no-renames", "-z", from, to],
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(out
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 fn find(repo: &Path, work: &[Work]) -> Result<Found, String> {

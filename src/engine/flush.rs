@@ -156,7 +156,6 @@ mod tests {
                 limits: Default::default(),
                 template: None,
                 reforged_from: None,
-                conflicts: Vec::new(),
             })
             .expect("session");
         let session = state.store.session(id).expect("read").expect("row");

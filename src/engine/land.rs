@@ -116,7 +116,9 @@ fn land(
         Landing::Commit { message } => {
             let message = match message {
                 Some(m) if !m.trim().is_empty() => m,
-                Some(_) => return Err("the commit message is empty: give one, or leave out -m".into()),
+                Some(_) => {
+                    return Err("the commit message is empty: give one, or leave out -m".into());
+                }
                 None => {
                     let files: Vec<String> = workspace::uncommitted(ws)
                         .map_err(|e| e.to_string())?
@@ -135,7 +137,10 @@ fn land(
                     ),
                     Some(done.commit),
                 )),
-                None => Ok((format!("nothing to commit: {branch} already holds the workspace's files"), None)),
+                None => Ok((
+                    format!("nothing to commit: {branch} already holds the workspace's files"),
+                    None,
+                )),
             }
         }
         Landing::Merge { into, squash } => {
@@ -167,8 +172,14 @@ fn land(
 fn merge_message(session: &Session, branch: &str, squash: bool) -> String {
     let title = session.title.lines().next().unwrap_or("").trim();
     match squash {
-        true => format!("{title}\n\nSquashed from branch {branch} (flotilla session {}).\n", session.id.short()),
-        false => format!("Merge branch '{branch}': {title}\n\nflotilla session {}.\n", session.id.short()),
+        true => format!(
+            "{title}\n\nSquashed from branch {branch} (flotilla session {}).\n",
+            session.id.short()
+        ),
+        false => format!(
+            "Merge branch '{branch}': {title}\n\nflotilla session {}.\n",
+            session.id.short()
+        ),
     }
 }
 

@@ -353,8 +353,12 @@ impl State {
         // On the task: the checks' results come back to it as jobs.
         self.check_all_conflicts();
         loop {
-            let (flush_at, hibernate_at, limit_at, conflict_at) =
-                (self.flush_at, self.hibernate_at, self.limit_at, self.conflict_at);
+            let (flush_at, hibernate_at, limit_at, conflict_at) = (
+                self.flush_at,
+                self.hibernate_at,
+                self.limit_at,
+                self.conflict_at,
+            );
             tokio::select! {
                 msg = requests.recv() => match msg {
                     Some(Input::Request(cmd, reply)) => self.request(cmd, reply),

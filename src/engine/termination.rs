@@ -270,7 +270,11 @@ impl State {
                 |_, ()| {},
             );
             // The others may have conflicted with it.
-            if let Some(other) = self.sessions.values().find(|s| s.source_repo == gone.source_repo) {
+            if let Some(other) = self
+                .sessions
+                .values()
+                .find(|s| s.source_repo == gone.source_repo)
+            {
                 let other = other.id;
                 self.check_conflicts_of(other);
             }

@@ -130,7 +130,11 @@ impl Store {
         let sql = format!("{SELECT_CHECKPOINT} WHERE session_id = ?1 AND turn = ?2");
         let found = self
             .conn
-            .query_row(&sql, params![session.to_string(), turn], checkpoint_from_row)
+            .query_row(
+                &sql,
+                params![session.to_string(), turn],
+                checkpoint_from_row,
+            )
             .optional()?;
         found.transpose().map_err(StoreError::Corrupt)
     }

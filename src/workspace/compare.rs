@@ -55,7 +55,13 @@ pub fn changed_since(ws: &Workspace, commit: &str) -> Result<Vec<(char, String)>
     let scratch = Scratch::of_disk(top, &head)?;
     let index = scratch.index();
     let env = [("GIT_INDEX_FILE", index.as_os_str())];
-    let args = ["diff-index", "--cached", "-z", "--no-renames", "--name-status"];
+    let args = [
+        "diff-index",
+        "--cached",
+        "-z",
+        "--no-renames",
+        "--name-status",
+    ];
     let out = output_with(top, &env, args.into_iter().chain([commit.as_str()]))?;
     Ok(name_status(&out))
 }
@@ -89,7 +95,9 @@ pub(super) fn merge_tree(repo: &Path, a: &str, b: &str) -> Result<MergeTree, Wor
     ];
     let out = git::command(repo, args).output().map_err(GitError::Spawn)?;
     let mut fields = out.stdout.split(|&b| b == 0).filter(|f| !f.is_empty());
-    let tree = fields.next().map(|t| String::from_utf8_lossy(t).into_owned());
+    let tree = fields
+        .next()
+        .map(|t| String::from_utf8_lossy(t).into_owned());
     // Exit 1 means conflicts, but also some bad input: only a tree printed tells them apart.
     match (out.status.code(), tree) {
         (Some(0 | 1), Some(tree)) if is_oid(&tree) => {

@@ -48,7 +48,10 @@ pub fn commit(ws: &Workspace, message: &str) -> Result<Option<Committed>, Worksp
     }
     let top = top(ws);
     let branch = current_branch(top)?.ok_or_else(|| WorkspaceError::DetachedHead(top.into()))?;
-    let unmerged = paths(&git::output(top, ["ls-files", "--unmerged", "-z"])?.stdout, true);
+    let unmerged = paths(
+        &git::output(top, ["ls-files", "--unmerged", "-z"])?.stdout,
+        true,
+    );
     if !unmerged.is_empty() {
         return Err(WorkspaceError::Unmerged {
             path: top.to_path_buf(),
@@ -273,7 +276,7 @@ mod tests {
 
     #[test]
     fn paths_parse() {
-        let staged = b"100644 aaaa 1\tx y\0100644 bbbb 2\tx y\0100644 cccc 3\tz\0";
+        let staged = b"100644 aaaa 1\tx y\x00100644 bbbb 2\tx y\x00100644 cccc 3\tz\0";
         assert_eq!(paths(staged, true), ["x y", "z"]);
         assert_eq!(paths(b"a\0b\0", false), ["a", "b"]);
     }

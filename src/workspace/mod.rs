@@ -26,9 +26,7 @@ pub use land::{
 pub use removal::{
     Cleanup, check_commits_kept, check_removable, cleanup, keep_branch, remove, undo_create,
 };
-pub use snapshot::{
-    Snapshot, apply, fetch_snapshot, recreate, roll_back, snapshot, start_from,
-};
+pub use snapshot::{Snapshot, apply, fetch_snapshot, recreate, roll_back, snapshot, start_from};
 
 /// What the caller asks for when a session starts.
 #[derive(Debug, Clone, Copy)]

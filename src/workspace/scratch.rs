@@ -46,7 +46,7 @@ impl Scratch {
             top,
             ["rev-parse", "--path-format=absolute", "--git-path", "index"],
         );
-        let copied = own.is_ok_and(|own| std::fs::copy(own, &index).is_ok());
+        let copied = own.is_ok_and(|own| copy_index(Path::new(&own), &index).is_ok());
         if !copied {
             run_with(top, &env, ["read-tree", head])?;
         }
@@ -104,4 +104,17 @@ where
         .into());
     }
     Ok(out.stdout)
+}
+
+/// Copies an index with its modification time. Git trusts an entry's stat data only if
+/// the entry is older than the index file; a copy made now would be newer than a file
+/// changed in the same second as the original index was written, and a same-size change
+/// to it would go unseen ("racy git").
+fn copy_index(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::copy(from, to)?;
+    let modified = std::fs::metadata(from)?.modified()?;
+    std::fs::File::options()
+        .write(true)
+        .open(to)?
+        .set_modified(modified)
 }

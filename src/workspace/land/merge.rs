@@ -117,7 +117,13 @@ pub fn merge(
     if ready.into_here {
         // The work tree was checked: no tracked changes, nothing untracked in the way.
         // `--ff-only` to a descendant of `into` moves it and its files, or nothing.
-        let args = ["merge", "--ff-only", "--no-autostash", "--quiet", "--no-stat"];
+        let args = [
+            "merge",
+            "--ff-only",
+            "--no-autostash",
+            "--quiet",
+            "--no-stat",
+        ];
         git::run(source, args.into_iter().chain([commit.as_str()]))?;
     } else {
         let why = format!("flotilla: merge {}", plan.branch);
@@ -170,10 +176,20 @@ fn prepare(ws: &Workspace, into: Option<&str>) -> Result<Prepared, WorkspaceErro
     if ws.strategy == Strategy::Existing {
         let on = current_branch(source)?.unwrap_or_default();
         let into = into.or(Some(on.as_str()));
-        return Ok(early(&on, into, WorkspaceError::ExistingCannotMerge(ws.path.clone())));
+        return Ok(early(
+            &on,
+            into,
+            WorkspaceError::ExistingCannotMerge(ws.path.clone()),
+        ));
     }
     let branch = match current_branch(&ws.path)? {
-        None => return Ok(early(&session, into, WorkspaceError::DetachedHead(ws.path.clone()))),
+        None => {
+            return Ok(early(
+                &session,
+                into,
+                WorkspaceError::DetachedHead(ws.path.clone()),
+            ));
+        }
         Some(on) if ws.branch.as_ref().is_some_and(|b| *b != on) => {
             let off = WorkspaceError::OffBranch {
                 path: ws.path.clone(),
@@ -188,7 +204,13 @@ fn prepare(ws: &Workspace, into: Option<&str>) -> Result<Prepared, WorkspaceErro
         Some(into) => into.to_string(),
         None => match current_branch(source)? {
             Some(current) => current,
-            None => return Ok(early(&branch, None, WorkspaceError::SourceDetached(source.into()))),
+            None => {
+                return Ok(early(
+                    &branch,
+                    None,
+                    WorkspaceError::SourceDetached(source.into()),
+                ));
+            }
         },
     };
     let Some(into_tip) = tip(source, &format!("refs/heads/{into}"))? else {
@@ -199,7 +221,11 @@ fn prepare(ws: &Workspace, into: Option<&str>) -> Result<Prepared, WorkspaceErro
         return Ok(early(&branch, Some(&into), missing));
     };
     if into == branch {
-        return Ok(early(&branch, Some(&into), WorkspaceError::SameBranch(into.clone())));
+        return Ok(early(
+            &branch,
+            Some(&into),
+            WorkspaceError::SameBranch(into.clone()),
+        ));
     }
 
     let mut there = branch_in_source(ws, &branch)?;
@@ -322,10 +348,12 @@ fn source_in_the_way(
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .collect();
     files.sort();
-    Ok((!files.is_empty()).then(|| WorkspaceError::UntrackedInTheWay {
-        repo: source.into(),
-        files,
-    }))
+    Ok(
+        (!files.is_empty()).then(|| WorkspaceError::UntrackedInTheWay {
+            repo: source.into(),
+            files,
+        }),
+    )
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
