@@ -271,7 +271,10 @@ fn a_merge_conflict_leaves_both_repositories_exactly_as_they_were(#[case] strate
     assert_eq!(plan.conflicts, ["shared.txt"]);
     assert_eq!(plan.blocked, None);
     assert!(!plan.can_merge() && !plan.fast_forward);
-    assert_eq!((state(&f.repo), state(&ws.path)), (source, work));
+    assert_eq!(
+        (state(&f.repo), state(&ws.path)),
+        (source.clone(), work.clone())
+    );
 
     for squash in [false, true] {
         let err = merge(&ws, None, squash, "").unwrap_err();

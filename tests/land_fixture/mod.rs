@@ -132,7 +132,7 @@ pub fn status(dir: &Path) -> String {
 }
 
 /// Everything a refused merge must leave as it was in a repository.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     refs: String,
     head: String,
