@@ -14,10 +14,6 @@ use land_fixture::*;
 use rstest::rstest;
 use std::fs;
 
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 /// Every kind of change `commit` must stage, and one it must leave out (the ignored log).
 fn make_changes(dir: &std::path::Path) {
     fs::write(dir.join("mod.txt"), "after\n").unwrap();
@@ -209,9 +205,9 @@ fn squash_makes_a_one_parent_commit_with_the_merged_tree(#[case] strategy: Strat
     assert_eq!(g(&f.repo, ["log", "-1", "--format=%s", "main"]), "squashed");
 
     let main = commit_file(&f.repo, "b.txt", "user\n");
-    let tip = commit_file(&ws.path, "c.txt", "agent\n");
+    commit_file(&ws.path, "c.txt", "agent\n");
     let merged = merge(&ws, None, true, "").unwrap();
-    assert_eq!(parents(&f.repo, &merged.commit), [main.clone()]);
+    assert_eq!(parents(&f.repo, &merged.commit), std::slice::from_ref(&main));
     let mut want = tree(&f.repo, &main);
     want.insert("c.txt".into(), (false, b"agent\n".to_vec()));
     assert_eq!(tree(&f.repo, &merged.commit), want);
@@ -221,7 +217,6 @@ fn squash_makes_a_one_parent_commit_with_the_merged_tree(#[case] strategy: Strat
     );
     let subject = g(&f.repo, ["log", "-1", "--format=%s", "main"]);
     assert_eq!(subject, "Squashed branch 'work' into main");
-    let _ = tip;
 }
 
 /// A target branch checked out nowhere only has its ref moved: the source's work tree,
@@ -260,9 +255,10 @@ fn a_merge_conflict_leaves_both_repositories_exactly_as_they_were(#[case] strate
     commit_file(&ws.path, "shared.txt", "one\nTWO (agent)\nthree\n");
     commit_file(&ws.path, "a.txt", "a\n");
     commit_file(&f.repo, "shared.txt", "one\nTWO (user)\nthree\n");
-    // What a merge may meet and must leave: untracked and ignored files in both.
+    // What a merge may meet and must leave: an untracked file in the source (in the
+    // workspace it would be uncommitted work, which blocks), ignored files in both.
+    fs::write(f.repo.join("untracked.txt"), "u\n").unwrap();
     for dir in [&f.repo, &ws.path] {
-        fs::write(dir.join("untracked.txt"), "u\n").unwrap();
         fs::write(dir.join("build.log"), "log\n").unwrap();
     }
     let (source, work) = (state(&f.repo), state(&ws.path));
@@ -292,8 +288,10 @@ fn a_merge_conflict_leaves_both_repositories_exactly_as_they_were(#[case] strate
             "{msg}"
         );
     }
-    assert_eq!(state(&f.repo), source, "the source repository");
-    assert_eq!(state(&ws.path), work, "the workspace");
+    let (source_after, work_after) = (state(&f.repo), state(&ws.path));
+    assert!(!source_after.merge_head_exists() && !work_after.merge_head_exists());
+    assert_eq!(source_after, source, "the source repository");
+    assert_eq!(work_after, work, "the workspace");
 }
 
 /// Tracked changes in the source's work tree, with `main` checked out there, block the
@@ -597,5 +595,4 @@ fn files_between_counts_lines_per_file() {
     let err = files_between(&f.repo, "--output=x", "HEAD").unwrap_err();
     assert!(matches!(err, WorkspaceError::CommitMissing { .. }), "{err}");
     assert!(!f.repo.join("x").exists());
-    let _ = strings(&[]);
 }

@@ -142,6 +142,12 @@ pub struct State {
     merge_head: bool,
 }
 
+impl State {
+    pub fn merge_head_exists(&self) -> bool {
+        self.merge_head
+    }
+}
+
 pub fn state(dir: &Path) -> State {
     let merge_head = git_path(dir, "MERGE_HEAD").exists();
     let head = g(dir, ["rev-parse", "--symbolic-full-name", "HEAD"]) + " " + &self::head(dir);
