@@ -207,7 +207,10 @@ fn squash_makes_a_one_parent_commit_with_the_merged_tree(#[case] strategy: Strat
     let main = commit_file(&f.repo, "b.txt", "user\n");
     commit_file(&ws.path, "c.txt", "agent\n");
     let merged = merge(&ws, None, true, "").unwrap();
-    assert_eq!(parents(&f.repo, &merged.commit), std::slice::from_ref(&main));
+    assert_eq!(
+        parents(&f.repo, &merged.commit),
+        std::slice::from_ref(&main)
+    );
     let mut want = tree(&f.repo, &main);
     want.insert("c.txt".into(), (false, b"agent\n".to_vec()));
     assert_eq!(tree(&f.repo, &merged.commit), want);

@@ -8,6 +8,9 @@ use crate::protocol::Command;
 /// moving to its button and pressing enter, never by a letter typed in passing.
 pub struct Confirm {
     pub question: String,
+    /// Exactly what a yes does (the files a commit takes, the branch a merge goes into),
+    /// a line each, shown under the question.
+    pub details: Vec<String>,
     /// What would be lost, a line each, shown above the buttons.
     pub losses: Vec<String>,
     pub choices: Vec<Choice>,
@@ -27,6 +30,7 @@ impl Confirm {
     pub fn yes_no(question: String, yes: &str, command: Command, done: String) -> Confirm {
         Confirm {
             question,
+            details: Vec::new(),
             losses: Vec::new(),
             choices: vec![
                 Choice {
@@ -41,6 +45,12 @@ impl Confirm {
             focus: 0,
             letters: true,
         }
+    }
+
+    /// What a yes does, a line each.
+    pub fn detailed(mut self, details: Vec<String>) -> Confirm {
+        self.details = details;
+        self
     }
 
     /// A question about something that cannot be undone: `losses` say what goes.

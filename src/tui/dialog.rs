@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 pub enum Dialog {
     NewSession(Box<NewSessionForm>),
     Confirm(Confirm),
+    /// What can be done to a session, each option with why it cannot be, if so.
+    Menu(super::menu::Menu),
 }
 
 pub use super::confirm::{Choice, Confirm};

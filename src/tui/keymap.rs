@@ -22,6 +22,10 @@ pub enum Context {
     Dialog,
     Confirm,
     History,
+    /// The Diffs tab with its line cursor on the hunks.
+    Hunks,
+    /// A menu of options (the land menu, the checkpoints).
+    Menu,
 }
 
 macro_rules! actions {
@@ -60,6 +64,9 @@ actions! {
     Archive = "archive", Restore = "restore", History = "history", Search = "search",
     StatusFilter = "status_filter", DateRange = "date_range", Open = "open",
     Reforge = "reforge", NextPage = "next_page", PrevPage = "prev_page", Close = "close",
+    ReviewLines = "review_lines", CursorDown = "cursor_down", CursorUp = "cursor_up",
+    Comment = "comment", SendComments = "send_comments", Land = "land",
+    Rollback = "rollback",
 }
 
 /// One key with its modifiers, as written in the keymap ("ctrl-c", "G", "alt-enter").
@@ -292,6 +299,8 @@ mod tests {
             Context::Dialog,
             Context::Confirm,
             Context::History,
+            Context::Hunks,
+            Context::Menu,
         ] {
             assert!(
                 keymap.bindings.iter().any(|b| b.context == context),

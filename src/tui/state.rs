@@ -61,8 +61,14 @@ pub struct DiffView {
     pub fetching: Option<String>,
     pub error: Option<String>,
     pub selected: usize,
-    /// Lines scrolled from the top of the selected file's hunks.
+    /// Rows scrolled from the top of the selected file's hunks (see [`super::hunks`]).
     pub scroll: usize,
+    /// The keys move a cursor over the hunks' lines instead of between sessions.
+    pub focus: bool,
+    /// The line the cursor is on: its index among the file's lines, headers not counted.
+    pub cursor: usize,
+    /// The review comment being written, if its box is open.
+    pub comment: Option<super::review::CommentBox>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +161,8 @@ pub struct State {
     pub default_dir: String,
     /// The shell, the editor and the home directory, read once at start.
     pub env: super::environment::Environment,
+    /// Review comments and checkpoints of the sessions viewed last.
+    pub review: super::review::Review,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -209,6 +217,7 @@ impl State {
             history_view: None,
             default_dir: String::new(),
             env: Default::default(),
+            review: Default::default(),
         }
     }
 
@@ -261,6 +270,7 @@ impl State {
         let (recent, selected) = (&self.recent, self.selected);
         self.transcripts
             .retain(|id, _| Some(*id) == selected || recent.contains(id));
+        self.keep_reviews();
     }
 
     /// The rows inside the sidebar's box, and inside the transcript's, which is as tall.

@@ -42,13 +42,14 @@ pub struct Transcript {
 }
 
 /// What a window holds, in short: when any of it changes, so may its drawn height.
-type Held = (usize, u64, usize);
+type Held = (usize, u64, usize, u64);
 
 impl Transcript {
     /// The rows the window takes drawn at `width`, as `measure` counts them; kept until
-    /// the window changes, since measuring walks all of it.
-    pub fn drawn_rows(&self, width: usize, measure: impl FnOnce() -> usize) -> usize {
-        let held = (width, self.changes, self.expanded.len());
+    /// the window or what is drawn with it (`marks`, counting changes to the checkpoints)
+    /// changes, since measuring walks all of it.
+    pub fn drawn_rows(&self, width: usize, marks: u64, measure: impl FnOnce() -> usize) -> usize {
+        let held = (width, self.changes, self.expanded.len(), marks);
         match self.drawn.get() {
             Some((was, rows)) if was == held => rows,
             _ => {

@@ -48,6 +48,7 @@ pub fn session_action(state: &mut State, action: Allowed, effects: &mut Vec<Effe
     let prompts = plural(queued as usize, "queued prompt");
     state.dialog = Some(Dialog::Confirm(Confirm {
         question: format!("Abort the running turn of '{title}'? It has {prompts} waiting."),
+        details: Vec::new(),
         losses: Vec::new(),
         choices: vec![
             Choice {

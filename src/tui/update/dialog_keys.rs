@@ -8,6 +8,9 @@ use crate::tui::state::State;
 use crossterm::event::KeyEvent;
 
 pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
+    if matches!(state.dialog, Some(Dialog::Menu(_))) {
+        return super::land::menu_key(state, key, effects);
+    }
     let keymap = &state.keymap;
     match &mut state.dialog {
         Some(Dialog::Confirm(c)) => match keymap.lookup(Context::Confirm, &key) {
@@ -58,7 +61,7 @@ pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
                 }
             }
         }
-        None => {}
+        Some(Dialog::Menu(_)) | None => {}
     }
 }
 

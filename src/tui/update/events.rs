@@ -126,8 +126,31 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
             reload_if_stale(state, session, effects);
             changed && on_screen(session) && state.tab == Tab::Messages
         }
-        Event::Checkpoint { .. } | Event::Comments { .. } => false,
+        Event::Checkpoint {
+            session,
+            checkpoint,
+        } => {
+            let held = state.review.checkpoints.contains_key(&session);
+            // Its mark is a new row at the end: a view scrolled up stays on its rows.
+            let at_end = state.transcripts.get(&session).is_some_and(|t| t.at_end);
+            if held && on_screen(session) && state.scroll > 0 && at_end {
+                state.scroll += 1;
+            }
+            if held {
+                state.review.add_checkpoint(session, checkpoint);
+            }
+            held && on_screen(session) && state.tab == Tab::Messages
+        }
+        Event::Comments { session, comments } => {
+            let held = state.review.comments.contains_key(&session);
+            if held {
+                state.review.comments.insert(session, comments);
+            }
+            held && on_screen(session) && state.tab == Tab::Diffs
+        }
         Event::Lagged { .. } => {
+            // What is held of the reviews may have missed events too.
+            state.review = Default::default();
             // Only a window at the end follows events; one scrolled back missed nothing.
             for t in state.transcripts.values_mut().filter(|t| t.at_end) {
                 t.stale = true;
@@ -135,6 +158,7 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
             effects.push(Effect::Request(Command::List, Tag::Sessions));
             if let Some(id) = selected {
                 reload_if_stale(state, id, effects);
+                super::review::load(state, id, effects);
             }
             true
         }

@@ -45,13 +45,17 @@ pub fn key(state: &mut State, key: KeyEvent, up: &mut Update) {
     {
         return answer_permission(state, action, effects);
     }
-    let tab_context = match state.tab {
-        Tab::Messages => Some(Context::Messages),
-        Tab::Diffs => Some(Context::Diffs),
-        Tab::Info => None,
+    if state.tab == Tab::Diffs && state.diff.comment.is_some() {
+        return super::review::comment_key(state, key, effects);
+    }
+    let contexts: &[Context] = match state.tab {
+        Tab::Messages => &[Context::Messages],
+        Tab::Diffs if state.diff.focus => &[Context::Hunks, Context::Diffs],
+        Tab::Diffs => &[Context::Diffs],
+        Tab::Info => &[],
     };
-    let action = tab_context
-        .and_then(|c| state.keymap.lookup(c, &key))
+    let action = (contexts.iter())
+        .find_map(|c| state.keymap.lookup(*c, &key))
         .or_else(|| state.keymap.lookup(Context::Global, &key));
     match action {
         Some(action) => global(state, action, effects),
@@ -94,7 +98,12 @@ pub fn mouse(state: &mut State, mouse: MouseEvent, up: &mut Update) {
 
 fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
     let page = usize::from(state.size.1.saturating_sub(8)).max(1);
+    if state.tab == Tab::Diffs && super::review::diffs_action(state, action, effects) {
+        return;
+    }
     match action {
+        Action::Land => super::land::open(state, effects),
+        Action::Rollback => super::review::checkpoints_menu(state),
         Action::Quit => effects.push(Effect::Quit),
         Action::Help => state.overlay = Some((Overlay::Help, 0)),
         Action::Messages => {
@@ -195,12 +204,12 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         Action::NextFile => {
             let last = state.diff.files.len().saturating_sub(1);
             state.diff.selected = (state.diff.selected + 1).min(last);
-            state.diff.scroll = 0;
+            (state.diff.scroll, state.diff.cursor) = (0, 0);
             load_file(state, effects);
         }
         Action::PrevFile => {
             state.diff.selected = state.diff.selected.saturating_sub(1);
-            state.diff.scroll = 0;
+            (state.diff.scroll, state.diff.cursor) = (0, 0);
             load_file(state, effects);
         }
         _ => {}
@@ -242,9 +251,7 @@ fn scroll(state: &mut State, action: Action, page: usize, effects: &mut Vec<Effe
             }
         }
         Tab::Diffs => {
-            let max = state.diff.files.get(state.diff.selected).map_or(0, |f| {
-                f.hunks.iter().map(|h| h.lines.len() + 1).sum::<usize>()
-            });
+            let max = state.hunk_rows().len();
             state.diff.scroll = match action {
                 Action::PageUp => state.diff.scroll.saturating_sub(page),
                 Action::PageDown => (state.diff.scroll + page).min(max.saturating_sub(1)),

@@ -7,9 +7,11 @@ mod dialog_keys;
 mod events;
 mod history;
 mod keys;
+mod land;
 mod pages;
 mod prompt;
 mod replies;
+mod review;
 
 use pages::load_transcript;
 pub use pages::{fetch_page, page_in};
@@ -112,6 +114,34 @@ pub enum Tag {
     /// A user action on a session; `what` is said when it succeeds.
     Action {
         what: String,
+    },
+    /// A session's review comments (sent with `send`).
+    Comments {
+        session: SessionId,
+    },
+    /// A review comment saved on a line.
+    Commented {
+        session: SessionId,
+        path: String,
+        line: u32,
+    },
+    /// A session's checkpoints.
+    Checkpoints {
+        session: SessionId,
+    },
+    /// A rollback to a checkpoint; one stopped by unsaved changes asks whether to force it.
+    Rollback {
+        session: SessionId,
+        turn: u32,
+    },
+    /// What landing a session would do, for the land menu.
+    LandPlan {
+        session: SessionId,
+    },
+    /// A commit, merge or push; `then` is the merge a commit-and-merge makes next.
+    Landed {
+        session: SessionId,
+        then: Option<land::ThenMerge>,
     },
 }
 

@@ -14,6 +14,7 @@ pub(super) fn load_transcript(state: &mut State, id: SessionId, effects: &mut Ve
         return;
     }
     state.loading.insert(id, Vec::new());
+    super::review::load(state, id, effects);
     effects.push(Effect::Request(
         Command::Transcript {
             id: id.to_string(),

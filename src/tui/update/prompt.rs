@@ -77,6 +77,7 @@ fn send_prompt(state: &mut State, effects: &mut Vec<Effect>) {
         };
         state.dialog = Some(Dialog::Confirm(Confirm {
             question,
+            details: Vec::new(),
             losses: Vec::new(),
             choices: vec![
                 Choice {

@@ -17,6 +17,7 @@ pub(super) fn reconnected(state: &mut State, snapshot: Reply, effects: &mut Vec<
     state.told_viewing = None;
     state.transcripts.clear();
     state.loading.clear();
+    state.review = Default::default();
     if state.tab == Tab::Diffs {
         load_diff(state, effects);
     }
@@ -204,6 +205,15 @@ pub(super) fn reply(
         }
         (Tag::Reforged, Err(e)) => flash(state, format!("could not reforge: {e}"), Level::Error),
         (Tag::Viewing, _) => {}
+        (
+            tag @ (Tag::Comments { .. }
+            | Tag::Commented { .. }
+            | Tag::Checkpoints { .. }
+            | Tag::Rollback { .. }
+            | Tag::LandPlan { .. }
+            | Tag::Landed { .. }),
+            result,
+        ) => super::review::replied(state, tag, result, effects),
         (_, Err(e)) => flash(state, e, Level::Error),
         (_, Ok(_)) => {}
     }

@@ -18,6 +18,7 @@ pub fn render(state: &State, frame: &mut Frame, screen: Rect, main: Rect) {
     match &state.dialog {
         Some(Dialog::NewSession(form)) => new_session(state, form, frame, screen),
         Some(Dialog::Confirm(c)) => confirm(state, c, frame, screen),
+        Some(Dialog::Menu(m)) => super::menu::render(state, m, frame, screen),
         None => {}
     }
     super::overlay::render(state, frame, screen);
@@ -196,6 +197,14 @@ fn confirm(state: &State, c: &Confirm, frame: &mut Frame, screen: Rect) {
         .into_iter()
         .map(Line::raw)
         .collect();
+    if !c.details.is_empty() {
+        lines.push(Line::raw(""));
+        for detail in &c.details {
+            for piece in wrap(&sanitize(detail), inner_w) {
+                lines.push(Line::styled(piece, theme.style(Meaning::Dim)));
+            }
+        }
+    }
     if !c.losses.is_empty() {
         lines.push(Line::raw(""));
         for loss in &c.losses {

@@ -2,6 +2,7 @@
 
 use super::text::{clip, fit, width};
 use crate::core::{FileStatus, LineKind, sanitize, screen_line};
+use crate::tui::hunks::HunkRow;
 use crate::tui::state::State;
 use crate::tui::theme::Meaning;
 use ratatui::Frame;
@@ -161,39 +162,18 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         format!("{}{counts}", clip_path(&sanitize(&file.path), room)),
         theme.style(Meaning::Title),
     ));
-    let mut skip = diff.scroll;
-    'hunks: for h in &file.hunks {
-        if skip > h.lines.len() {
-            skip -= h.lines.len() + 1;
-            continue;
-        }
-        if skip == 0 {
-            shown.push(Line::styled(
-                format!(
-                    "@@ -{},{} +{},{} @@",
-                    h.old_start, h.old_lines, h.new_start, h.new_lines
-                ),
-                theme.style(Meaning::HunkHeader),
-            ));
-        }
-        for line in h.lines.iter().skip(skip.saturating_sub(1)) {
-            if shown.len() >= height {
-                break 'hunks;
-            }
-            let (sign, meaning) = match line.kind {
-                LineKind::Context => (' ', Meaning::Text),
-                LineKind::Added => ('+', Meaning::Added),
-                LineKind::Removed => ('-', Meaning::Removed),
-            };
-            shown.push(Line::styled(
-                clip(&format!("{sign}{}", screen_line(&line.text)), width),
-                theme.style(meaning),
-            ));
-        }
-        skip = 0;
-        if shown.len() >= height {
+    let rows = crate::tui::hunks::rows(file, state.comments(), width);
+    let boxed = diff.comment.is_some();
+    let body = match boxed {
+        true => height.saturating_sub(crate::tui::hunks::COMMENT_BOX),
+        false => height,
+    };
+    let cursor = (diff.focus || boxed).then_some(diff.cursor);
+    for row in rows.iter().skip(diff.scroll) {
+        if shown.len() >= body {
             break;
         }
+        shown.push(hunk_row(state, row, cursor, width));
     }
     if file.omitted_lines > 0 && shown.len() < height {
         shown.push(Line::styled(
@@ -205,14 +185,75 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             theme.style(Meaning::Dim),
         ));
     }
-    frame.render_widget(
-        Paragraph::new(shown),
-        Rect {
-            x: hunks.x + 1,
-            width: hunks.width.saturating_sub(1),
-            ..hunks
-        },
-    );
+    let text_area = Rect {
+        x: hunks.x + 1,
+        width: hunks.width.saturating_sub(1),
+        ..hunks
+    };
+    frame.render_widget(Paragraph::new(shown), text_area);
+    if let Some(comment) = &diff.comment {
+        let rows = crate::tui::hunks::COMMENT_BOX as u16;
+        let area = Rect {
+            y: text_area.y + text_area.height.saturating_sub(rows),
+            height: rows.min(text_area.height),
+            ..text_area
+        };
+        let title = format!(" comment on {}:{} ", sanitize(&comment.path), comment.line);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.style(Meaning::Focus))
+            .title(Span::styled(
+                clip(&title, usize::from(area.width.saturating_sub(2))),
+                theme.style(Meaning::Title),
+            ));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_widget(&comment.input, inner);
+    }
+}
+
+/// One row of the hunks: a header, a line (reversed under the cursor), or a comment.
+fn hunk_row(state: &State, row: &HunkRow, cursor: Option<usize>, width: usize) -> Line<'static> {
+    let theme = &state.theme;
+    match row {
+        HunkRow::Header(h) => Line::styled(
+            format!(
+                "@@ -{},{} +{},{} @@",
+                h.old_start, h.old_lines, h.new_start, h.new_lines
+            ),
+            theme.style(Meaning::HunkHeader),
+        ),
+        HunkRow::Line { at, line, .. } => {
+            let (sign, meaning) = match line.kind {
+                LineKind::Context => (' ', Meaning::Text),
+                LineKind::Added => ('+', Meaning::Added),
+                LineKind::Removed => ('-', Meaning::Removed),
+            };
+            let text = clip(&format!("{sign}{}", screen_line(&line.text)), width);
+            let mut style = theme.style(meaning);
+            if cursor == Some(*at) {
+                style = style.add_modifier(ratatui::style::Modifier::REVERSED);
+                return Line::styled(fit(&text, width), style);
+            }
+            Line::styled(text, style)
+        }
+        HunkRow::Comment {
+            comment,
+            text,
+            first,
+        } => {
+            let (mark, meaning) = match (first, comment.sent_at.is_some()) {
+                (false, _) => ("", Meaning::Dim),
+                (true, true) => ("  ╰ sent", Meaning::Dim),
+                (true, false) => ("  ╰ waiting", Meaning::Warning),
+            };
+            let indent = crate::tui::hunks::COMMENT_INDENT;
+            Line::from(vec![
+                Span::styled(format!("{mark:<indent$}"), theme.style(meaning)),
+                Span::styled(text.clone(), theme.style(meaning)),
+            ])
+        }
+    }
 }
 
 #[cfg(test)]

@@ -129,6 +129,23 @@ fn rows(state: &State, s: &Session) -> Vec<Row> {
         rows.push(("template", one_line(t), Meaning::Text));
     }
     rows.extend(super::lineage::rows(state, s));
+    for c in &s.conflicts {
+        let files = c
+            .files
+            .iter()
+            .map(|f| one_line(f))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let with = match c.with {
+            Some(_) => format!("session '{}'", one_line(&c.with_name)),
+            None => format!("the base branch {}", one_line(&c.with_name)),
+        };
+        rows.push((
+            "conflicts",
+            format!("≠ with {with} in {files}"),
+            Meaning::Warning,
+        ));
+    }
     let record: [(&'static str, String); 13] = [
         ("workspace", s.workspace.display().to_string()),
         ("repository", s.source_repo.display().to_string()),

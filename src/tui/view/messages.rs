@@ -2,7 +2,9 @@
 //! a long transcript costs what the screen holds. Tool calls are folded to one line.
 
 use super::text::{clip, wrap};
-use crate::core::{Message, Part, PartKind, Role, Status, ToolStatus, sanitize, screen_line};
+use crate::core::{
+    Checkpoint, Message, Part, PartKind, Role, Status, ToolStatus, sanitize, screen_line,
+};
 use crate::tui::state::State;
 use crate::tui::theme::{Meaning, Theme};
 use crate::tui::transcript::Transcript;
@@ -11,6 +13,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use std::collections::HashMap;
 
 pub fn empty(state: &State, frame: &mut Frame, area: Rect) {
     let keys = |a| state.keymap.keys_of(a);
@@ -46,6 +49,7 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
             height - rows.len(),
             &state.theme,
             cursor,
+            state.checkpoints(),
         );
         rows.extend(more);
         (rows, total.saturating_add(trailer.len()))
@@ -113,11 +117,32 @@ pub fn window(
     height: usize,
     theme: &Theme,
     cursor: Option<&str>,
+    checkpoints: &[Checkpoint],
 ) -> (Vec<Line<'static>>, usize) {
     let mut rows: Vec<Line<'static>> = Vec::new();
     let mut skip = skip;
     let mut counted = 0;
+    let mut marks: HashMap<&str, Vec<&Checkpoint>> = HashMap::new();
+    for c in checkpoints {
+        if let Some(after) = &c.after_message {
+            marks.entry(after.as_str()).or_default().push(c);
+        }
+    }
     for (m, message) in t.messages.iter().enumerate().rev() {
+        // A checkpoint taken after this message: a row under it, the newest lowest.
+        let mut mine = marks.remove(message.id.as_str()).unwrap_or_default();
+        mine.sort_by_key(|c| std::cmp::Reverse(c.turn));
+        for c in mine {
+            counted += 1;
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            rows.push(checkpoint_row(c, width, theme));
+            if rows.len() >= height {
+                return (rows, usize::MAX);
+            }
+        }
         for (p, part) in message.parts.iter().enumerate().rev() {
             let expanded = t.expanded.contains(&part.id);
             if skip > 0
@@ -159,6 +184,19 @@ pub fn window(
         }
     }
     (rows, counted)
+}
+
+/// `── checkpoint · turn 3 · 2 files ──` across the transcript, where a turn ended.
+fn checkpoint_row(c: &Checkpoint, width: usize, theme: &Theme) -> Line<'static> {
+    let n = c.files.len();
+    let label = format!(
+        " checkpoint · turn {} · {n} file{} ",
+        c.turn,
+        if n == 1 { "" } else { "s" }
+    );
+    let rest = width.saturating_sub(super::text::width(&label) + 2);
+    let text = clip(&format!("──{label}{}", "─".repeat(rest)), width);
+    Line::styled(text, theme.style(Meaning::Dim))
 }
 
 /// How many rows the part with id `part_id` takes drawn at `width`; 0 if it is not held.
@@ -426,17 +464,17 @@ mod tests {
     fn every_window_matches_building_everything() {
         let t = transcript();
         let theme = Theme { color: true };
-        let (all, total) = window(&t, 20, 0, 10_000, &theme, None);
+        let (all, total) = window(&t, 20, 0, 10_000, &theme, None, &[]);
         assert_eq!(
             total,
             all.len(),
             "the whole transcript fits, so it was all counted"
         );
         for skip in [0, 1, 5, 17, 40, all.len() - 10] {
-            let (rows, _) = window(&t, 20, skip, 10, &theme, None);
+            let (rows, _) = window(&t, 20, skip, 10, &theme, None, &[]);
             assert_eq!(text(&rows), text(&all[skip..skip + 10]), "skip {skip}");
         }
-        let (past, counted) = window(&t, 20, all.len() + 50, 10, &theme, None);
+        let (past, counted) = window(&t, 20, all.len() + 50, 10, &theme, None, &[]);
         assert!(past.is_empty());
         assert_eq!(
             counted,

@@ -5,6 +5,7 @@ mod diffs;
 mod history;
 mod info;
 mod lineage;
+mod menu;
 mod messages;
 pub mod overlay;
 mod sidebar;
@@ -104,9 +105,10 @@ pub fn transcript_rows(state: &State) -> usize {
         return 0;
     };
     let width = state.messages_width();
-    let rows = t.drawn_rows(width, || {
+    let rows = t.drawn_rows(width, state.review.changes, || {
         let skip = usize::MAX / 2;
-        messages::window(t, width, skip, 1, &state.theme, None).1
+        let checkpoints = state.checkpoints();
+        messages::window(t, width, skip, 1, &state.theme, None, checkpoints).1
     });
     rows + messages::trailer(state, width).len()
 }

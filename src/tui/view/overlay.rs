@@ -12,10 +12,12 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-const SECTIONS: [(Context, &str); 8] = [
+const SECTIONS: [(Context, &str); 10] = [
     (Context::Global, "everywhere"),
     (Context::Messages, "messages tab"),
     (Context::Diffs, "diffs tab"),
+    (Context::Hunks, "diffs tab, on the lines"),
+    (Context::Menu, "menus (land, checkpoints)"),
     (Context::History, "history view (H)"),
     (Context::Permission, "permission card"),
     (Context::Prompt, "prompt box"),
@@ -135,6 +137,11 @@ fn lines(state: &State, width: usize) -> Vec<Line<'static>> {
                 "needs you: finished a turn, asks, or lost its agent (red: failed)",
             ),
             ("•", Meaning::Unread, "new output you have not seen"),
+            (
+                "≠",
+                Meaning::Warning,
+                "its changes would conflict with another session's or its base branch (Info says which)",
+            ),
         ]);
     for (mark, meaning, what) in marks {
         let pieces = wrap(what, width.saturating_sub(KEYS_W).max(8));

@@ -105,6 +105,7 @@ fn session_line(state: &State, i: usize, depth: usize, cols: usize) -> Line<'sta
         Some(Mark::Attention) => Span::styled("!", theme.style(Meaning::Attention)),
         Some(Mark::Failed) => Span::styled("!", theme.style(Meaning::Error)),
         Some(Mark::Unread) => Span::styled("•", theme.style(Meaning::Unread)),
+        None if !s.conflicts.is_empty() => Span::styled("≠", theme.style(Meaning::Warning)),
         None => Span::raw(" "),
     };
     let age = crate::core::coarse_age(s.last_activity_at, state.now);

@@ -108,6 +108,7 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
                 vec![Action::Choose, Action::NextChoice, Action::No, Action::Yes]
             }
             Dialog::Confirm(_) => vec![Action::Choose, Action::NextChoice, Action::No],
+            Dialog::Menu(_) => vec![Action::Choose, Action::Cancel],
             Dialog::NewSession(_) => vec![
                 Action::Submit,
                 Action::Cancel,
