@@ -132,6 +132,7 @@ fn merge_fast_forwards_the_checked_out_branch(#[case] strategy: Strategy) {
         up_to_date: false,
         conflicts: vec![],
         blocked: None,
+        blocked_by_uncommitted: false,
     };
     assert_eq!(plan, want);
     assert!(plan.can_merge());
@@ -313,11 +314,20 @@ fn merge_is_refused_while_the_source_has_tracked_changes() {
         blocked.contains("uncommitted changes to tracked files (mod.txt)"),
         "{blocked}"
     );
-    assert!(!plan.can_merge());
+    assert!(!plan.can_merge() && !plan.blocked_by_uncommitted);
     let err = merge(&ws, None, false, "").unwrap_err();
     assert!(matches!(err, WorkspaceError::SourceDirty { .. }), "{err}");
     assert_eq!(one_line(&err), blocked);
     assert_eq!((state(&f.repo), state(&ws.path)), (source, work));
+
+    // Uncommitted work in the workspace too: the source is what a commit would not fix,
+    // so it is what the plan names.
+    fs::write(ws.path.join("later.txt"), "later
+").unwrap();
+    let plan = merge_plan(&ws, None).unwrap();
+    assert!(!plan.blocked_by_uncommitted, "{:?}", plan.blocked);
+    assert_eq!(plan.blocked.as_deref(), Some(blocked.as_str()));
+    fs::remove_file(ws.path.join("later.txt")).unwrap();
 
     g(&f.repo, ["checkout", "--", "mod.txt"]);
     assert!(merge_plan(&ws, None).unwrap().can_merge());
@@ -355,6 +365,7 @@ fn merge_is_refused_with_uncommitted_workspace_changes(#[case] strategy: Strateg
     fs::write(ws.path.join("new.txt"), "new\n").unwrap();
     let (source, work) = (state(&f.repo), state(&ws.path));
     let plan = merge_plan(&ws, None).unwrap();
+    assert!(plan.blocked_by_uncommitted, "a commit first would clear it");
     let blocked = plan.blocked.expect("blocked");
     assert!(blocked.contains("(mod.txt and new.txt)"), "{blocked}");
     assert!(

@@ -178,9 +178,9 @@ mod tests {
         let a = prompt.find("src/a.rs:12").unwrap();
         let b = prompt.find("src/b.rs:10").unwrap();
         assert!(a < b, "{prompt}");
-        assert!(prompt.contains(">  12 | the line\n"), "{prompt}");
-        assert!(prompt.contains("   11 | before\n"), "{prompt}");
-        assert!(prompt.contains("      | removed\n"), "{prompt}");
+        assert!(prompt.contains("\n> 12 | the line\n"), "{prompt}");
+        assert!(prompt.contains("\n  11 | before\n"), "{prompt}");
+        assert!(prompt.contains("\n     | removed\n"), "{prompt}");
         assert!(prompt.contains("Comment: first\n"), "{prompt}");
         assert!(prompt.starts_with("Review comments"), "{prompt}");
     }

@@ -229,7 +229,8 @@ fn plan(
             plan.fast_forward = m.fast_forward;
             plan.up_to_date = m.up_to_date;
             plan.conflicts = m.conflicts;
-            plan.merge_blocked = m.blocked;
+            // Uncommitted work is listed on its own: a commit first clears it.
+            plan.merge_blocked = m.blocked.filter(|_| !m.blocked_by_uncommitted);
         }
         Err(e) => plan.merge_blocked = Some(e.to_string()),
     }

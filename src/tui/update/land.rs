@@ -238,7 +238,10 @@ fn push_item(id: SessionId, plan: &LandPlan) -> Item {
     )
     .detailed(details);
     Item {
-        label: format!("Push to {remote}"),
+        label: match remote.is_empty() {
+            true => "Push".into(),
+            false => format!("Push to {remote}"),
+        },
         note: format!("{branch} → {remote}"),
         disabled,
         pick: Pick::Confirm(Box::new(landing(confirm, id, None))),

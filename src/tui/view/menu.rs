@@ -59,6 +59,13 @@ pub fn render(state: &State, menu: &Menu, frame: &mut Frame, screen: Rect) {
         ]));
     }
     lines.push(Line::raw(""));
+    // The selected option's reason whole: the list has room for its start only.
+    if let Some(why) = menu.items.get(menu.selected).and_then(|i| i.disabled.as_deref()) {
+        for piece in wrap(&format!("cannot: {}", sanitize(why)), inner_w) {
+            lines.push(Line::styled(piece, theme.style(Meaning::Warning)));
+        }
+        lines.push(Line::raw(""));
+    }
     let k = |a| state.keymap.first_key_of(a);
     let hint = format!(
         "{}/{} move · {} choose · {} close",

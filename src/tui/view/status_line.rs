@@ -150,6 +150,21 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
         }
         if let Some(s) = state.selected_session() {
             let allowed = |a| check(s.status, a).is_ok();
+            if state.tab == crate::tui::state::Tab::Diffs && !state.diff.files.is_empty() {
+                if state.diff.comment.is_some() {
+                    return Line::styled(
+                        "type the comment · enter saves it · esc drops it",
+                        theme.style(Meaning::Dim),
+                    );
+                }
+                actions.push(match state.diff.focus {
+                    true => Action::Comment,
+                    false => Action::ReviewLines,
+                });
+                if state.waiting_comments() > 0 {
+                    actions.push(Action::SendComments);
+                }
+            }
             if allowed(Allowed::Prompt) {
                 actions.push(Action::Prompt);
             }
@@ -163,6 +178,9 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
                 actions.extend([Action::Terminate, Action::TerminateCleanup]);
             } else if matches!(s.status, Status::Stopped | Status::Completed) {
                 actions.push(Action::TerminateCleanup);
+            }
+            if allowed(Allowed::Land) {
+                actions.push(Action::Land);
             }
             if allowed(Allowed::Archive) {
                 actions.push(Action::Archive);

@@ -30,6 +30,9 @@ pub struct MergePlan {
     /// the message `merge` would fail with. When the branches cannot even be compared
     /// (an existing directory, a detached HEAD, no such branch) the counts are zero.
     pub blocked: Option<String>,
+    /// What blocks it is only the workspace's uncommitted work: committing it first
+    /// would let the merge go ahead (conflicts aside).
+    pub blocked_by_uncommitted: bool,
 }
 
 impl MergePlan {
@@ -166,6 +169,7 @@ fn prepare(ws: &Workspace, into: Option<&str>) -> Result<Prepared, WorkspaceErro
             up_to_date: false,
             conflicts: Vec::new(),
             blocked: Some(problem.to_string()),
+            blocked_by_uncommitted: false,
         },
         problem: Some(problem),
         branch: None,
@@ -250,9 +254,6 @@ fn prepare(ws: &Workspace, into: Option<&str>) -> Result<Prepared, WorkspaceErro
     let mut into_here = false;
     let mut problem = there.problem.take();
     if problem.is_none() {
-        problem = stays_out(ws)?;
-    }
-    if problem.is_none() {
         match checked_out(source, &into)? {
             Some(path) if same_dir(&path, source) => {
                 into_here = true;
@@ -267,6 +268,11 @@ fn prepare(ws: &Workspace, into: Option<&str>) -> Result<Prepared, WorkspaceErro
             None => {}
         }
     }
+    // Checked last, so that a plan blocked by it alone says so.
+    if problem.is_none() {
+        problem = stays_out(ws)?;
+    }
+    let blocked_by_uncommitted = matches!(problem, Some(WorkspaceError::Uncommitted { .. }));
     Ok(Prepared {
         plan: MergePlan {
             branch,
@@ -276,6 +282,7 @@ fn prepare(ws: &Workspace, into: Option<&str>) -> Result<Prepared, WorkspaceErro
             up_to_date,
             conflicts,
             blocked: problem.as_ref().map(ToString::to_string),
+            blocked_by_uncommitted,
         },
         problem,
         branch: Some(there),
