@@ -322,8 +322,12 @@ fn merge_is_refused_while_the_source_has_tracked_changes() {
 
     // Uncommitted work in the workspace too: the source is what a commit would not fix,
     // so it is what the plan names.
-    fs::write(ws.path.join("later.txt"), "later
-").unwrap();
+    fs::write(
+        ws.path.join("later.txt"),
+        "later
+",
+    )
+    .unwrap();
     let plan = merge_plan(&ws, None).unwrap();
     assert!(!plan.blocked_by_uncommitted, "{:?}", plan.blocked);
     assert_eq!(plan.blocked.as_deref(), Some(blocked.as_str()));

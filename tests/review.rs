@@ -113,16 +113,14 @@ async fn every_finished_turn_keeps_the_exact_tree_without_touching_the_workspace
         force: true,
     })
     .await;
+    // They go off the engine's task after the reply, with no event of their own to
+    // wait for: the repository is watched until they are gone.
     let prefix = Checkpoint::prefix(s.id);
-    w.events
-        .until(s.id, "the refs gone", async || {
-            let left = refs(w.repo.path());
-            match left.contains(&prefix) {
-                true => Err(left),
-                false => Ok(()),
-            }
-        })
-        .await;
+    let limit = std::time::Duration::from_secs(30);
+    support::poll::until(limit, "the refs gone", async || {
+        !refs(w.repo.path()).contains(&prefix)
+    })
+    .await;
 }
 
 #[rstest::rstest]
@@ -377,4 +375,43 @@ async fn sessions_that_edit_the_same_line_are_warned_and_others_are_not() {
             },
         )
         .await;
+}
+
+/// Work that was committed and merged stands for itself by its branch's tip, not by a
+/// checkpoint whose parent is the old base: sessions started on top of it do not
+/// conflict with it, while they still do with each other.
+#[tokio::test]
+async fn landed_work_does_not_conflict_with_sessions_built_on_it() {
+    let w = world("").await;
+    let a = session(&w, Strategy::Worktree, "alpha").await;
+    turn_kept(&w, &a, "printf 'x\\ny\\n' > notes.txt").await;
+    let id = a.id.to_string();
+    for command in [
+        Command::Commit {
+            id: id.clone(),
+            message: None,
+        },
+        Command::Merge {
+            id: id.clone(),
+            into: None,
+            squash: false,
+        },
+    ] {
+        let reply = w.request(command).await;
+        assert!(matches!(reply, Reply::Landed { .. }), "{reply:?}");
+    }
+    let b = session(&w, Strategy::Worktree, "beta").await;
+    let c = session(&w, Strategy::Worktree, "gamma").await;
+    turn_kept(&w, &b, "printf 'x from b\\ny\\n' > notes.txt").await;
+    turn_kept(&w, &c, "printf 'x from c\\ny\\n' > notes.txt").await;
+    w.events
+        .until(b.id, "beta warned of gamma only", async || {
+            let got = conflicts_of(&w, &b).await;
+            match got == ["gamma:notes.txt"] {
+                true => Ok(()),
+                false => Err(format!("{got:?}")),
+            }
+        })
+        .await;
+    assert!(conflicts_of(&w, &a).await.is_empty());
 }

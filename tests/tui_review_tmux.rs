@@ -27,7 +27,12 @@ fn worked(f: &Flotilla, dir: &std::path::Path, title: &str, prompt: &str) -> Str
 fn a_comment_on_a_hunk_line_is_sent_and_then_shown_sent() {
     let f = Flotilla::new();
     let repo = git_repo();
-    let id = worked(&f, repo.path(), "review me", "printf 'one\\ntwo\\n' > notes.txt");
+    let id = worked(
+        &f,
+        repo.path(),
+        "review me",
+        "printf 'one\\ntwo\\n' > notes.txt",
+    );
     let tmux = Tmux::start(&f, repo.path(), 80, 24);
     tmux.wait_until("the session in the sidebar", |s| s.contains("review me"));
     tmux.keys(&["2"]);
@@ -88,16 +93,25 @@ fn a_session_is_committed_and_merged_from_the_land_menu() {
     tmux.keys(&["m"]);
     let menu = tmux.wait_for("Commit and merge into main");
     // A merge on its own cannot take uncommitted work, and says so.
-    assert!(menu.contains("uncommitted changes: commit them first"), "{menu}");
+    assert!(
+        menu.contains("uncommitted changes: commit them first"),
+        "{menu}"
+    );
     tmux.keys(&["j"]);
     tmux.keys(&["Enter"]);
     tmux.wait_status_line("uncommitted changes");
     tmux.keys(&["j", "Enter"]);
     let confirm = tmux.wait_for("Commit 1 file and merge");
-    assert!(confirm.contains("A notes.txt"), "the files listed:\n{confirm}");
+    assert!(
+        confirm.contains("A notes.txt"),
+        "the files listed:\n{confirm}"
+    );
     assert!(confirm.contains("fast-forward") || confirm.contains("merge commit"));
     // Nothing has happened yet.
-    assert_eq!(git_in(repo.path(), &["rev-list", "--count", "main"]).trim(), "1");
+    assert_eq!(
+        git_in(repo.path(), &["rev-list", "--count", "main"]).trim(),
+        "1"
+    );
     tmux.keys(&["y"]);
     tmux.wait_status_line("merged flotilla/");
 
@@ -114,7 +128,10 @@ fn a_session_is_committed_and_merged_from_the_land_menu() {
     // Landed: the menu now has nothing to commit or merge.
     tmux.keys(&["m"]);
     let again = tmux.wait_for("nothing to commit: the workspace is clean");
-    assert!(again.contains("nothing to merge: main has it all"), "{again}");
+    assert!(
+        again.contains("nothing to merge: main has it all"),
+        "{again}"
+    );
     tmux.keys(&["Escape"]);
     tmux.keys(&["q"]);
     assert_eq!(tmux.wait_exit(), "0");

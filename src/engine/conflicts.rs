@@ -33,6 +33,9 @@ struct Work {
     title: String,
     base: String,
     commit: String,
+    /// The session's branch: once the checkpoint's files are committed on it, its tip
+    /// stands for the work, so that a merge finds the right common ancestor.
+    branch: Option<String>,
 }
 
 struct Found {
@@ -87,6 +90,7 @@ impl State {
                     title: s.title.clone(),
                     base: s.base_commit.clone(),
                     commit: c.commit,
+                    branch: s.branch.clone(),
                 });
             }
         }
@@ -205,8 +209,39 @@ fn changed(repo: &Path, from: &str, to: &str) -> Result<BTreeSet<String>, String
         .collect())
 }
 
+/// The commit that stands for a session's work: its branch's tip when that holds exactly
+/// the checkpoint's files (the work was committed, or merged), else the checkpoint, whose
+/// parent is the commit the branch had when the turn ended.
+fn standing_for(repo: &Path, w: &Work) -> String {
+    let tree = |rev: &str| {
+        let spec = format!("{rev}^{{tree}}");
+        crate::git::run(repo, ["rev-parse", "--verify", "-q", spec.as_str()]).ok()
+    };
+    let tip = w.branch.as_deref().and_then(|b| {
+        let full = format!("refs/heads/{b}");
+        crate::git::run(repo, ["rev-parse", "--verify", "-q", full.as_str()]).ok()
+    });
+    match tip {
+        Some(tip) if tip != w.commit && tree(&tip).is_some() && tree(&tip) == tree(&w.commit) => {
+            tip
+        }
+        _ => w.commit.clone(),
+    }
+}
+
 fn find(repo: &Path, work: &[Work]) -> Result<Found, String> {
     let head = head(repo)?;
+    let work: Vec<Work> = work
+        .iter()
+        .map(|w| Work {
+            commit: standing_for(repo, w),
+            id: w.id,
+            title: w.title.clone(),
+            base: w.base.clone(),
+            branch: None,
+        })
+        .collect();
+    let work = work.as_slice();
     let branch = crate::git::run(repo, ["symbolic-ref", "--short", "-q", "HEAD"])
         .unwrap_or_else(|_| "HEAD".into());
     let mut conflicts: HashMap<SessionId, Vec<Conflict>> = HashMap::new();

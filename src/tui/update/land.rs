@@ -72,6 +72,11 @@ fn files_of(plan: &LandPlan) -> Vec<String> {
     lines
 }
 
+/// The first line of the message a commit would have; the rest lists the files.
+fn subject(plan: &LandPlan) -> &str {
+    plan.message.lines().next().unwrap_or_default()
+}
+
 fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
@@ -83,7 +88,7 @@ fn commit_item(id: SessionId, plan: &LandPlan) -> Item {
         .busy
         .clone()
         .or_else(|| (n == 0).then(|| "nothing to commit: the workspace is clean".into()));
-    let mut details = vec![format!("message: {}", plan.message)];
+    let mut details = vec![format!("message: {}", subject(plan))];
     details.extend(files_of(plan));
     let confirm = Confirm::yes_no(
         format!("Commit {} on {branch}?", plural(n, "changed file")),
@@ -134,7 +139,12 @@ fn merge_effect(plan: &LandPlan, squash: bool, commit_first: bool) -> String {
     let into = plan.into.as_deref().unwrap_or("?");
     let branch = plan.branch.as_deref().unwrap_or("?");
     let commits = plural(plan.commits as usize + usize::from(commit_first), "commit");
-    match (squash, plan.fast_forward && !commit_first) {
+    // A branch that `into` is level with moves ahead by the commit: still a fast-forward.
+    let ff = match commit_first {
+        true => plan.up_to_date || (plan.fast_forward && plan.commits == 0),
+        false => plan.fast_forward,
+    };
+    match (squash, ff) {
         (true, _) => format!("{into} gets one new commit with the changes of {branch}'s {commits}"),
         (false, true) => format!("{into} moves forward to {branch} ({commits}, a fast-forward)"),
         (false, false) => format!("{into} gets a merge commit taking {branch}'s {commits}"),
@@ -176,15 +186,13 @@ fn commit_and_merge_item(id: SessionId, plan: &LandPlan) -> Item {
     let into = plan.into.clone().unwrap_or_default();
     let branch = plan.branch.clone().unwrap_or_default();
     let n = plan.uncommitted.len();
-    let mut details = vec![
-        format!(
-            "1. commit {} on {branch}: {}",
-            plural(n, "file"),
-            plan.message
-        ),
-        format!("2. {}", merge_effect(plan, false, true)),
-    ];
-    details.extend(files_of(plan));
+    let mut details = vec![format!(
+        "1. commit {} on {branch}: {}",
+        plural(n, "file"),
+        subject(plan)
+    )];
+    details.extend(files_of(plan).into_iter().map(|f| format!("   {f}")));
+    details.push(format!("2. {}", merge_effect(plan, false, true)));
     let confirm = Confirm::yes_no(
         format!(
             "Commit {} and merge {branch} into {into}?",

@@ -243,10 +243,6 @@ pub fn rolled_back(state: &mut State, reply: Reply, effects: &mut Vec<Effect>) {
             Level::Info,
         );
     }
-    let losses = unsaved
-        .iter()
-        .map(|f| format!("{f} (changed since the newest checkpoint)"))
-        .collect();
     let confirm = Confirm {
         question: format!("Roll back to turn {turn}? These changes were made after the newest checkpoint and would be lost:"),
         details: Vec::new(),
@@ -271,7 +267,7 @@ pub fn rolled_back(state: &mut State, reply: Reply, effects: &mut Vec<Effect>) {
         focus: 0,
         letters: false,
     }
-    .destructive(losses);
+    .destructive(unsaved);
     state.dialog = Some(Dialog::Confirm(confirm));
 }
 

@@ -59,12 +59,23 @@ pub fn render(state: &State, menu: &Menu, frame: &mut Frame, screen: Rect) {
         ]));
     }
     lines.push(Line::raw(""));
-    // The selected option's reason whole: the list has room for its start only.
-    if let Some(why) = menu.items.get(menu.selected).and_then(|i| i.disabled.as_deref()) {
-        for piece in wrap(&format!("cannot: {}", sanitize(why)), inner_w) {
+    // The selected option's reason whole: the list has room for its start only. As many
+    // rows are kept for it as the longest takes, so the box does not jump as it moves.
+    let why = |i: &crate::tui::menu::Item| {
+        (i.disabled.as_deref()).map(|w| wrap(&format!("cannot: {}", sanitize(w)), inner_w))
+    };
+    let room = menu.items.iter().filter_map(why).map(|w| w.len() + 1).max();
+    if let Some(room) = room {
+        let shown = menu
+            .items
+            .get(menu.selected)
+            .and_then(why)
+            .unwrap_or_default();
+        let used = shown.len();
+        for piece in shown {
             lines.push(Line::styled(piece, theme.style(Meaning::Warning)));
         }
-        lines.push(Line::raw(""));
+        lines.extend((used..room).map(|_| Line::raw("")));
     }
     let k = |a| state.keymap.first_key_of(a);
     let hint = format!(

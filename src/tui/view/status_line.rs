@@ -108,7 +108,12 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
                 vec![Action::Choose, Action::NextChoice, Action::No, Action::Yes]
             }
             Dialog::Confirm(_) => vec![Action::Choose, Action::NextChoice, Action::No],
-            Dialog::Menu(_) => vec![Action::Choose, Action::Cancel],
+            Dialog::Menu(_) => {
+                return Line::styled(
+                    "choose an option · a dimmed one says why it cannot be taken now",
+                    theme.style(Meaning::Dim),
+                );
+            }
             Dialog::NewSession(_) => vec![
                 Action::Submit,
                 Action::Cancel,
