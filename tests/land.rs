@@ -112,6 +112,29 @@ fn commit_refusals_stage_nothing() {
     assert_eq!(state(&ws.path), before);
 }
 
+/// A clone without an identity of its own commits as the source repository's user: the
+/// identity set there is the one the user set up for this work.
+#[test]
+fn a_clone_without_an_identity_commits_as_the_source_user() {
+    let f = fixture();
+    let ws = f.create(Strategy::Clone);
+    // Empty settings in the clone hide any global identity, as if it had none.
+    g(&ws.path, ["config", "user.name", ""]);
+    g(&ws.path, ["config", "user.email", ""]);
+    g(&f.repo, ["config", "user.name", "Source User"]);
+    g(&f.repo, ["config", "user.email", "source@example.com"]);
+    fs::write(ws.path.join("new.txt"), "new\n").unwrap();
+    let done = commit(&ws, "from the clone").unwrap().expect("committed");
+    let who = g(
+        &ws.path,
+        ["log", "-1", "--format=%an <%ae>|%cn <%ce>", &done.commit],
+    );
+    assert_eq!(
+        who,
+        "Source User <source@example.com>|Source User <source@example.com>"
+    );
+}
+
 /// A branch that only adds to `main` fast-forwards it: the source's checked-out branch
 /// and its files move, a clone's branch is kept in the source, and no private ref is
 /// left behind. A second merge has nothing to do.

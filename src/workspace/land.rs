@@ -64,7 +64,7 @@ pub fn commit(ws: &Workspace, message: &str) -> Result<Option<Committed>, Worksp
     if message.trim().is_empty() {
         return Err(WorkspaceError::EmptyMessage);
     }
-    identity(top)?;
+    let who = identity(top, &ws.source_repo)?;
     let parent = git::run(top, ["rev-parse", "--verify", "HEAD^{commit}"])?;
     // The index as it was, put back if staging or committing fails.
     let saved = Scratch::new()?;
@@ -76,7 +76,7 @@ pub fn commit(ws: &Workspace, message: &str) -> Result<Option<Committed>, Worksp
     let kept = std::fs::copy(index, saved.index()).is_ok();
     let made = git::run(top, ["add", "--all"]).and_then(|_| {
         let args = ["commit", "--quiet", "--no-edit", "-m", message];
-        git::run(top, args)
+        git::run(top, who.iter().map(String::as_str).chain(args))
     });
     if let Err(e) = made {
         if kept {
@@ -166,17 +166,32 @@ pub fn push(ws: &Workspace, remote: &str) -> Result<Pushed, WorkspaceError> {
     })
 }
 
-/// Fails, naming what to set, when git has no identity to commit with in `repo`: better
-/// before anything is staged than halfway through.
-fn identity(repo: &Path) -> Result<(), WorkspaceError> {
-    for ident in ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"] {
-        match git::run(repo, ["var", ident]) {
-            Ok(_) => {}
-            Err(GitError::Failed { .. }) => return Err(WorkspaceError::NoIdentity(repo.into())),
-            Err(e) => return Err(e.into()),
-        }
+/// The identity to commit with in `repo`: its own (none to add), or, for a clone that has
+/// none, the source repository's, as `-c` settings. Fails, naming what to set, when there
+/// is neither: better before anything is staged than halfway through.
+fn identity(repo: &Path, source: &Path) -> Result<Vec<String>, WorkspaceError> {
+    let has = |ident: &str| match git::run(repo, ["var", ident]) {
+        Ok(_) => Ok(true),
+        Err(GitError::Failed { .. }) => Ok(false),
+        Err(e) => Err(e),
+    };
+    if has("GIT_AUTHOR_IDENT")? && has("GIT_COMMITTER_IDENT")? {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let get = |key: &str| {
+        git::run(source, ["config", "--get", key])
+            .ok()
+            .filter(|v| !v.is_empty())
+    };
+    match (get("user.name"), get("user.email")) {
+        (Some(name), Some(email)) if source != repo => Ok(vec![
+            "-c".into(),
+            format!("user.name={name}"),
+            "-c".into(),
+            format!("user.email={email}"),
+        ]),
+        _ => Err(WorkspaceError::NoIdentity(repo.into())),
+    }
 }
 
 /// Paths from git's `-z` output, each once; `staged` for `ls-files --stage` records

@@ -101,7 +101,7 @@ pub fn merge(
     let commit = if fast_forward {
         there.tip.clone()
     } else {
-        identity(source)?;
+        identity(source, source)?;
         let tree = ready.tree.as_deref().unwrap_or_default();
         let message = match (message.trim().is_empty(), squash) {
             (false, _) => message.to_string(),
