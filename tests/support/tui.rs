@@ -166,10 +166,13 @@ pub fn typed(state: &mut State, text: &str) {
 }
 
 /// The requests an update makes, but for telling the daemon which session is on screen
-/// (see `selecting_a_session_tells_the_daemon_it_is_viewed`).
+/// (see `selecting_a_session_tells_the_daemon_it_is_viewed`) and for the comments and
+/// checkpoints asked for with each transcript (see `tests/tui_review.rs`).
 pub fn requests(up: &Update) -> Vec<(Command, Tag)> {
     let request = |e: &Effect| match e {
-        Effect::Request(_, Tag::Viewing) => None,
+        Effect::Request(_, Tag::Viewing | Tag::Comments { .. } | Tag::Checkpoints { .. }) => {
+            None
+        }
         Effect::Request(c, t) => Some((c.clone(), t.clone())),
         _ => None,
     };
