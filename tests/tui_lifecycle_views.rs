@@ -7,18 +7,7 @@ mod support;
 use chrono::Duration;
 use flotilla::core::{Callback, CallbackState, Chronicle, Limits, Notify as Tell};
 use flotilla::protocol::TemplateInfo;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use support::tui::*;
-
-fn render(state: &mut State, width: u16, height: u16) -> Terminal<TestBackend> {
-    update(state, Msg::Resize { width, height });
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|f| flotilla::tui::view::render(state, f))
-        .unwrap();
-    terminal
-}
 
 fn screen(state: &mut State, width: u16, height: u16) -> String {
     let terminal = render(state, width, height);

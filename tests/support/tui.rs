@@ -170,9 +170,7 @@ pub fn typed(state: &mut State, text: &str) {
 /// checkpoints asked for with each transcript (see `tests/tui_review.rs`).
 pub fn requests(up: &Update) -> Vec<(Command, Tag)> {
     let request = |e: &Effect| match e {
-        Effect::Request(_, Tag::Viewing | Tag::Comments { .. } | Tag::Checkpoints { .. }) => {
-            None
-        }
+        Effect::Request(_, Tag::Viewing | Tag::Comments { .. } | Tag::Checkpoints { .. }) => None,
         Effect::Request(c, t) => Some((c.clone(), t.clone())),
         _ => None,
     };
@@ -320,4 +318,19 @@ pub fn small_screen(state: &mut State) {
             height: 24,
         },
     );
+}
+
+/// The screen drawn at `width` x `height`, after a resize to it.
+pub fn render(
+    state: &mut State,
+    width: u16,
+    height: u16,
+) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+    update(state, Msg::Resize { width, height });
+    let backend = ratatui::backend::TestBackend::new(width, height);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| flotilla::tui::view::render(state, f))
+        .unwrap();
+    terminal
 }
