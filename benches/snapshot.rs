@@ -1,6 +1,7 @@
-//! What keeping a chronicle costs in a repository of 10,000 files: the snapshot of the
-//! workspace's exact tree, beside `git status` of the same workspace (what every cleanup
-//! check runs already) as the baseline.
+//! What keeping a chronicle and a turn's checkpoint cost in a repository of 10,000 files:
+//! the snapshot of the workspace's exact tree, beside `git status` of the same workspace
+//! (what every cleanup check runs already) as the baseline; and the disk a checkpoint
+//! adds, beside the size of the repository's objects.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flotilla::core::{Strategy, Workspace};
@@ -76,5 +77,71 @@ fn snapshot(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, snapshot);
+/// Bytes of the files under `dir`.
+fn bytes_under(dir: &Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(meta) = entry.metadata() else { continue };
+        total += match meta.is_dir() {
+            true => bytes_under(&entry.path()),
+            false => meta.len(),
+        };
+    }
+    total
+}
+
+/// A finished turn that changed 10 files (5 edits, 5 new): the checkpoint the daemon
+/// takes (the exact tree under a private ref, and the files it changed), beside `git
+/// status`; then what one checkpoint adds to the repository on disk.
+fn checkpoint(c: &mut Criterion) {
+    let top = tempfile::tempdir().expect("tmp");
+    let source = top.path().join("source");
+    std::fs::create_dir(&source).expect("mkdir");
+    repo(&source);
+    let path = top.path().join("ws");
+    let ws_arg = path.to_str().expect("utf-8");
+    run(&source, &["worktree", "add", "-q", "-b", "turn", ws_arg, "HEAD"]);
+    let base = git::run(&source, ["rev-parse", "HEAD"]).expect("head");
+    let ws = Workspace {
+        path: path.clone(),
+        source_repo: source.clone(),
+        strategy: Strategy::Worktree,
+        branch: Some("turn".into()),
+        base_commit: base.clone(),
+    };
+    let turn = |n: usize| {
+        for i in 0..5 {
+            let file = path.join(format!("src/m{:03}/f{}.rs", i * 20, i * 2000));
+            std::fs::write(&file, format!("turn {n}, edit {i}\n")).expect("edit");
+            std::fs::write(path.join(format!("new{i}.txt")), format!("turn {n}\n")).expect("new");
+        }
+    };
+    turn(0);
+    let refname = "refs/flotilla/checkpoints/bench/1";
+    let mut group = c.benchmark_group("checkpoint, 10,000 files, 10 changed");
+    group.sample_size(20);
+    group.bench_function("git status (baseline)", |b| {
+        b.iter(|| run(&path, &["status", "--porcelain", "--untracked-files=all"]))
+    });
+    group.bench_function("checkpoint: snapshot and its files", |b| {
+        b.iter(|| {
+            let snap = flotilla::workspace::snapshot(&ws, refname, "bench").expect("snapshot");
+            flotilla::workspace::files_between(&source, &base, &snap.commit).expect("files")
+        })
+    });
+    group.finish();
+
+    // Disk: what one more turn's checkpoint adds, with content git has not seen before.
+    let objects = source.join(".git/objects");
+    let repo_bytes = bytes_under(&objects);
+    turn(1);
+    flotilla::workspace::snapshot(&ws, "refs/flotilla/checkpoints/bench/2", "bench")
+        .expect("snapshot");
+    let added = bytes_under(&objects) - repo_bytes;
+    println!("checkpoint disk, 10,000 files, 10 changed:");
+    println!("  repository objects before (baseline)  {repo_bytes:>12} bytes");
+    println!("  added by one checkpoint               {added:>12} bytes");
+}
+
+criterion_group!(benches, snapshot, checkpoint);
 criterion_main!(benches);
