@@ -100,7 +100,10 @@ fn checkpoint(c: &mut Criterion) {
     repo(&source);
     let path = top.path().join("ws");
     let ws_arg = path.to_str().expect("utf-8");
-    run(&source, &["worktree", "add", "-q", "-b", "turn", ws_arg, "HEAD"]);
+    run(
+        &source,
+        &["worktree", "add", "-q", "-b", "turn", ws_arg, "HEAD"],
+    );
     let base = git::run(&source, ["rev-parse", "HEAD"]).expect("head");
     let ws = Workspace {
         path: path.clone(),

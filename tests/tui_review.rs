@@ -567,3 +567,32 @@ fn checkpoint_marks_sit_where_each_turn_ended() {
     );
     snap("review_checkpoint_marks", &mut state);
 }
+
+#[test]
+fn a_session_that_would_conflict_is_marked_and_info_names_the_other_and_the_files() {
+    let mut state = state_with(Notify::default());
+    let mut clashing = session(1, Status::Idle, APP, "fix login");
+    clashing.conflicts = vec![flotilla::core::Conflict {
+        with: Some(sid(2)),
+        with_name: "add cache".into(),
+        files: vec!["src/login.rs".into(), "README".into()],
+    }];
+    load(
+        &mut state,
+        vec![clashing, session(2, Status::Idle, APP, "add cache")],
+    );
+    let drawn = |state: &mut State| format!("{:?}", render(state, 120, 40).backend());
+    let screen = drawn(&mut state);
+    let row = |name: &str| {
+        let line = screen.lines().find(|l| l.contains(name)).unwrap_or_default();
+        line.split('│').nth(1).unwrap_or_default().to_string()
+    };
+    assert!(row("○ fix login").trim_end().ends_with('≠'), "{screen}");
+    assert!(!row("○ add cache").contains('≠'), "{screen}");
+    ch(&mut state, '3');
+    let screen = drawn(&mut state);
+    assert!(
+        screen.contains("≠ with session 'add cache' in src/login.rs, README"),
+        "{screen}"
+    );
+}

@@ -64,7 +64,7 @@ impl State {
                         .store
                         .insert_comment(comment)
                         .map_err(|e| e.to_string())?;
-                    state.comment_reply(id, 0)
+                    state.comment_reply(id, 0, true)
                 });
                 let _ = reply.send(answer);
             },
@@ -74,7 +74,7 @@ impl State {
     /// The session's comments; with `send`, the unsent ones go to the agent first.
     pub(super) fn comments(&mut self, id: SessionId, send: bool) -> Result<Outcome, String> {
         if !send {
-            return self.comment_reply(id, 0);
+            return self.comment_reply(id, 0, false);
         }
         let all = self.store.comments(id).map_err(|e| e.to_string())?;
         let unsent: Vec<Comment> = all.into_iter().filter(|c| c.sent_at.is_none()).collect();
@@ -90,16 +90,23 @@ impl State {
         self.store
             .mark_comments_sent(&ids, State::now())
             .map_err(|e| e.to_string())?;
-        self.comment_reply(id, ids.len() as u32)
+        self.comment_reply(id, ids.len() as u32, true)
     }
 
-    /// Replies with the session's comments and tells every client they changed.
-    fn comment_reply(&mut self, id: SessionId, sent: u32) -> Result<Outcome, String> {
+    /// Replies with the session's comments; when they `changed`, every client is told.
+    fn comment_reply(
+        &mut self,
+        id: SessionId,
+        sent: u32,
+        changed: bool,
+    ) -> Result<Outcome, String> {
         let comments = self.store.comments(id).map_err(|e| e.to_string())?;
-        self.broadcast(Event::Comments {
-            session: id,
-            comments: comments.clone(),
-        });
+        if changed {
+            self.broadcast(Event::Comments {
+                session: id,
+                comments: comments.clone(),
+            });
+        }
         Ok(Reply::Comments { comments, sent }.into())
     }
 }
