@@ -584,7 +584,10 @@ fn a_session_that_would_conflict_is_marked_and_info_names_the_other_and_the_file
     let drawn = |state: &mut State| format!("{:?}", render(state, 120, 40).backend());
     let screen = drawn(&mut state);
     let row = |name: &str| {
-        let line = screen.lines().find(|l| l.contains(name)).unwrap_or_default();
+        let line = screen
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default();
         line.split('│').nth(1).unwrap_or_default().to_string()
     };
     assert!(row("○ fix login").trim_end().ends_with('≠'), "{screen}");
@@ -595,4 +598,33 @@ fn a_session_that_would_conflict_is_marked_and_info_names_the_other_and_the_file
         screen.contains("≠ with session 'add cache' in src/login.rs, README"),
         "{screen}"
     );
+}
+
+#[test]
+fn an_existing_directory_session_can_commit_and_push_but_not_merge() {
+    let mut state = one(Status::Idle);
+    let why =
+        "an existing-directory session works in the repository itself: commit and push instead";
+    let plan = LandPlan {
+        into: None,
+        merge_blocked: Some(why.into()),
+        ..plan()
+    };
+    open_menu(&mut state, plan);
+    let m = menu(&state);
+    let labels: Vec<&str> = m.items.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Commit",
+            "Merge",
+            "Commit and merge",
+            "Squash-merge",
+            "Push to origin"
+        ]
+    );
+    for i in [1, 2, 3] {
+        assert_eq!(m.items[i].disabled.as_deref(), Some(why));
+    }
+    assert!(m.items[0].disabled.is_none() && m.items[4].disabled.is_none());
 }

@@ -72,6 +72,14 @@ fn files_of(plan: &LandPlan) -> Vec<String> {
     lines
 }
 
+/// "Merge into main", or "Merge" where there is nothing to merge into.
+fn into_label(what: &str, plan: &LandPlan) -> String {
+    match &plan.into {
+        Some(into) if !into.is_empty() => format!("{what} into {into}"),
+        _ => what.to_string(),
+    }
+}
+
 /// The first line of the message a commit would have; the rest lists the files.
 fn subject(plan: &LandPlan) -> &str {
     plan.message.lines().next().unwrap_or_default()
@@ -155,10 +163,8 @@ fn merge_item(id: SessionId, plan: &LandPlan, squash: bool) -> Item {
     let into = plan.into.clone().unwrap_or_default();
     let branch = plan.branch.clone().unwrap_or_default();
     let disabled = merge_refused(plan, false);
-    let (label, yes) = match squash {
-        true => (format!("Squash-merge into {into}"), "Squash-merge"),
-        false => (format!("Merge into {into}"), "Merge"),
-    };
+    let yes = if squash { "Squash-merge" } else { "Merge" };
+    let label = into_label(yes, plan);
     let details = vec![
         merge_effect(plan, squash, false),
         "in the source repository; the session's workspace is not touched".into(),
@@ -210,7 +216,7 @@ fn commit_and_merge_item(id: SessionId, plan: &LandPlan) -> Item {
         into: plan.into.clone(),
     };
     Item {
-        label: format!("Commit and merge into {into}"),
+        label: into_label("Commit and merge", plan),
         note: format!("{}, then the merge", plural(n, "file")),
         disabled: merge_refused(plan, true),
         pick: Pick::Confirm(Box::new(landing(confirm, id, Some(then)))),
