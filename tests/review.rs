@@ -330,6 +330,19 @@ async fn conflicts_of(w: &AgentWorld, s: &Session) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the session's conflict warnings are exactly `want` ("other:files").
+async fn conflicts_become(w: &AgentWorld, s: &Session, want: &[&str]) {
+    w.events
+        .until(s.id, "the conflict warnings", async || {
+            let got = conflicts_of(w, s).await;
+            match got == want {
+                true => Ok(()),
+                false => Err(format!("{got:?}")),
+            }
+        })
+        .await;
+}
+
 #[tokio::test]
 async fn sessions_that_edit_the_same_line_are_warned_and_others_are_not() {
     let w = world("").await;
@@ -339,15 +352,7 @@ async fn sessions_that_edit_the_same_line_are_warned_and_others_are_not() {
     turn_kept(&w, &a, "echo from-a > README && echo a > only-a.txt").await;
     turn_kept(&w, &c, "echo c > only-c.txt").await;
     turn_kept(&w, &b, "echo from-b > README").await;
-    w.events
-        .until(a.id, "a conflict warning", async || {
-            let got = conflicts_of(&w, &a).await;
-            match got == ["beta:README"] {
-                true => Ok(()),
-                false => Err(format!("{got:?}")),
-            }
-        })
-        .await;
+    conflicts_become(&w, &a, &["beta:README"]).await;
     assert_eq!(conflicts_of(&w, &b).await, ["alpha:README"]);
     assert!(
         conflicts_of(&w, &c).await.is_empty(),
@@ -404,14 +409,6 @@ async fn landed_work_does_not_conflict_with_sessions_built_on_it() {
     let c = session(&w, Strategy::Worktree, "gamma").await;
     turn_kept(&w, &b, "printf 'x from b\\ny\\n' > notes.txt").await;
     turn_kept(&w, &c, "printf 'x from c\\ny\\n' > notes.txt").await;
-    w.events
-        .until(b.id, "beta warned of gamma only", async || {
-            let got = conflicts_of(&w, &b).await;
-            match got == ["gamma:notes.txt"] {
-                true => Ok(()),
-                false => Err(format!("{got:?}")),
-            }
-        })
-        .await;
+    conflicts_become(&w, &b, &["gamma:notes.txt"]).await;
     assert!(conflicts_of(&w, &a).await.is_empty());
 }

@@ -28,6 +28,21 @@ pub struct Choice {
 impl Confirm {
     /// "No" and "Yes": the yes-answer makes `command`, and says `done` once it is done.
     pub fn yes_no(question: String, yes: &str, command: Command, done: String) -> Confirm {
+        Confirm::asking(
+            question,
+            yes,
+            command,
+            crate::tui::update::Tag::Action { what: done },
+        )
+    }
+
+    /// "Cancel" and `yes`, which makes `command`, its reply handled as `tag` says.
+    pub fn asking(
+        question: String,
+        yes: &str,
+        command: Command,
+        tag: crate::tui::update::Tag,
+    ) -> Confirm {
         Confirm {
             question,
             details: Vec::new(),
@@ -39,7 +54,7 @@ impl Confirm {
                 },
                 Choice {
                     label: yes.into(),
-                    request: Some((command, crate::tui::update::Tag::Action { what: done })),
+                    request: Some((command, tag)),
                 },
             ],
             focus: 0,

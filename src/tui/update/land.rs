@@ -5,7 +5,7 @@
 use super::{Effect, Tag, flash};
 use crate::core::SessionId;
 use crate::protocol::{Command, LandPlan};
-use crate::tui::dialog::{Choice, Confirm, Dialog};
+use crate::tui::dialog::{Confirm, Dialog};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::menu::{Item, Menu, Pick};
 use crate::tui::state::{Level, State};
@@ -90,6 +90,10 @@ fn plural(n: usize, what: &str) -> String {
 }
 
 fn commit_item(id: SessionId, plan: &LandPlan) -> Item {
+    let tag = Tag::Landed {
+        session: id,
+        then: None,
+    };
     let n = plan.uncommitted.len();
     let branch = plan.branch.clone().unwrap_or_default();
     let disabled = plan
@@ -98,21 +102,21 @@ fn commit_item(id: SessionId, plan: &LandPlan) -> Item {
         .or_else(|| (n == 0).then(|| "nothing to commit: the workspace is clean".into()));
     let mut details = vec![format!("message: {}", subject(plan))];
     details.extend(files_of(plan));
-    let confirm = Confirm::yes_no(
+    let confirm = Confirm::asking(
         format!("Commit {} on {branch}?", plural(n, "changed file")),
         "Commit",
         Command::Commit {
             id: id.to_string(),
             message: None,
         },
-        String::new(),
+        tag,
     )
     .detailed(details);
     Item {
         label: "Commit".into(),
         note: format!("{} on {branch}", plural(n, "file")),
         disabled,
-        pick: Pick::Confirm(Box::new(landing(confirm, id, None))),
+        pick: Pick::Confirm(Box::new(confirm)),
     }
 }
 
@@ -160,6 +164,10 @@ fn merge_effect(plan: &LandPlan, squash: bool, commit_first: bool) -> String {
 }
 
 fn merge_item(id: SessionId, plan: &LandPlan, squash: bool) -> Item {
+    let tag = Tag::Landed {
+        session: id,
+        then: None,
+    };
     let into = plan.into.clone().unwrap_or_default();
     let branch = plan.branch.clone().unwrap_or_default();
     let disabled = merge_refused(plan, false);
@@ -169,7 +177,7 @@ fn merge_item(id: SessionId, plan: &LandPlan, squash: bool) -> Item {
         merge_effect(plan, squash, false),
         "in the source repository; the session's workspace is not touched".into(),
     ];
-    let confirm = Confirm::yes_no(
+    let confirm = Confirm::asking(
         format!("{yes} {branch} into {into}?"),
         yes,
         Command::Merge {
@@ -177,18 +185,25 @@ fn merge_item(id: SessionId, plan: &LandPlan, squash: bool) -> Item {
             into: plan.into.clone(),
             squash,
         },
-        String::new(),
+        tag,
     )
     .detailed(details);
     Item {
         label,
         note: merge_effect(plan, squash, false),
         disabled,
-        pick: Pick::Confirm(Box::new(landing(confirm, id, None))),
+        pick: Pick::Confirm(Box::new(confirm)),
     }
 }
 
 fn commit_and_merge_item(id: SessionId, plan: &LandPlan) -> Item {
+    let then = ThenMerge {
+        into: plan.into.clone(),
+    };
+    let tag = Tag::Landed {
+        session: id,
+        then: Some(then),
+    };
     let into = plan.into.clone().unwrap_or_default();
     let branch = plan.branch.clone().unwrap_or_default();
     let n = plan.uncommitted.len();
@@ -199,7 +214,7 @@ fn commit_and_merge_item(id: SessionId, plan: &LandPlan) -> Item {
     )];
     details.extend(files_of(plan).into_iter().map(|f| format!("   {f}")));
     details.push(format!("2. {}", merge_effect(plan, false, true)));
-    let confirm = Confirm::yes_no(
+    let confirm = Confirm::asking(
         format!(
             "Commit {} and merge {branch} into {into}?",
             plural(n, "file")
@@ -209,21 +224,23 @@ fn commit_and_merge_item(id: SessionId, plan: &LandPlan) -> Item {
             id: id.to_string(),
             message: None,
         },
-        String::new(),
+        tag,
     )
     .detailed(details);
-    let then = ThenMerge {
-        into: plan.into.clone(),
-    };
+
     Item {
         label: into_label("Commit and merge", plan),
         note: format!("{}, then the merge", plural(n, "file")),
         disabled: merge_refused(plan, true),
-        pick: Pick::Confirm(Box::new(landing(confirm, id, Some(then)))),
+        pick: Pick::Confirm(Box::new(confirm)),
     }
 }
 
 fn push_item(id: SessionId, plan: &LandPlan) -> Item {
+    let tag = Tag::Landed {
+        session: id,
+        then: None,
+    };
     let remote = plan
         .remotes
         .iter()
@@ -241,14 +258,14 @@ fn push_item(id: SessionId, plan: &LandPlan) -> Item {
         let n = plural(plan.uncommitted.len(), "uncommitted file");
         details.push(format!("{n} stay behind: commit first to push them"));
     }
-    let confirm = Confirm::yes_no(
+    let confirm = Confirm::asking(
         format!("Push {branch} to {remote}?"),
         "Push",
         Command::Push {
             id: id.to_string(),
             remote: Some(remote.clone()),
         },
-        String::new(),
+        tag,
     )
     .detailed(details);
     Item {
@@ -258,21 +275,8 @@ fn push_item(id: SessionId, plan: &LandPlan) -> Item {
         },
         note: format!("{branch} → {remote}"),
         disabled,
-        pick: Pick::Confirm(Box::new(landing(confirm, id, None))),
+        pick: Pick::Confirm(Box::new(confirm)),
     }
-}
-
-/// The confirmation's yes-button says what was landed when it is done, and with `then`,
-/// makes that request next.
-fn landing(mut confirm: Confirm, session: SessionId, then: Option<ThenMerge>) -> Confirm {
-    if let Some(Choice {
-        request: Some((_, tag)),
-        ..
-    }) = confirm.choices.last_mut()
-    {
-        *tag = Tag::Landed { session, then };
-    }
-    confirm
 }
 
 /// A merge to make once the commit before it is done.

@@ -4,7 +4,7 @@
 use super::{Effect, Tag, flash};
 use crate::core::{Action as Allowed, Checkpoint, SessionId, check, coarse_age};
 use crate::protocol::{Command, Reply};
-use crate::tui::dialog::{Choice, Confirm, Dialog};
+use crate::tui::dialog::{Confirm, Dialog};
 use crate::tui::hunks::{comment_line, line_count};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::menu::{Item, Menu, Pick};
@@ -243,31 +243,17 @@ pub fn rolled_back(state: &mut State, reply: Reply, effects: &mut Vec<Effect>) {
             Level::Info,
         );
     }
-    let confirm = Confirm {
-        question: format!("Roll back to turn {turn}? These changes were made after the newest checkpoint and would be lost:"),
-        details: Vec::new(),
-        losses: Vec::new(),
-        choices: vec![
-            Choice {
-                label: "Cancel".into(),
-                request: None,
-            },
-            Choice {
-                label: "Roll back, losing them".into(),
-                request: Some((
-                    Command::Rollback {
-                        id: id.to_string(),
-                        turn,
-                        force: true,
-                    },
-                    Tag::Rollback { session: id, turn },
-                )),
-            },
-        ],
-        focus: 0,
-        letters: false,
-    }
-    .destructive(unsaved);
+    let question = format!(
+        "Roll back to turn {turn}? These changes were made after the newest checkpoint and would be lost:"
+    );
+    let command = Command::Rollback {
+        id: id.to_string(),
+        turn,
+        force: true,
+    };
+    let tag = Tag::Rollback { session: id, turn };
+    let confirm =
+        Confirm::asking(question, "Roll back, losing them", command, tag).destructive(unsaved);
     state.dialog = Some(Dialog::Confirm(confirm));
 }
 
