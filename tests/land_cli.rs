@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 use support::Repo;
-use support::cli::{Flotilla, wait_until};
+use support::cli::{Flotilla, wait_until, worked};
 use support::git_in;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -17,35 +17,17 @@ fn repo() -> Repo {
     repo
 }
 
-/// A session of the default (shell) agent that ran `prompt`, with its checkpoint taken.
-fn worked(f: &Flotilla, repo: &Repo, strategy: &str, title: &str, prompt: &str) -> String {
-    let dir = repo.path().to_string_lossy().into_owned();
-    let s = f.json(&[
-        "new",
-        "--dir",
-        &dir,
-        "--strategy",
-        strategy,
-        "--title",
-        title,
-        "--prompt",
-        prompt,
-    ]);
-    let id = s["id"].as_str().expect("id").to_string();
-    // The prompt may still be on its way when the session is first idle: its turn has
-    // ended once its checkpoint is kept, and the session is idle after that.
-    wait_until(WAIT, "the first checkpoint", || {
-        f.json(&["checkpoints", &id]).as_array().map(Vec::len) == Some(1)
-    });
-    f.json(&["wait", &id, "--for", "idle", "--timeout", "30s"]);
-    id
-}
-
 #[test]
 fn checkpoints_rollback_commit_merge_and_push_through_the_cli() {
     let repo = repo();
     let f = Flotilla::new();
-    let id = worked(&f, &repo, "worktree", "add notes", "echo one > notes.txt");
+    let id = worked(
+        &f,
+        repo.path(),
+        "worktree",
+        "add notes",
+        "echo one > notes.txt",
+    );
     let listed = f.json(&["checkpoints", &id]);
     assert_eq!(listed[0]["turn"], 1, "{listed}");
     assert_eq!(listed[0]["files"][0]["path"], "notes.txt", "{listed}");
@@ -122,9 +104,15 @@ fn checkpoints_rollback_commit_merge_and_push_through_the_cli() {
 fn a_conflicting_merge_changes_nothing_and_conflicts_lists_the_pair() {
     let repo = repo();
     let f = Flotilla::new();
-    let a = worked(&f, &repo, "worktree", "alpha", "echo alpha > README");
-    let b = worked(&f, &repo, "clone", "beta", "echo beta > README");
-    let c = worked(&f, &repo, "worktree", "gamma", "echo gamma > other.txt");
+    let a = worked(&f, repo.path(), "worktree", "alpha", "echo alpha > README");
+    let b = worked(&f, repo.path(), "clone", "beta", "echo beta > README");
+    let c = worked(
+        &f,
+        repo.path(),
+        "worktree",
+        "gamma",
+        "echo gamma > other.txt",
+    );
     wait_until(WAIT, "the conflict warning", || {
         f.json(&["conflicts"]).as_array().map(Vec::len) == Some(1)
     });

@@ -5,23 +5,11 @@
 mod support;
 
 use std::time::Duration;
-use support::cli::{Flotilla, wait_until};
+use support::cli::{Flotilla, wait_until, worked};
 use support::git_in;
 use support::tmux::*;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A session of the shell agent that ran `prompt`, once its turn's checkpoint is kept.
-fn worked(f: &Flotilla, dir: &std::path::Path, title: &str, prompt: &str) -> String {
-    let dir = dir.to_string_lossy().into_owned();
-    let s = f.json(&["new", "--dir", &dir, "--title", title, "--prompt", prompt]);
-    let id = s["id"].as_str().expect("id").to_string();
-    wait_until(WAIT, "the first checkpoint", || {
-        f.json(&["checkpoints", &id]).as_array().map(Vec::len) == Some(1)
-    });
-    f.json(&["wait", &id, "--for", "idle", "--timeout", "30s"]);
-    id
-}
 
 #[test]
 fn a_comment_on_a_hunk_line_is_sent_and_then_shown_sent() {
@@ -30,6 +18,7 @@ fn a_comment_on_a_hunk_line_is_sent_and_then_shown_sent() {
     let id = worked(
         &f,
         repo.path(),
+        "worktree",
         "review me",
         "printf 'one\\ntwo\\n' > notes.txt",
     );
@@ -86,7 +75,13 @@ fn a_comment_on_a_hunk_line_is_sent_and_then_shown_sent() {
 fn a_session_is_committed_and_merged_from_the_land_menu() {
     let f = Flotilla::new();
     let repo = git_repo();
-    worked(&f, repo.path(), "add notes", "echo landed > notes.txt");
+    worked(
+        &f,
+        repo.path(),
+        "worktree",
+        "add notes",
+        "echo landed > notes.txt",
+    );
     let tmux = Tmux::start(&f, repo.path(), 120, 40);
     tmux.wait_until("the session in the sidebar", |s| s.contains("add notes"));
 

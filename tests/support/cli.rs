@@ -206,3 +206,27 @@ pub fn kill9(pid: i32) {
         !process_alive(pid)
     });
 }
+
+/// A session of the default (shell) agent in `dir` that ran `prompt`, with its checkpoint
+/// taken. The prompt may still be on its way when the session is first idle: its turn has
+/// ended once its checkpoint is kept, and the session is idle after that.
+pub fn worked(f: &Flotilla, dir: &Path, strategy: &str, title: &str, prompt: &str) -> String {
+    let dir = dir.to_string_lossy().into_owned();
+    let args = [
+        "new",
+        "--dir",
+        &dir,
+        "--strategy",
+        strategy,
+        "--title",
+        title,
+    ];
+    let s = f.json(&[&args[..], &["--prompt", prompt]].concat());
+    let id = s["id"].as_str().expect("id").to_string();
+    let limit = Duration::from_secs(30);
+    wait_until(limit, "the first checkpoint", || {
+        f.json(&["checkpoints", &id]).as_array().map(Vec::len) == Some(1)
+    });
+    f.json(&["wait", &id, "--for", "idle", "--timeout", "30s"]);
+    id
+}
