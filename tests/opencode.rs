@@ -601,6 +601,7 @@ async fn a_server_that_stops_answering_ends_the_turn_with_why() {
         );
     }
     assert!(said.contains("may be stuck"), "{said}");
-    let now = w.get(&s).await;
-    assert!(!now.status.is_busy(), "{:?}", now.status);
+    // The error is written as the turn ends; the session is idle once its checkpoint
+    // is kept, a moment later.
+    w.wait_for(&s, |s| !s.status.is_busy()).await;
 }
