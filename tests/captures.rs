@@ -15,6 +15,9 @@ mod support {
     pub mod offline;
 }
 
+mod codex_app_capture;
+use codex_app_capture::{self as app, Answer as App};
+
 use eventsource_stream::Eventsource;
 use flotilla::agent::Launch;
 use flotilla::agent::claude::{self, lines};
@@ -459,6 +462,38 @@ scenarios! {
         Llm::text("I wrote the file."),
     ], "write the file");
     codex_api_error => capture_codex("api-error", vec![Llm::error(400, REFUSAL)], "fail please");
+
+    // The app server (`codex app-server`), as the backend drives it.
+    codex_app_text => app::capture("app-text", vec![Llm::text(HELLO)], &["say hello"],
+        "on-request", App::Accept);
+    codex_app_resumed => app::capture_resumed(HELLO, "You asked me to say hello.");
+    // `untrusted` asks before any command it does not know to be safe.
+    codex_app_command => app::capture("app-command", vec![
+        Llm::tool_call("exec_command", &json!({"cmd": "touch made-by-command.txt"})),
+        Llm::text("The command ran."),
+    ], &["run a command"], "untrusted", App::Accept);
+    codex_app_command_declined => app::capture("app-command-declined", vec![
+        Llm::tool_call("exec_command", &json!({"cmd": "touch declined.txt"})),
+        Llm::text("Understood, I did not run it."),
+    ], &["run a command"], "untrusted", App::Decline);
+    // `on-request`: the model asks to leave the sandbox, and that asks the user.
+    codex_app_escalation => app::capture("app-escalation", vec![
+        Llm::tool_call("exec_command", &json!({
+            "cmd": "touch escalated.txt",
+            "sandbox_permissions": "require_escalated",
+            "justification": "the test asks for it",
+        })),
+        Llm::text("The command ran."),
+    ], &["run a command outside the sandbox"], "on-request", App::AcceptForSession);
+    codex_app_file_change => app::capture("app-file-change", vec![
+        Llm::ToolCall {
+            name: "apply_patch".into(),
+            arguments_json: "*** Begin Patch\n*** Add File: made.txt\n+made by codex\n*** End Patch\n".into(),
+        },
+        Llm::text("I wrote the file."),
+    ], &["write the file"], "untrusted", App::Accept);
+    codex_app_interrupt => app::capture("app-interrupt", vec![Llm::text("Hello first."), SLOW],
+        &["say hello", "talk slowly"], "on-request", App::Interrupt);
 
     opencode_text => capture_opencode("text", &[], |_| vec![Llm::text(HELLO)], "say hello");
     opencode_tool => capture_opencode("tool", &[], |_| vec![
