@@ -6,6 +6,7 @@
 //! all of it and leaves the thread resumable. Codex applies its own sandbox and approval
 //! policy; flotilla shows no permission cards for it.
 
+pub mod app;
 pub mod events;
 mod rollout;
 mod turn;
