@@ -10,6 +10,7 @@ pub mod claude;
 pub mod codex;
 pub mod command;
 pub mod opencode;
+pub(crate) mod piped;
 pub(crate) mod process;
 mod utf8;
 

@@ -4,7 +4,7 @@
 
 use super::events::Mapper;
 use super::lines;
-use super::process::{MAX_LINE, Output, Proc};
+use crate::agent::piped::{MAX_LINE, Output, Proc};
 use super::{INSTALL, Setup, args};
 use crate::agent::{AgentEvent, DriverCmd, EventTx, Launch};
 use crate::core::PermissionReply;

@@ -11,7 +11,6 @@ mod driver;
 pub mod events;
 pub mod lines;
 mod permissions;
-mod process;
 mod step;
 
 use super::{AgentError, Backend, Driver, EventTx, Launch};

@@ -81,7 +81,7 @@ fn a_very_long_line_comes_through_whole_and_parses() {
     let line = assistant("msg_big", json!({"type": "text", "text": text}));
     let whole = format!("{line}\n");
     let got = crate::lines::cut(
-        super::super::process::MAX_LINE,
+        crate::agent::piped::MAX_LINE,
         whole.as_bytes().chunks(64 * 1024),
     );
     let [Line::Text(whole)] = got.as_slice() else {

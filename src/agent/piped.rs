@@ -1,6 +1,6 @@
-//! One running `claude` process: spawned in a process group of its own, its stdin fed from
-//! a queue, its stdout split into lines and its stderr kept, both reported on a channel
-//! that ends with how the process exited.
+//! One long-lived agent process on pipes (Claude Code, the Codex app server): spawned in
+//! a process group of its own, its stdin fed from a queue, its stdout split into lines
+//! and its stderr kept, both reported on a channel that ends with how the process exited.
 
 use crate::agent::Launch;
 use crate::lines::{Line, lines};
