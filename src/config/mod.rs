@@ -27,6 +27,8 @@ pub enum AgentKind {
     Claude,
     /// `codex exec --json`, one process per turn.
     Codex,
+    /// `codex app-server`: JSON-RPC over stdio, one process per session, with approvals.
+    CodexApp,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

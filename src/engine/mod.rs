@@ -159,6 +159,14 @@ fn backends_from(config: &Config, paths: &Paths) -> HashMap<String, Arc<dyn Back
                         approval: agent.approval.clone(),
                     },
                 )),
+                AgentKind::CodexApp => Arc::new(codex::app::AppBackend::new(
+                    binary(&agent.command, "codex"),
+                    agent_env(&agent.env),
+                    codex::Settings {
+                        sandbox: agent.sandbox.clone(),
+                        approval: agent.approval.clone(),
+                    },
+                )),
             };
             (name.clone(), backend)
         })

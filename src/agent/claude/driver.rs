@@ -4,8 +4,8 @@
 
 use super::events::Mapper;
 use super::lines;
-use crate::agent::piped::{MAX_LINE, Output, Proc};
 use super::{INSTALL, Setup, args};
+use crate::agent::piped::{MAX_LINE, Output, Proc};
 use crate::agent::{AgentEvent, DriverCmd, EventTx, Launch};
 use crate::core::PermissionReply;
 use nix::sys::signal::Signal;

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 /// How to get Codex, for messages about a missing binary.
 pub(crate) const INSTALL: &str =
     "install Codex with `npm install -g @openai/codex` or set agents.codex.command in config.toml";
-const DEFAULT_SANDBOX: &str = "workspace-write";
+pub(crate) const DEFAULT_SANDBOX: &str = "workspace-write";
 const DEFAULT_APPROVAL: &str = "never";
 
 /// What the configuration says about Codex sessions.

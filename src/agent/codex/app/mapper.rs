@@ -40,9 +40,10 @@ pub struct Mapper {
     /// flotilla's assistant message for the running turn, once announced.
     message_id: Option<String>,
     announced: bool,
-    /// The thread's token totals: when the turn began, and the latest.
-    before: Option<Totals>,
-    total: Option<Totals>,
+    /// The tokens of the turn's model calls so far: each `thread/tokenUsage/updated`
+    /// names the thread's total and its last call, and the calls of a turn add up to the
+    /// turn's use, whatever the process knew of the thread before.
+    used: Option<Totals>,
     /// Tool parts of the turn still running, by item id.
     tools: BTreeMap<String, Part>,
     /// Reasoning parts already made (their deltas may come before their item).
@@ -83,7 +84,7 @@ impl Mapper {
         self.announced = false;
         self.turn_id = None;
         self.error = None;
-        self.before = self.total;
+        self.used = None;
     }
 
     /// The thread the server started or resumed (`thread/start`'s answer).
@@ -127,10 +128,12 @@ impl Mapper {
             "item/reasoning/textDelta" | "item/reasoning/summaryTextDelta" => self.delta(p, true),
             "item/commandExecution/outputDelta" => self.output(p),
             "thread/tokenUsage/updated" => {
-                let total = p.pointer("/tokenUsage/total").unwrap_or(&Value::Null);
-                let count = |k: &str| total.get(k).and_then(Value::as_u64);
+                let last = p.pointer("/tokenUsage/last").unwrap_or(&Value::Null);
+                let count = |k: &str| last.get(k).and_then(Value::as_u64);
                 if let (Some(input), Some(output)) = (count("inputTokens"), count("outputTokens")) {
-                    self.total = Some(Totals { input, output });
+                    let used = self.used.get_or_insert_with(Totals::default);
+                    used.input += input;
+                    used.output += output;
                 }
                 Vec::new()
             }
@@ -308,15 +311,11 @@ impl Mapper {
             ),
             false => None,
         };
-        let usage = self.total.map(|t| {
-            let before = self.before.unwrap_or_default();
-            Usage {
-                tokens_in: Some(t.input.saturating_sub(before.input)),
-                tokens_out: Some(t.output.saturating_sub(before.output)),
-                cost_usd: None,
-            }
+        let usage = self.used.take().map(|t| Usage {
+            tokens_in: Some(t.input),
+            tokens_out: Some(t.output),
+            cost_usd: None,
         });
-        self.before = self.total;
         self.turn_id = None;
         self.reasoning.clear();
         self.changes.clear();

@@ -139,7 +139,11 @@ fn streamed_text_arrives_as_deltas_and_the_turn_ends_with_its_own_usage() {
     let [(error, aborted, usage)] = ends(&events).try_into().expect("one turn");
     assert_eq!((error, aborted), (None, false));
     let usage = usage.expect("usage");
-    assert!(usage.tokens_in.is_some_and(|n| n > 0), "{usage:?}");
+    assert_eq!(
+        (usage.tokens_in, usage.tokens_out),
+        (Some(10), Some(5)),
+        "one call's"
+    );
     assert!(sent.is_empty(), "nothing to answer: {sent:?}");
     assert!(m.rate_limits().is_some(), "kept for Info");
 }

@@ -1,0 +1,286 @@
+//! Codex on its app server end to end: the real `codex app-server` of the pinned
+//! codex-cli driven through flotilla's engine (agent kind `codex_app`) against a fake
+//! OpenAI Responses server on 127.0.0.1: streamed text, approvals answered from the
+//! permission card, abort, and a killed server resumed.
+
+mod support;
+
+use flotilla::config::{AgentConfig, AgentKind, Config};
+use flotilla::core::{PartKind, PermissionReply, Session, Settled, Status, Strategy};
+use flotilla::daemon::Events;
+use flotilla::protocol::{Command, Event, Reply};
+use serde_json::json;
+use std::ops::{Deref, DerefMut};
+use support::engine::{self, AgentWorld, TurnEnd, WAIT};
+use support::fake_llm::{FakeServer, OpenAiResponses, Reply as Llm};
+use support::{isolation, offline, poll};
+
+struct World {
+    base: AgentWorld,
+    fake: FakeServer,
+    _agent_home: tempfile::TempDir,
+}
+
+impl Deref for World {
+    type Target = AgentWorld;
+    fn deref(&self) -> &AgentWorld {
+        &self.base
+    }
+}
+
+impl DerefMut for World {
+    fn deref_mut(&mut self) -> &mut AgentWorld {
+        &mut self.base
+    }
+}
+
+/// Codex asking as `approval` says (none: flotilla's default, on-request).
+async fn world(approval: Option<&str>) -> Option<World> {
+    let binary = isolation::agent_binary("codex")?;
+    let fake = OpenAiResponses::start().await.expect("fake server");
+    let agent_home = isolation::agent_home();
+    let env = offline::codex_env(agent_home.path(), fake.url()).expect("offline env");
+    let mut config = Config::default();
+    config.agents.insert(
+        "codex".into(),
+        AgentConfig {
+            approval: approval.map(String::from),
+            ..engine::agent(AgentKind::CodexApp, &binary, env)
+        },
+    );
+    let mut base = AgentWorld::start(config).await;
+    base.turn_end = TurnEnd::Replied;
+    Some(World {
+        base,
+        fake,
+        _agent_home: agent_home,
+    })
+}
+
+impl World {
+    /// Waits for an unanswered permission card and answers it; returns the card's tool
+    /// and what it said.
+    async fn answer(&self, s: &Session, reply: PermissionReply) -> (String, String) {
+        let s = self.wait_for(s, |s| s.status == Status::WaitingInput).await;
+        let parts = self.parts(&s).await.into_iter();
+        let mut card = parts.filter_map(|p| match p.kind {
+            PartKind::Permission {
+                request_id,
+                tool,
+                detail,
+                reply: None,
+                ..
+            } => Some((request_id, tool, detail)),
+            _ => None,
+        });
+        let (request_id, tool, detail) = card.next_back().expect("a pending permission card");
+        let id = s.id.to_string();
+        let request_id = Some(request_id);
+        self.request(Command::Permission {
+            id,
+            request_id,
+            reply,
+        })
+        .await;
+        (tool, detail)
+    }
+
+    fn history(&self) -> String {
+        self.fake.requests().pop().expect("a request").to_string()
+    }
+}
+
+/// An `exec_command` that asks to leave the sandbox: in on-request mode, Codex asks.
+fn escalated(cmd: &str) -> Llm {
+    Llm::tool_call(
+        "exec_command",
+        &json!({"cmd": cmd, "sandbox_permissions": "require_escalated", "justification": "the test asks"}),
+    )
+}
+
+/// Text deltas of the session's parts until the turn ends.
+async fn deltas_until_idle(events: &mut Events, s: &Session) -> Vec<String> {
+    let (mut seen, mut busy) = (Vec::new(), false);
+    loop {
+        match tokio::time::timeout(WAIT, events.recv()).await {
+            Ok(Some(Event::PartDelta { session, text, .. })) if session == s.id => seen.push(text),
+            Ok(Some(Event::SessionUpdated { session })) if session.id == s.id => {
+                busy |= session.status == Status::Active;
+                if busy && session.status == Status::Idle {
+                    return seen;
+                }
+            }
+            Ok(Some(_)) => {}
+            other => panic!("the turn did not end: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_streams_and_commands_ask_once_deny_and_always() {
+    let Some(mut w) = world(None).await else {
+        return;
+    };
+    let mut events = w.client.take_events().expect("events");
+    w.request(Command::Subscribe).await;
+    let s = w.new_session("codex", Strategy::Existing).await;
+
+    // 1. Streamed text arrives as several deltas, into one part.
+    let hello = "Hello from the fake model, streamed in pieces.";
+    w.fake.push(Llm::text(hello));
+    w.send(&s, "say hello").await;
+    let deltas = deltas_until_idle(&mut events, &s).await;
+    assert!(deltas.len() > 1, "streamed in pieces: {deltas:?}");
+    assert_eq!(deltas.concat(), hello);
+    let after = w.get(&s).await;
+    assert!(after.agent_session_id.is_some(), "the thread is kept");
+    assert!(after.tokens_in.is_some_and(|n| n > 0), "{after:?}");
+
+    // 2. A command asks; allowed once, it runs.
+    w.fake.push(escalated("touch once.txt"));
+    w.fake.push(Llm::text("Ran it."));
+    w.send(&s, "run it").await;
+    let (tool, detail) = w.answer(&s, PermissionReply::Once).await;
+    assert_eq!(tool, "bash");
+    assert!(detail.contains("touch once.txt"), "{detail}");
+    w.until_text(&s, "Ran it.").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert!(w.repo.path().join("once.txt").exists(), "allowed: it ran");
+
+    // 3. Denied, it does not run, and the turn goes on.
+    w.fake.push(escalated("touch denied.txt"));
+    w.fake.push(Llm::text("Did not run it."));
+    w.send(&s, "run another").await;
+    w.answer(&s, PermissionReply::Deny).await;
+    w.until_text(&s, "Did not run it.").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert!(
+        !w.repo.path().join("denied.txt").exists(),
+        "denied: nothing ran"
+    );
+
+    // 4. Always: the same command runs again without asking.
+    for (round, file) in ["a.txt", "a.txt"].iter().enumerate() {
+        w.fake.push(escalated(&format!("touch {file}")));
+        w.fake.push(Llm::text(format!("round {round}")));
+    }
+    w.send(&s, "run it always").await;
+    w.answer(&s, PermissionReply::Always).await;
+    w.until_text(&s, "round 0").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    w.turn(&s, "and again").await;
+    assert!(w.text(&s).await.contains("round 1"));
+    let cards = w.parts(&s).await.into_iter().filter(
+        |p| matches!(&p.kind, PartKind::Permission { detail, .. } if detail.contains("a.txt")),
+    );
+    let cards: Vec<_> = cards.collect();
+    assert_eq!(cards.len(), 1, "asked once: {cards:?}");
+    assert!(matches!(
+        cards[0].kind,
+        PartKind::Permission {
+            reply: Some(Settled::Always),
+            ..
+        }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_asks_and_its_file_is_in_the_diff_after_approval() {
+    let Some(w) = world(Some("untrusted")).await else {
+        return;
+    };
+    let s = w.new_session("codex", Strategy::Existing).await;
+    w.fake.push(Llm::ToolCall {
+        name: "apply_patch".into(),
+        arguments_json: "*** Begin Patch\n*** Add File: made.txt\n+made by codex\n*** End Patch\n"
+            .into(),
+    });
+    w.fake.push(Llm::text("I wrote the file."));
+    w.send(&s, "write the file").await;
+    let (tool, detail) = w.answer(&s, PermissionReply::Once).await;
+    assert_eq!(tool, "apply_patch");
+    assert!(detail.contains("made.txt"), "{detail}");
+    w.until_text(&s, "I wrote the file.").await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    let id = s.id.to_string();
+    let Reply::Diff { files, .. } = w.request(Command::Diff { id }).await else {
+        panic!("diff")
+    };
+    let made = files.iter().find(|f| f.path == "made.txt");
+    assert_eq!(made.map(|f| f.additions), Some(1), "{files:?}");
+}
+
+/// The session's app-server processes (the npm wrapper and the binary), by their
+/// command line and working directory.
+fn server_pids(s: &Session) -> Vec<i32> {
+    let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    let pids = entries.filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok());
+    pids.filter(|pid| {
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok();
+        String::from_utf8_lossy(&cmd).contains("app-server")
+            && cwd.is_some_and(|c| c == s.workspace)
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_keeps_the_server_and_a_killed_one_resumes_the_thread() {
+    let Some(w) = world(None).await else {
+        return;
+    };
+    let s = w.new_session("codex", Strategy::Existing).await;
+    w.fake.push(Llm::text("Remember the word pelican."));
+    w.turn(&s, "remember a word").await;
+
+    // Abort mid-stream: idle, and the same process takes the next prompt.
+    w.fake.push(Llm::SlowText {
+        chunks: 400,
+        delay_ms: 50,
+    });
+    w.send(&s, "talk slowly").await;
+    w.until_text(&s, "chunk 3").await;
+    let before = server_pids(&s);
+    assert!(!before.is_empty(), "a server runs");
+    let id = s.id.to_string();
+    let abort = Command::Abort {
+        id: id.clone(),
+        keep_queue: false,
+    };
+    let Reply::Session { session, .. } = w.request(abort).await else {
+        panic!("abort")
+    };
+    assert_eq!(session.status, Status::Idle);
+    assert_eq!(
+        w.errors(&s).await.last().map(String::as_str),
+        Some("the turn was aborted")
+    );
+    w.fake.push(Llm::text("after the abort"));
+    w.turn(&s, "are you there").await;
+    assert!(w.text(&s).await.contains("after the abort"));
+    assert_eq!(server_pids(&s), before, "the same process");
+
+    // kill -9: disconnected; resume and a prompt send the earlier conversation.
+    for pid in &before {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let lost = w.wait_for(&s, |s| s.status == Status::Disconnected).await;
+    let why = lost.status_reason.unwrap_or_default();
+    assert!(why.contains("resume the session"), "{why}");
+    poll::until(WAIT, "the old server gone", async || {
+        server_pids(&s).is_empty()
+    })
+    .await;
+    w.request(Command::Resume { id }).await;
+    w.wait_for(&s, |s| s.status == Status::Idle).await;
+    w.fake.push(Llm::text("It was pelican."));
+    w.turn(&s, "which word?").await;
+    assert!(w.text(&s).await.contains("It was pelican."));
+    assert!(
+        w.history().contains("Remember the word pelican."),
+        "the earlier conversation"
+    );
+}
