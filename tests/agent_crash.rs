@@ -197,8 +197,9 @@ fn codex_turn_killed_with_the_daemon_ends_and_resumes() {
     kill_mid_turn_then_resume(c);
 }
 
-/// Codex's launcher starts a native child in its process group. When the process
-/// flotilla started dies, the turn ends, and so does everything left in its group.
+/// Codex's launcher starts a native child (the app server) in its process group. When
+/// the process flotilla started dies, the session is disconnected, and everything left
+/// in its group ends too.
 #[test]
 fn codex_launcher_killed_mid_turn_takes_its_native_child_along() {
     let Some(c) = case("codex") else { return };
@@ -226,7 +227,7 @@ fn codex_launcher_killed_mid_turn_takes_its_native_child_along() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("kill the launcher");
-    f.wait_status(&id, "idle", TURN);
+    f.wait_status(&id, "disconnected", TURN);
     wait_until(Duration::from_secs(5), "the group to be gone", || {
         members.iter().all(|&p| !process_alive(p))
     });

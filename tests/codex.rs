@@ -1,4 +1,4 @@
-//! The `codex` agent end to end: the real `codex exec --json` driven through flotilla's
+//! The `codex_exec` agent kind end to end: the real `codex exec --json` driven through flotilla's
 //! engine against a fake OpenAI Responses server on 127.0.0.1.
 
 mod support;
@@ -36,7 +36,7 @@ async fn world() -> Option<World> {
         AgentConfig {
             sandbox: Some("workspace-write".into()),
             approval: Some("never".into()),
-            ..engine::agent(AgentKind::Codex, &binary, env)
+            ..engine::agent(AgentKind::CodexExec, &binary, env)
         },
     );
     let mut base = AgentWorld::start(config).await;

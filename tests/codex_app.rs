@@ -1,5 +1,5 @@
 //! Codex on its app server end to end: the real `codex app-server` of the pinned
-//! codex-cli driven through flotilla's engine (agent kind `codex_app`) against a fake
+//! codex-cli driven through flotilla's engine (agent kind `codex`, the default) against a fake
 //! OpenAI Responses server on 127.0.0.1: streamed text, approvals answered from the
 //! permission card, abort, and a killed server resumed.
 
@@ -45,7 +45,7 @@ async fn world(approval: Option<&str>) -> Option<World> {
         "codex".into(),
         AgentConfig {
             approval: approval.map(String::from),
-            ..engine::agent(AgentKind::CodexApp, &binary, env)
+            ..engine::agent(AgentKind::Codex, &binary, env)
         },
     );
     let mut base = AgentWorld::start(config).await;

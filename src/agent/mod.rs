@@ -204,7 +204,7 @@ pub fn install_hint(kind: crate::config::AgentKind) -> &'static str {
     match kind {
         crate::config::AgentKind::Opencode => opencode::INSTALL,
         crate::config::AgentKind::Claude => claude::INSTALL,
-        crate::config::AgentKind::Codex | crate::config::AgentKind::CodexApp => codex::INSTALL,
+        crate::config::AgentKind::Codex | crate::config::AgentKind::CodexExec => codex::INSTALL,
         crate::config::AgentKind::Command => "install the program it runs",
     }
 }

@@ -25,10 +25,10 @@ pub enum AgentKind {
     Opencode,
     /// Claude Code's stream-json protocol over stdio, one process per session.
     Claude,
-    /// `codex exec --json`, one process per turn.
-    Codex,
     /// `codex app-server`: JSON-RPC over stdio, one process per session, with approvals.
-    CodexApp,
+    Codex,
+    /// `codex exec --json`, one process per turn, without approvals (the earlier backend).
+    CodexExec,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -151,7 +151,7 @@ fn backends_from(config: &Config, paths: &Paths) -> HashMap<String, Arc<dyn Back
                         permission_mode: agent.permission_mode.clone(),
                     },
                 )),
-                AgentKind::Codex => Arc::new(CodexBackend::new(
+                AgentKind::CodexExec => Arc::new(CodexBackend::new(
                     binary(&agent.command, "codex"),
                     agent_env(&agent.env),
                     codex::Settings {
@@ -159,7 +159,7 @@ fn backends_from(config: &Config, paths: &Paths) -> HashMap<String, Arc<dyn Back
                         approval: agent.approval.clone(),
                     },
                 )),
-                AgentKind::CodexApp => Arc::new(codex::app::AppBackend::new(
+                AgentKind::Codex => Arc::new(codex::app::AppBackend::new(
                     binary(&agent.command, "codex"),
                     agent_env(&agent.env),
                     codex::Settings {

@@ -281,6 +281,8 @@ impl AppDriver {
         if line.trim().is_empty() {
             return;
         }
+        // Its log lines come with colours: kept as text only, to be shown as a reason.
+        let line = crate::core::sanitize(&line);
         tracing::debug!("codex app-server stderr: {line}");
         if self.stderr.len() == STDERR_KEPT {
             self.stderr.pop_front();
