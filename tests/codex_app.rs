@@ -284,3 +284,80 @@ async fn abort_keeps_the_server_and_a_killed_one_resumes_the_thread() {
         "the earlier conversation"
     );
 }
+
+/// The methods of a `oneOf` of requests or notifications in a generated schema file.
+fn methods(dir: &std::path::Path, file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(file)).expect("schema file");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    (v["oneOf"].as_array().into_iter().flatten())
+        .filter_map(|m| {
+            m.pointer("/properties/method/enum/0")?
+                .as_str()
+                .map(String::from)
+        })
+        .collect()
+}
+
+/// The checked-in contract (tests/data/codex-app-contract.json) against the schema the
+/// pinned binary writes: a method, field or decision the backend uses that goes missing
+/// fails here, before any turn does.
+#[test]
+fn the_pinned_servers_schema_still_has_what_the_backend_uses() {
+    let Some(binary) = isolation::agent_binary("codex") else {
+        return;
+    };
+    let out = tempfile::tempdir().expect("tmp");
+    let home = isolation::agent_home();
+    let made = std::process::Command::new(&binary)
+        .args(["app-server", "generate-json-schema", "--out"])
+        .arg(out.path())
+        .env("CODEX_HOME", home.path())
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run codex");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let contract: serde_json::Value =
+        serde_json::from_str(include_str!("data/codex-app-contract.json")).expect("contract");
+    let listed = |key: &str| -> Vec<String> {
+        (contract[key].as_array().into_iter().flatten())
+            .filter_map(|m| m.as_str().map(String::from))
+            .collect()
+    };
+    for (key, file) in [
+        ("client_requests", "ClientRequest.json"),
+        ("client_notifications", "ClientNotification.json"),
+        ("server_requests", "ServerRequest.json"),
+        ("notifications", "ServerNotification.json"),
+    ] {
+        let have = methods(out.path(), file);
+        for method in listed(key) {
+            assert!(have.contains(&method), "{file} no longer has {method}");
+        }
+    }
+    let all = std::fs::read_to_string(out.path().join("codex_app_server_protocol.v2.schemas.json"))
+        .expect("the v2 schema");
+    let all: serde_json::Value = serde_json::from_str(&all).expect("json");
+    let defs = &all["definitions"];
+    for (name, fields) in contract["params"].as_object().expect("params") {
+        for field in fields.as_array().expect("fields") {
+            let field = field.as_str().expect("a name");
+            let props = &defs[name]["properties"];
+            assert!(!props[field].is_null(), "{name} no longer has {field}");
+        }
+    }
+    for (file, decisions) in contract["decisions"].as_object().expect("decisions") {
+        let text = std::fs::read_to_string(out.path().join(file)).expect("schema file");
+        for d in decisions.as_array().expect("list") {
+            let d = d.as_str().expect("a decision");
+            assert!(
+                text.contains(&format!("\"{d}\"")),
+                "{file} no longer offers {d}"
+            );
+        }
+    }
+}
