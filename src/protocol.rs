@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Bumped whenever a message changes shape; client and daemon must agree.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -90,6 +90,11 @@ pub enum Command {
         id: String,
     },
     /// A review comment on a line of the session's diff, kept until it is sent.
+    /// More text for the running turn, where the agent can take it (Codex).
+    Steer {
+        id: String,
+        text: String,
+    },
     Comment {
         id: String,
         path: String,

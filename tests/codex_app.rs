@@ -361,3 +361,48 @@ fn the_pinned_servers_schema_still_has_what_the_backend_uses() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steered_text_reaches_the_model_within_the_running_turn() {
+    let Some(w) = world(None).await else {
+        return;
+    };
+    let s = w.new_session("codex", Strategy::Existing).await;
+    w.fake.push(Llm::SlowText {
+        chunks: 60,
+        delay_ms: 50,
+    });
+    w.fake.push(Llm::text("Steered, as asked."));
+    w.send(&s, "talk slowly").await;
+    w.until_text(&s, "chunk 3").await;
+    let id = s.id.to_string();
+    let steer = Command::Steer {
+        id: id.clone(),
+        text: "also mention pelicans".into(),
+    };
+    let Reply::Session { note, .. } = w.request(steer).await else {
+        panic!("steer")
+    };
+    assert_eq!(note.as_deref(), Some("added to the running turn"));
+    let turns_before = w.fake.requests().len();
+    w.until_text(&s, "Steered, as asked.").await;
+    let after = w.wait_for(&s, |s| s.status == Status::Idle).await;
+    assert_eq!(after.turns, s.turns + 1, "one turn, not two");
+    assert!(
+        w.fake.requests().len() > turns_before,
+        "the model was asked again"
+    );
+    assert!(
+        w.history().contains("also mention pelicans"),
+        "{}",
+        w.history()
+    );
+
+    // With no turn running there is nothing to steer: it says to send instead.
+    let idle = Command::Steer {
+        id,
+        text: "late".into(),
+    };
+    let err = w.client.request(idle).await.expect_err("refused");
+    assert!(err.contains("send it as a prompt"), "{err}");
+}

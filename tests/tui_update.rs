@@ -671,3 +671,29 @@ fn l_opens_the_log_with_every_message_whole() {
     ch(&mut state, 'q');
     assert!(state.overlay.is_none(), "any other key closes it");
 }
+
+#[test]
+fn ctrl_t_adds_the_box_to_the_running_turn_and_only_while_one_runs() {
+    let mut state = one(Status::Active);
+    ch(&mut state, 'i');
+    typed(&mut state, "also this");
+    let up = press(&mut state, KeyCode::Char('t'), KeyModifiers::CONTROL);
+    assert_eq!(
+        only_request(&up),
+        Command::Steer {
+            id: id1(),
+            text: "also this".into()
+        }
+    );
+    assert_eq!(state.prompt.lines().join(""), "", "out of the box");
+
+    let mut state = one(Status::Idle);
+    ch(&mut state, 'i');
+    typed(&mut state, "later");
+    let up = press(&mut state, KeyCode::Char('t'), KeyModifiers::CONTROL);
+    assert!(requests(&up).is_empty());
+    let (text, level) = state.flash.clone().expect("a flash");
+    assert_eq!(level, Level::Error);
+    assert!(text.contains("no turn is running"), "{text}");
+    assert_eq!(state.prompt.lines().join(""), "later", "kept");
+}

@@ -99,6 +99,8 @@ pub type EventTx = mpsc::Sender<(SessionId, AgentEvent)>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum DriverCmd {
     Prompt(String),
+    /// More text for the running turn, for a backend that [`Backend::steers`].
+    Steer(String),
     Abort,
     Permission {
         request_id: String,
@@ -177,6 +179,11 @@ pub trait Backend: Send + Sync {
     /// a server or a process first says no, and sends [`AgentEvent::Ready`] when it can.
     fn starts_ready(&self) -> bool {
         true
+    }
+
+    /// Whether text can be added to a running turn ([`DriverCmd::Steer`]).
+    fn steers(&self) -> bool {
+        false
     }
 }
 

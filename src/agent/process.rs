@@ -180,7 +180,7 @@ pub async fn drive_turns<F, Fut>(
                     running.interrupt();
                 }
             }
-            DriverCmd::Permission { .. } => {}
+            DriverCmd::Permission { .. } | DriverCmd::Steer(_) => {}
             DriverCmd::Stop | DriverCmd::Detach => break,
         }
     }

@@ -138,6 +138,8 @@ pub enum Cmd {
     Ls,
     /// Send a prompt; it is queued if the agent is busy.
     Send { id: String, text: String },
+    /// Add text to the running turn (Codex); `send` queues it for the next turn instead.
+    Steer { id: String, text: String },
     /// Print the transcript.
     Log {
         id: String,

@@ -91,6 +91,7 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             other => unexpected(other),
         },
         Cmd::Send { id, text } => session_command(client, Command::Send { id, text }, json).await,
+        Cmd::Steer { id, text } => session_command(client, Command::Steer { id, text }, json).await,
         Cmd::Abort { id, keep_queue } => {
             session_command(client, Command::Abort { id, keep_queue }, json).await
         }

@@ -14,6 +14,7 @@ impl State {
             Command::List => self.list(),
             Command::Get { id } => self.resolve(&id).map(|id| self.session_reply(id, None)),
             Command::Send { id, text } => self.resolve(&id).and_then(|id| self.send(id, text)),
+            Command::Steer { id, text } => self.resolve(&id).and_then(|id| self.steer(id, text)),
             Command::Abort { id, keep_queue } => match self.resolve(&id) {
                 Ok(id) => return self.abort(id, keep_queue, reply),
                 Err(e) => Err(e),
@@ -238,6 +239,32 @@ impl State {
                 Ok(self.session_reply(id, None))
             }
         }
+    }
+
+    /// Adds `text` to the running turn, for an agent that can take it.
+    pub(super) fn steer(&mut self, id: SessionId, text: String) -> Result<Outcome, String> {
+        super::creation::check_prompt(&text)?;
+        let s = self.session(id)?;
+        let agent = s.agent.clone();
+        if s.status != Status::Active {
+            return Err(format!(
+                "session is {}, with no turn running to add to: send it as a prompt",
+                s.status
+            ));
+        }
+        if !self.backends.get(&agent).is_some_and(|b| b.steers()) {
+            return Err(format!(
+                "{agent} cannot take text into a running turn: `flotilla send` queues it for the next"
+            ));
+        }
+        let live = self
+            .live
+            .get(&id)
+            .ok_or("the session's agent is not running")?;
+        live.driver
+            .send(crate::agent::DriverCmd::Steer(text.clone()));
+        self.record_prompt(id, &text);
+        Ok(self.session_reply(id, Some("added to the running turn".into())))
     }
 
     fn answer_permission(

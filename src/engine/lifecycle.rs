@@ -161,6 +161,14 @@ impl State {
         live.streamed.clear();
         live.turn_started = Some(Self::now());
         live.driver.send(DriverCmd::Prompt(text.clone()));
+        self.record_prompt(id, &text);
+        self.set_status(id, Status::Active, None);
+        self.publish(id);
+    }
+
+    /// Records a prompt the user sent as a user message of the transcript, and tells the
+    /// clients.
+    pub(super) fn record_prompt(&mut self, id: SessionId, text: &str) {
         let message = Message {
             id: new_id("msg"),
             role: Role::User,
@@ -170,13 +178,15 @@ impl State {
         let part = Part {
             id: new_id("prt"),
             message_id: message.id.clone(),
-            kind: PartKind::Text { text: text.clone() },
+            kind: PartKind::Text {
+                text: text.to_string(),
+            },
         };
         let stored = self
             .store
             .insert_message(id, &message)
             .and_then(|_| self.store.upsert_part(&part))
-            .and_then(|()| self.store.index_text(id, &text));
+            .and_then(|()| self.store.index_text(id, text));
         if let Err(e) = stored {
             tracing::error!("recording prompt for {id}: {e}");
         }
@@ -188,8 +198,6 @@ impl State {
             message,
         });
         self.broadcast(Event::PartUpdated { session: id, part });
-        self.set_status(id, Status::Active, None);
-        self.publish(id);
     }
 
     /// Sends the next queued prompt if the session is idle.

@@ -111,6 +111,7 @@ pub async fn drive(
                 None | Some(DriverCmd::Stop) | Some(DriverCmd::Detach) => break,
                 Some(DriverCmd::Prompt(text)) => s.prompt(&text).await,
                 Some(DriverCmd::Abort) => s.abort().await,
+                Some(DriverCmd::Steer(_)) => {}
                 Some(DriverCmd::Permission { request_id, reply }) => s.answer(&request_id, reply).await,
             },
             out = next_output(&mut s.proc) => match out {

@@ -84,6 +84,7 @@ pub async fn drive(
                 None | Some(DriverCmd::Stop) => break false,
                 Some(DriverCmd::Detach) => break true,
                 Some(DriverCmd::Prompt(text)) => prompt(&mut s, &text).await,
+                Some(DriverCmd::Steer(_)) => {}
                 Some(DriverCmd::Abort) => {
                     abort(&mut s).await;
                     abort_deadline = Some(tokio::time::Instant::now() + ABORT_GRACE);

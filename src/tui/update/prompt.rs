@@ -24,6 +24,7 @@ pub(super) fn prompt_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Eff
     let last_row = state.prompt.lines().len().saturating_sub(1);
     match state.keymap.lookup(Context::Prompt, &key) {
         Some(Action::Send) => send_prompt(state, effects),
+        Some(Action::Steer) => steer_prompt(state, effects),
         Some(Action::Newline) => state.prompt.insert_newline(),
         Some(Action::Leave) => state.prompting = false,
         Some(Action::HistoryPrev) if row == 0 && !state.history.is_empty() => {
@@ -100,6 +101,33 @@ fn send_prompt(state: &mut State, effects: &mut Vec<Effect>) {
     };
     let id = s.id;
     send_text(state, id, text, what, effects);
+}
+
+/// Adds what is in the box to the running turn; the daemon says if the agent cannot.
+fn steer_prompt(state: &mut State, effects: &mut Vec<Effect>) {
+    let text = state.prompt.lines().join("\n");
+    let Some(s) = state.selected_session().filter(|_| !text.trim().is_empty()) else {
+        return;
+    };
+    if s.status != crate::core::Status::Active {
+        let send = state.keymap.first_key_of(Action::Send);
+        let why = format!("no turn is running to add to: {send} sends it as a prompt");
+        return flash(state, why, Level::Error);
+    }
+    let id = s.id;
+    let command = Command::Steer {
+        id: id.to_string(),
+        text: text.clone(),
+    };
+    let what = "added to the running turn";
+    let tag = Tag::Sent {
+        session: id,
+        text: text.clone(),
+        what,
+    };
+    effects.push(Effect::Request(command, tag));
+    state.prompt = new_prompt();
+    remember(state, text);
 }
 
 /// Sends `text` to a session, keeps it in the history, and takes it out of the box.

@@ -143,12 +143,14 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
         }
         actions.push(Action::Help);
     } else if state.prompting {
-        actions.extend([
-            Action::Send,
-            Action::Newline,
-            Action::HistoryPrev,
-            Action::Leave,
-        ]);
+        actions.push(Action::Send);
+        if state
+            .selected_session()
+            .is_some_and(|s| s.status == Status::Active)
+        {
+            actions.push(Action::Steer);
+        }
+        actions.extend([Action::Newline, Action::HistoryPrev, Action::Leave]);
     } else {
         if state.permission_card_shown() {
             actions.extend([Action::AllowOnce, Action::AllowAlways, Action::Deny]);

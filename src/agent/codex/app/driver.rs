@@ -53,6 +53,8 @@ struct AppDriver {
     next_id: u64,
     /// A prompt that came while the process was (re)starting, sent once it is ready.
     waiting: Option<String>,
+    /// Text for the running turn that came before the server named the turn.
+    steering: Vec<String>,
     /// The `turn/start` request not answered yet.
     starting: Option<u64>,
     /// A turn was started and has not ended.
@@ -80,6 +82,7 @@ pub async fn drive(
         phase: Phase::Initializing(0),
         next_id: 0,
         waiting: None,
+        steering: Vec::new(),
         starting: None,
         busy: false,
         abort: None,
@@ -97,6 +100,7 @@ pub async fn drive(
             cmd = rx.recv() => match cmd {
                 None | Some(DriverCmd::Stop) | Some(DriverCmd::Detach) => break,
                 Some(DriverCmd::Prompt(text)) => s.prompt(text).await,
+                Some(DriverCmd::Steer(text)) => s.steer(text),
                 Some(DriverCmd::Abort) => s.abort().await,
                 Some(DriverCmd::Permission { request_id, reply }) => s.answer(&request_id, reply).await,
             },
@@ -190,6 +194,26 @@ impl AppDriver {
         self.starting = Some(id);
     }
 
+    /// More text for the running turn: sent at once if the server has named the turn,
+    /// else as soon as it does.
+    fn steer(&mut self, text: String) {
+        if !self.busy {
+            return;
+        }
+        self.steering.push(text);
+        self.send_steering();
+    }
+
+    fn send_steering(&mut self) {
+        let (Some(thread), Some(turn)) = (self.mapper.thread_id(), self.mapper.turn_id()) else {
+            return;
+        };
+        let (thread, turn) = (thread.to_string(), turn.to_string());
+        for text in std::mem::take(&mut self.steering) {
+            self.request("turn/steer", rpc::turn_steer_params(&thread, &turn, &text));
+        }
+    }
+
     async fn line(&mut self, line: &str) {
         let Some(msg) = rpc::read(line) else {
             return;
@@ -201,10 +225,14 @@ impl AppDriver {
                 for line in send {
                     self.write(line);
                 }
+                if !self.steering.is_empty() {
+                    self.send_steering();
+                }
                 for event in events {
                     if matches!(event, AgentEvent::TurnEnded { .. }) {
                         self.busy = false;
                         self.abort = None;
+                        self.steering.clear();
                     }
                     self.send(event).await;
                 }

@@ -66,6 +66,11 @@ impl Backend for AppBackend {
     fn starts_ready(&self) -> bool {
         false
     }
+
+    /// `turn/steer` adds text to the running turn.
+    fn steers(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
