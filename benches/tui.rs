@@ -97,6 +97,7 @@ fn session(n: usize) -> Session {
         template: None,
         reforged_from: None,
         conflicts: Vec::new(),
+        rate_limits: None,
     }
 }
 

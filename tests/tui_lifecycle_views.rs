@@ -161,6 +161,7 @@ fn family() -> State {
         notify: Some(Tell::OnEnd),
         reforged_from: Some("aa11bb22cc33".into()),
         conflicts: Vec::new(),
+        rate_limits: None,
         ..titled(n(1), Status::Completed, "review the login flow", 30)
     };
     let parent = titled(n(2), Status::Idle, "plan the release", 90);

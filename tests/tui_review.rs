@@ -577,6 +577,7 @@ fn a_session_that_would_conflict_is_marked_and_info_names_the_other_and_the_file
         with_name: "add cache".into(),
         files: vec!["src/login.rs".into(), "README".into()],
     }];
+    clashing.rate_limits = Some("primary 42% used of 5h".into());
     load(
         &mut state,
         vec![clashing, session(2, Status::Idle, APP, "add cache")],
@@ -598,6 +599,7 @@ fn a_session_that_would_conflict_is_marked_and_info_names_the_other_and_the_file
         screen.contains("≠ with session 'add cache' in src/login.rs, README"),
         "{screen}"
     );
+    assert!(screen.contains("rate limits   primary 42% used of 5h"), "{screen}");
 }
 
 #[test]

@@ -59,6 +59,7 @@ fn session(n: u128, status: Status, repo: &str, title: &str, ago: i64) -> Sessio
         template: None,
         reforged_from: None,
         conflicts: Vec::new(),
+        rate_limits: None,
     }
 }
 
@@ -221,6 +222,7 @@ fn every_status() -> State {
             template: None,
             reforged_from: None,
             conflicts: Vec::new(),
+            rate_limits: None,
             ..state.session(sid(n)).cloned().expect("the session")
         };
         update(
@@ -605,6 +607,7 @@ fn info_tab_says_whether_the_agent_runs() {
         template: None,
         reforged_from: None,
         conflicts: Vec::new(),
+        rate_limits: None,
         ..session(2, Status::Active, APP, "add tests", 3)
     };
     let mut state = with_sessions(vec![asleep, awake]);

@@ -141,6 +141,7 @@ fn needs_me_first_puts_waiting_and_failed_sessions_on_top() {
         template: None,
         reforged_from: None,
         conflicts: Vec::new(),
+        rate_limits: None,
         ..session(6, Status::Idle, APP, "f")
     };
     load(
@@ -338,6 +339,7 @@ fn marks_are_the_daemons_and_selecting_a_session_tells_it_it_is_viewed() {
                 template: None,
                 reforged_from: None,
                 conflicts: Vec::new(),
+                rate_limits: None,
                 ..session(2, Status::Idle, APP, "b")
             },
         ],

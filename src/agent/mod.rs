@@ -85,6 +85,8 @@ pub enum AgentEvent {
     Busy,
     /// The agent named its own conversation id (for resume).
     AgentSessionId(String),
+    /// The account's rate limits, as one line to show (Codex).
+    RateLimits(String),
     /// A backend that does not start ready (see [`Backend::starts_ready`]) can now take
     /// prompts.
     Ready,

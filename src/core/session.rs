@@ -171,6 +171,10 @@ pub struct Session {
     /// daemon last checked; worked out again at every start, never stored.
     #[serde(default)]
     pub conflicts: Vec<super::Conflict>,
+    /// What the agent last said of its account's rate limits, in one line (Codex);
+    /// kept while the daemon runs, never stored.
+    #[serde(default)]
+    pub rate_limits: Option<String>,
 }
 
 /// Why a session's row is marked until someone looks at it.

@@ -88,6 +88,13 @@ impl State {
                 }
                 self.publish(id);
             }
+            AgentEvent::RateLimits(said) => {
+                let changed = (self.sessions.get_mut(&id))
+                    .is_some_and(|s| s.rate_limits.replace(said.clone()) != Some(said));
+                if changed {
+                    self.publish(id);
+                }
+            }
             AgentEvent::Ready => {
                 if self
                     .sessions

@@ -86,6 +86,7 @@ pub(super) fn session_from_row(
             template: row.get(29).map_err(|e| e.to_string())?,
             reforged_from: row.get(30).map_err(|e| e.to_string())?,
             conflicts: Vec::new(),
+            rate_limits: None,
         })
     };
     Ok(build())

@@ -61,6 +61,7 @@ pub fn session(n: u128, status: Status, repo: &str, title: &str) -> Session {
         template: None,
         reforged_from: None,
         conflicts: Vec::new(),
+        rate_limits: None,
     }
 }
 

@@ -34,6 +34,7 @@ fn session(limits: Limits) -> Session {
         template: None,
         reforged_from: None,
         conflicts: Vec::new(),
+        rate_limits: None,
     }
 }
 

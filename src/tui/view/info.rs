@@ -129,6 +129,9 @@ fn rows(state: &State, s: &Session) -> Vec<Row> {
         rows.push(("template", one_line(t), Meaning::Text));
     }
     rows.extend(super::lineage::rows(state, s));
+    if let Some(limits) = &s.rate_limits {
+        rows.push(("rate limits", one_line(limits), Meaning::Text));
+    }
     for c in &s.conflicts {
         let files = c
             .files

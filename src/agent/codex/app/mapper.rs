@@ -139,7 +139,8 @@ impl Mapper {
             }
             "account/rateLimits/updated" => {
                 self.rate_limits = p.get("rateLimits").cloned();
-                Vec::new()
+                let said = self.rate_limits.as_ref().and_then(limits_line);
+                said.map(AgentEvent::RateLimits).into_iter().collect()
             }
             "error" => {
                 let message = p.pointer("/error/message").and_then(Value::as_str);
@@ -359,5 +360,45 @@ fn reasoning_text(item: &Value) -> String {
     match content.is_empty() {
         true => pieces("summary").join("\n"),
         false => content.join("\n"),
+    }
+}
+
+/// The rate limits as one line: each window's use and when it resets, the plan, whether
+/// a limit was reached; `None` when the server said nothing of them.
+pub fn limits_line(limits: &Value) -> Option<String> {
+    let mut said = Vec::new();
+    for (key, name) in [("primary", "primary"), ("secondary", "secondary")] {
+        let Some(window) = limits.get(key).filter(|w| w.is_object()) else {
+            continue;
+        };
+        let used = window
+            .get("usedPercent")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let mut piece = format!("{name} {used}% used");
+        if let Some(mins) = window.get("windowDurationMins").and_then(Value::as_i64) {
+            piece.push_str(&format!(" of {}", window_name(mins)));
+        }
+        if let Some(at) = window.get("resetsAt").and_then(Value::as_i64)
+            && let Some(at) = chrono::DateTime::from_timestamp(at, 0)
+        {
+            piece.push_str(&format!(", resets {}", at.format("%Y-%m-%d %H:%M UTC")));
+        }
+        said.push(piece);
+    }
+    if let Some(reached) = limits.get("rateLimitReachedType").and_then(Value::as_str) {
+        said.push(format!("limit reached ({reached})"));
+    }
+    if let Some(plan) = limits.get("planType").and_then(Value::as_str) {
+        said.push(format!("plan {plan}"));
+    }
+    (!said.is_empty()).then(|| crate::core::sanitize(&said.join(" · ")))
+}
+
+fn window_name(mins: i64) -> String {
+    match mins {
+        m if m % 1440 == 0 => format!("{}d", m / 1440),
+        m if m % 60 == 0 => format!("{}h", m / 60),
+        m => format!("{m}m"),
     }
 }

@@ -342,3 +342,36 @@ fn lines_that_are_not_json_rpc_read_as_nothing() {
         })
     );
 }
+
+#[test]
+fn rate_limits_become_one_line_for_info_and_empty_ones_nothing() {
+    use super::mapper::limits_line;
+    // As the fake's account reports them: nothing known.
+    let (_, events, _) = run("app-text");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::RateLimits(_)))
+    );
+    let limits = json!({
+        "primary": {"usedPercent": 42, "windowDurationMins": 300, "resetsAt": 1796233588},
+        "secondary": {"usedPercent": 7, "windowDurationMins": 10080, "resetsAt": null},
+        "planType": "pro",
+        "rateLimitReachedType": null
+    });
+    assert_eq!(
+        limits_line(&limits).as_deref(),
+        Some(
+            "primary 42% used of 5h, resets 2026-12-02 17:46 UTC · secondary 7% used of 7d · plan pro"
+        )
+    );
+    let mut m = Mapper::new(None);
+    let said = r#"{"method":"account/rateLimits/updated","params":{"rateLimits":{"primary":{"usedPercent":99},"rateLimitReachedType":"primary"}}}"#;
+    let events = m.incoming(rpc::read(said).unwrap()).events;
+    assert_eq!(
+        events,
+        [AgentEvent::RateLimits(
+            "primary 99% used · limit reached (primary)".into()
+        )]
+    );
+}
