@@ -1,6 +1,7 @@
 //! Codex figures, side by side: the CLI alone (`codex exec --json`, spawn to its first
 //! item line) against the same through flotilla's engine (`Command::Send` to the first
-//! part of the turn), for a new thread and for a resumed one. Runs only in a
+//! part of the turn), before (the exec backend) and after (the app server), for a new
+//! thread and for the same thread again. Runs only in a
 //! loopback-only network namespace with the agents installed (scripts/bench arranges both).
 
 #[path = "../tests/support/mod.rs"]
@@ -33,30 +34,26 @@ async fn main() {
     let fake = OpenAiResponses::start().await.expect("fake");
     let agent_home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("home");
     let env = offline::codex_env(agent_home.path(), fake.url()).expect("env");
-    // (b) runs through an engine of its own; (a) and (b) take turns, so drift in the
-    // machine's load falls on both alike.
-    let mut config = Config::default();
-    let agent = engine::agent(AgentKind::Codex, &bin, env.clone());
-    config.agents.insert("codex".into(), agent);
-    let mut world = AgentWorld::start(config).await;
-    let mut events = world.client.take_events().expect("events");
-    let (client, repo) = (&world.client, &world.repo);
-    client.request(Command::Subscribe).await.expect("subscribe");
-    let new_session = async || {
-        let reply = client
-            .request(Command::New(NewSession {
-                dir: repo.path().to_path_buf(),
-                strategy: Some(Strategy::Existing),
-                agent: Some("codex".into()),
-                ..NewSession::default()
-            }))
+    // Through flotilla twice, each in an engine of its own: before, the exec backend (one
+    // `codex exec` per turn, agent kind codex_exec), and after, the app server (kind
+    // codex). The CLI alone and both take turns, so drift in the machine's load falls on
+    // all alike.
+    let mut worlds = Vec::new();
+    for kind in [AgentKind::CodexExec, AgentKind::Codex] {
+        let mut config = Config::default();
+        config
+            .agents
+            .insert("codex".into(), engine::agent(kind, &bin, env.clone()));
+        let mut world = AgentWorld::start(config).await;
+        let events = world.client.take_events().expect("events");
+        world
+            .client
+            .request(Command::Subscribe)
             .await
-            .expect("new");
-        let Reply::Session { session, .. } = reply else {
-            panic!("{reply:?}")
-        };
-        session
-    };
+            .expect("subscribe");
+        worlds.push((world, events));
+    }
+    let repo = worlds[0].0.repo.path().to_path_buf();
 
     // (a) The CLI alone, as from a shell: this environment plus the offline settings,
     // and the arguments flotilla passes. (An environment without the certificate
@@ -68,7 +65,7 @@ async fn main() {
         fake.push(Llm::text(REPLY));
         let mut cmd = tokio::process::Command::new(&bin);
         cmd.args(backend.args(&prompt, thread, None))
-            .current_dir(repo.path())
+            .current_dir(&repo)
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -76,36 +73,59 @@ async fn main() {
         first_item(cmd).await
     };
 
-    let (mut cli_new, mut engine_new) = (Vec::new(), Vec::new());
+    let mut new = [Vec::new(), Vec::new(), Vec::new()];
+    let mut resumed = [Vec::new(), Vec::new(), Vec::new()];
     let mut thread = String::new();
-    let mut session = None;
+    let mut sessions: [Option<Session>; 2] = [None, None];
     for n in 0..PROMPTS {
         let (took, id) = cli(format!("prompt {n}"), None).await;
-        cli_new.push(took);
+        new[0].push(took);
         thread = id;
-        let s = new_session().await;
-        engine_new.push(engine_turn(client, &mut events, &fake, &s, n).await);
-        session = Some(s);
+        for (i, (world, events)) in worlds.iter_mut().enumerate() {
+            let s = new_session(world).await;
+            new[i + 1].push(engine_turn(&world.client, events, &fake, &s, n).await);
+            sessions[i] = Some(s);
+        }
     }
-    let session = session.expect("a session");
-    let (mut cli_resume, mut engine_resume) = (Vec::new(), Vec::new());
     for n in 0..PROMPTS {
         let (took, _) = cli(format!("again {n}"), Some(&thread)).await;
-        cli_resume.push(took);
-        engine_resume.push(engine_turn(client, &mut events, &fake, &session, n).await);
+        resumed[0].push(took);
+        for (i, (world, events)) in worlds.iter_mut().enumerate() {
+            let s = sessions[i].clone().expect("a session");
+            resumed[i + 1].push(engine_turn(&world.client, events, &fake, &s, n).await);
+        }
     }
 
     println!(
-        "| first item of a turn (median of {PROMPTS}) | CLI alone (a) | through flotilla (b) | overhead (b - a) |"
+        "| first item of a turn (median of {PROMPTS}) | CLI alone, exec (a) | flotilla before: exec backend (b) | flotilla after: app server (c) | b - a | c - a |"
     );
-    println!("|---|---|---|---|");
-    for (what, a, b) in [
-        ("new thread", cli_new, engine_new),
-        ("resumed thread", cli_resume, engine_resume),
-    ] {
-        let (a, b) = (ms(median(a)), ms(median(b)));
-        println!("| {what} | {a:.0} ms | {b:.0} ms | {:+.0} ms |", b - a);
+    println!("|---|---|---|---|---|---|");
+    for (what, [a, b, c]) in [("new thread", new), ("same thread again", resumed)] {
+        let (a, b, c) = (ms(median(a)), ms(median(b)), ms(median(c)));
+        println!(
+            "| {what} | {a:.0} ms | {b:.0} ms | {c:.0} ms | {:+.0} ms | {:+.0} ms |",
+            b - a,
+            c - a
+        );
     }
+}
+
+/// A new session of the world's codex agent, in its repository.
+async fn new_session(world: &AgentWorld) -> Session {
+    let reply = world
+        .client
+        .request(Command::New(NewSession {
+            dir: world.repo.path().to_path_buf(),
+            strategy: Some(Strategy::Existing),
+            agent: Some("codex".into()),
+            ..NewSession::default()
+        }))
+        .await
+        .expect("new");
+    let Reply::Session { session, .. } = reply else {
+        panic!("{reply:?}")
+    };
+    session
 }
 
 /// Runs the CLI to its end; the time to its first `item.*` line, and the thread id.

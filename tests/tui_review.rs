@@ -599,7 +599,10 @@ fn a_session_that_would_conflict_is_marked_and_info_names_the_other_and_the_file
         screen.contains("≠ with session 'add cache' in src/login.rs, README"),
         "{screen}"
     );
-    assert!(screen.contains("rate limits   primary 42% used of 5h"), "{screen}");
+    assert!(
+        screen.contains("rate limits   primary 42% used of 5h"),
+        "{screen}"
+    );
 }
 
 #[test]
