@@ -312,6 +312,11 @@ impl AppDriver {
         // Its log lines come with colours: kept as text only, to be shown as a reason.
         let line = crate::core::sanitize(&line);
         tracing::debug!("codex app-server stderr: {line}");
+        // Said at every start where bubblewrap is not installed (Codex brings its own):
+        // never why the server ended, so never kept as the reason.
+        if line.contains("could not find bubblewrap") {
+            return;
+        }
         if self.stderr.len() == STDERR_KEPT {
             self.stderr.pop_front();
         }
