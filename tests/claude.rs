@@ -5,14 +5,13 @@ mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
 use flotilla::core::{PartKind, PermissionReply, Session, Settled, Status, Strategy, ToolStatus};
-use flotilla::daemon::Events;
-use flotilla::protocol::{Command, Event, Reply};
+use flotilla::protocol::{Command, Reply};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
-use support::engine::{self, AgentWorld, TurnEnd, WAIT};
+use support::engine::{self, AgentWorld, TurnEnd, WAIT, deltas_until_idle};
 use support::fake_llm::{Anthropic, FakeServer, Reply as Llm};
 use support::{isolation, offline, poll};
 
@@ -157,24 +156,6 @@ fn slow() -> Llm {
     Llm::SlowText {
         chunks: 400,
         delay_ms: 50,
-    }
-}
-
-/// Text deltas of the session's parts seen on the event stream until the turn ends.
-async fn deltas_until_idle(events: &mut Events, s: &Session) -> Vec<String> {
-    let (mut seen, mut busy) = (Vec::new(), false);
-    loop {
-        match tokio::time::timeout(WAIT, events.recv()).await {
-            Ok(Some(Event::PartDelta { session, text, .. })) if session == s.id => seen.push(text),
-            Ok(Some(Event::SessionUpdated { session })) if session.id == s.id => {
-                busy |= session.status == Status::Active;
-                if busy && session.status == Status::Idle {
-                    return seen;
-                }
-            }
-            Ok(Some(_)) => {}
-            other => panic!("the turn did not end: {other:?}"),
-        }
     }
 }
 

@@ -7,12 +7,11 @@ mod support;
 
 use flotilla::config::{AgentConfig, AgentKind, Config};
 use flotilla::core::{PartKind, PermissionReply, Session, Settled, Status, Strategy};
-use flotilla::daemon::Events;
-use flotilla::protocol::{Command, Event, Reply};
+use flotilla::protocol::{Command, Reply};
 use serde_json::json;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
-use support::engine::{self, AgentWorld, TurnEnd, WAIT};
+use support::engine::{self, AgentWorld, TurnEnd, WAIT, deltas_until_idle};
 use support::fake_llm::{FakeServer, OpenAiResponses, Reply as Llm};
 use support::{isolation, offline, poll};
 
@@ -101,24 +100,6 @@ fn escalated(cmd: &str) -> Llm {
         "exec_command",
         &json!({"cmd": cmd, "sandbox_permissions": "require_escalated", "justification": "the test asks"}),
     )
-}
-
-/// Text deltas of the session's parts until the turn ends.
-async fn deltas_until_idle(events: &mut Events, s: &Session) -> Vec<String> {
-    let (mut seen, mut busy) = (Vec::new(), false);
-    loop {
-        match tokio::time::timeout(WAIT, events.recv()).await {
-            Ok(Some(Event::PartDelta { session, text, .. })) if session == s.id => seen.push(text),
-            Ok(Some(Event::SessionUpdated { session })) if session.id == s.id => {
-                busy |= session.status == Status::Active;
-                if busy && session.status == Status::Idle {
-                    return seen;
-                }
-            }
-            Ok(Some(_)) => {}
-            other => panic!("the turn did not end: {other:?}"),
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -112,6 +112,14 @@ impl Proc {
         let _ = killpg(self.pid, signal);
     }
 
+    /// The next output of the process, if there is one; with none, never.
+    pub async fn next_of(proc: &mut Option<Proc>) -> Output {
+        match proc {
+            Some(proc) => proc.next().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// The next output; after `Exited`, nothing more ever comes.
     pub async fn next(&mut self) -> Output {
         self.output.recv().await.unwrap_or(Output::Exited(None))

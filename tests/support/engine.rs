@@ -277,3 +277,22 @@ impl Drop for AgentWorld {
         }
     }
 }
+
+/// Text deltas of the session's parts seen on the event stream until its turn ends.
+pub async fn deltas_until_idle(events: &mut flotilla::daemon::Events, s: &Session) -> Vec<String> {
+    use flotilla::protocol::Event;
+    let (mut seen, mut busy) = (Vec::new(), false);
+    loop {
+        match tokio::time::timeout(WAIT, events.recv()).await {
+            Ok(Some(Event::PartDelta { session, text, .. })) if session == s.id => seen.push(text),
+            Ok(Some(Event::SessionUpdated { session })) if session.id == s.id => {
+                busy |= session.status == Status::Active;
+                if busy && session.status == Status::Idle {
+                    return seen;
+                }
+            }
+            Ok(Some(_)) => {}
+            other => panic!("the turn did not end: {other:?}"),
+        }
+    }
+}

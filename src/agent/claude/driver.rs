@@ -114,7 +114,7 @@ pub async fn drive(
                 Some(DriverCmd::Steer(_)) => {}
                 Some(DriverCmd::Permission { request_id, reply }) => s.answer(&request_id, reply).await,
             },
-            out = next_output(&mut s.proc) => match out {
+            out = Proc::next_of(&mut s.proc) => match out {
                 Output::Line(line) => s.line(&line).await,
                 Output::TooLong => tracing::warn!("claude: skipped an output line over {MAX_LINE} bytes"),
                 Output::Stderr(line) => s.stderr_line(line),
@@ -135,13 +135,6 @@ pub async fn drive(
         }
     }
     s.shutdown().await;
-}
-
-async fn next_output(proc: &mut Option<Proc>) -> Output {
-    match proc {
-        Some(proc) => proc.next().await,
-        None => std::future::pending().await,
-    }
 }
 
 impl ClaudeDriver {
