@@ -179,7 +179,12 @@ impl AppDriver {
             return;
         }
         let Some(thread) = self.mapper.thread_id().map(String::from) else {
-            return;
+            let ended = AgentEvent::TurnEnded {
+                error: Some("the Codex app server opened no thread: resume the session".into()),
+                aborted: false,
+                usage: None,
+            };
+            return self.send(ended).await;
         };
         self.mapper.begin_turn(new_id("msg"));
         self.busy = true;
