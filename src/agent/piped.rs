@@ -107,6 +107,20 @@ impl Proc {
         self.input = None;
     }
 
+    /// Closes stdin and waits up to `grace` for the exit; then SIGKILL, and up to `kill`
+    /// more. A process not gone even then is left to `kill_on_drop`.
+    pub async fn stop(mut self, grace: Duration, kill: Duration) {
+        self.close_input();
+        if tokio::time::timeout(grace, self.exited()).await.is_err() {
+            self.signal(Signal::SIGKILL);
+            let _ = tokio::time::timeout(kill, self.exited()).await;
+        }
+    }
+
+    async fn exited(&mut self) {
+        while !matches!(self.next().await, Output::Exited(_)) {}
+    }
+
     /// Signals the whole process group.
     pub fn signal(&self, signal: Signal) {
         let _ = killpg(self.pid, signal);

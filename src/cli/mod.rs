@@ -1,5 +1,6 @@
 //! The headless command line: every action as a subcommand, `--json` for scripts.
 
+mod daemon_cmd;
 mod land;
 mod lifecycle;
 mod log;

@@ -8,6 +8,7 @@
 mod agent_events;
 mod agents;
 mod archive;
+mod backends;
 mod callbacks;
 mod checkpoints;
 mod chronicles;
@@ -21,16 +22,14 @@ mod lifecycle;
 mod limits;
 mod marks;
 mod plans;
+mod prompts;
 mod review;
 mod setup;
 mod subscription;
 mod termination;
 
-use crate::agent::claude::{self, ClaudeBackend};
-use crate::agent::codex::{self, CodexBackend};
-use crate::agent::opencode::{self, OpenCodeBackend};
-use crate::agent::{AgentEvent, Backend, Driver, command::CommandBackend};
-use crate::config::{AgentKind, Config};
+use crate::agent::{AgentEvent, Backend, Driver};
+use crate::config::Config;
 use crate::core::{Session, SessionId};
 use crate::paths::Paths;
 use crate::process_groups::Registry;
@@ -118,111 +117,6 @@ impl Engine {
     pub async fn closed(&self) {
         self.tx.closed().await
     }
-}
-
-fn backends_from(config: &Config, paths: &Paths) -> HashMap<String, Arc<dyn Backend>> {
-    config
-        .agents
-        .iter()
-        .map(|(name, agent)| {
-            let backend: Arc<dyn Backend> = match agent.kind {
-                AgentKind::Command => Arc::new(CommandBackend {
-                    name: name.clone(),
-                    argv: agent.command.clone(),
-                    env: agent.env.clone(),
-                }),
-                AgentKind::Opencode => Arc::new(OpenCodeBackend::new(
-                    agent
-                        .command
-                        .first()
-                        .map(Into::into)
-                        .unwrap_or_else(|| "opencode".into()),
-                    agent_env(&agent.env),
-                    paths.data_dir.join("opencode").join(name),
-                    opencode::Settings {
-                        ask: agent.ask.clone(),
-                        agent: agent.agent.clone(),
-                    },
-                )),
-                AgentKind::Claude => Arc::new(ClaudeBackend::new(
-                    binary(&agent.command, "claude"),
-                    agent_env(&agent.env),
-                    claude::Settings {
-                        permission_mode: agent.permission_mode.clone(),
-                    },
-                )),
-                AgentKind::CodexExec => Arc::new(CodexBackend::new(
-                    binary(&agent.command, "codex"),
-                    agent_env(&agent.env),
-                    codex::Settings {
-                        sandbox: agent.sandbox.clone(),
-                        approval: agent.approval.clone(),
-                    },
-                )),
-                AgentKind::Codex => Arc::new(codex::app::AppBackend::new(
-                    binary(&agent.command, "codex"),
-                    agent_env(&agent.env),
-                    codex::Settings {
-                        sandbox: agent.sandbox.clone(),
-                        approval: agent.approval.clone(),
-                    },
-                )),
-            };
-            (name.clone(), backend)
-        })
-        .collect()
-}
-
-fn binary(command: &[String], default: &str) -> std::path::PathBuf {
-    command
-        .first()
-        .map(Into::into)
-        .unwrap_or_else(|| default.into())
-}
-
-/// The environment an agent server gets: what a program needs to run and to reach its
-/// model provider, and the agent's own settings; none of the daemon's other variables.
-fn agent_env(extra: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
-    const NAMES: &[&str] = &[
-        "PATH",
-        "HOME",
-        "USER",
-        "LOGNAME",
-        "SHELL",
-        "LANG",
-        "TZ",
-        "TMPDIR",
-        "TERM",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "NODE_EXTRA_CA_CERTS",
-        "IS_SANDBOX",
-    ];
-    let wanted = |name: &str| {
-        NAMES.contains(&name)
-            || [
-                "LC_",
-                "XDG_",
-                "OPENCODE_",
-                "CLAUDE_",
-                "ANTHROPIC_",
-                "CODEX_",
-                "OPENAI_",
-                "DISABLE_",
-            ]
-            .iter()
-            .any(|p| name.starts_with(p))
-            || ["_API_KEY", "_BASE_URL"].iter().any(|s| name.ends_with(s))
-    };
-    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| wanted(k)).collect();
-    env.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-    env
 }
 
 /// What the engine keeps for a session whose agent is running.
@@ -319,7 +213,7 @@ impl State {
         let (tx, rx) = mpsc::unbounded_channel();
         let (agent_tx, agent_rx) = mpsc::channel(AGENT_BUFFER);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let backends = backends_from(&config, &paths);
+        let backends = backends::backends_from(&config, &paths);
         let state = State {
             store,
             readers: Readers::new(&paths.database),

@@ -22,7 +22,7 @@ impl State {
             return;
         };
         let workspace = session.workspace.clone();
-        let mut env = super::agent_env(&Default::default());
+        let mut env = super::backends::agent_env(&Default::default());
         env.extend(self.template_env(session.template.as_deref()));
         env.push(("FLOTILLA_SESSION_ID".into(), id.to_string()));
         let message = Message {

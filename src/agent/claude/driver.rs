@@ -361,20 +361,12 @@ impl ClaudeDriver {
     /// Lets go of the process: stdin closes (or, mid-turn, SIGINT), then it gets killed
     /// if it lingers. Claude keeps the conversation for a later `--resume`.
     async fn shutdown(&mut self) {
-        let Some(mut proc) = self.proc.take() else {
+        let Some(proc) = self.proc.take() else {
             return;
         };
         if self.mapper.busy {
             proc.signal(Signal::SIGINT);
         }
-        proc.close_input();
-        let exited = async { while !matches!(proc.next().await, Output::Exited(_)) {} };
-        if tokio::time::timeout(STOP_GRACE, exited).await.is_err() {
-            proc.signal(Signal::SIGKILL);
-            let _ = tokio::time::timeout(SIGNAL_GRACE, async {
-                while !matches!(proc.next().await, Output::Exited(_)) {}
-            })
-            .await;
-        }
+        proc.stop(STOP_GRACE, SIGNAL_GRACE).await;
     }
 }

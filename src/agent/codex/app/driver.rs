@@ -433,17 +433,9 @@ impl AppDriver {
             let params = rpc::turn_interrupt_params(thread, turn);
             self.request("turn/interrupt", params);
         }
-        let Some(mut proc) = self.proc.take() else {
+        let Some(proc) = self.proc.take() else {
             return;
         };
-        proc.close_input();
-        let exited = async { while !matches!(proc.next().await, Output::Exited(_)) {} };
-        if tokio::time::timeout(STOP_GRACE, exited).await.is_err() {
-            proc.signal(Signal::SIGKILL);
-            let _ = tokio::time::timeout(SIGNAL_GRACE, async {
-                while !matches!(proc.next().await, Output::Exited(_)) {}
-            })
-            .await;
-        }
+        proc.stop(STOP_GRACE, SIGNAL_GRACE).await;
     }
 }
