@@ -2,6 +2,8 @@
 
 pub mod agent;
 pub mod cli;
+pub mod cluster;
+pub mod completion;
 pub mod config;
 pub mod core;
 pub mod daemon;

@@ -24,7 +24,15 @@ fn main() -> ExitCode {
         Ok(paths) => paths,
         Err(e) => return fail(&e.to_string()),
     };
-    let foreground_daemon = matches!(cli.command, Some(Cmd::Daemon { action: None }));
+    let foreground_daemon = matches!(
+        cli.command,
+        Some(Cmd::Daemon {
+            action: None,
+            stdio: false,
+            ..
+        })
+    );
+    let in_pod = matches!(cli.command, Some(Cmd::Daemon { pod: true, .. }));
     let dashboard = cli.command.is_none()
         && !cli.json
         && !cli.no_daemon
@@ -41,14 +49,20 @@ fn main() -> ExitCode {
                     .map_err(|e| format!("{e:#}"))
             })
     } else if foreground_daemon {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-            .and_then(|rt| {
-                rt.block_on(flotilla::daemon::run(paths))
-                    .map_err(|e| format!("{e:#}"))
-            })
+        let prepared = match in_pod {
+            true => flotilla::cluster::inside::prepare(),
+            false => Ok(()),
+        };
+        prepared.and_then(|()| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| {
+                    rt.block_on(flotilla::daemon::run(paths))
+                        .map_err(|e| format!("{e:#}"))
+                })
+        })
     } else {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -63,7 +77,11 @@ fn main() -> ExitCode {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("flotilla: {}", first_line(message));
+    // An error may carry another host's words: no escape reaches the terminal.
+    eprintln!(
+        "flotilla: {}",
+        flotilla::core::sanitize(&first_line(message))
+    );
     ExitCode::FAILURE
 }
 

@@ -11,11 +11,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Bumped whenever a message changes shape; client and daemon must agree.
 mod about;
+mod routing;
 pub use about::{AgentInfo, DaemonStatus, LandPlan};
 
-pub const PROTOCOL_VERSION: u32 = 6;
+/// Bumped whenever a message changes shape; client and daemon must agree.
+pub const PROTOCOL_VERSION: u32 = 7;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
@@ -176,6 +177,10 @@ pub enum Command {
     DaemonStatus,
     /// The configured agents, whether each is installed, and its version.
     Agents,
+    /// Completes a directory typed on the daemon's machine (`~` is its user's home).
+    CompletePath {
+        typed: String,
+    },
     Shutdown,
 }
 
@@ -198,6 +203,10 @@ pub struct NewSession {
     pub limits: Limits,
     #[serde(default)]
     pub template: Option<String>,
+    /// The id to give the session, when the client has already named things after it
+    /// (a cluster session's pod and volume); a new one otherwise.
+    #[serde(default)]
+    pub id: Option<SessionId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -309,6 +318,11 @@ pub enum Reply {
     },
     Agents {
         agents: Vec<AgentInfo>,
+    },
+    /// The longest common completion, and the directories that match when several do.
+    Completion {
+        completed: String,
+        options: Vec<String>,
     },
     Comments {
         comments: Vec<Comment>,

@@ -38,17 +38,7 @@ fn kill_dash_nine_mid_stream_keeps_the_transcript() {
     repo.write("README", "x\n");
     repo.commit_all("first");
     let f = Flotilla::new();
-    let dir = repo.path().to_string_lossy().into_owned();
-    let id = f.ok(&[
-        "new",
-        "--dir",
-        &dir,
-        "--strategy",
-        "existing",
-        "--title",
-        "stream",
-    ]);
-    let id = id.trim().to_string();
+    let id = f.titled_session(repo.path(), "stream");
 
     f.ok(&[
         "send",

@@ -3,7 +3,6 @@
 
 mod support;
 
-use flotilla::core::{Chronicle, Strategy};
 use flotilla::protocol::{HistoryQuery, Reforge};
 use flotilla::tui::history::Range;
 use support::tui::*;
@@ -232,25 +231,4 @@ fn from_history_enter_opens_r_restores_and_f_reforges_from_the_newest_chronicle(
         level == Level::Error && text.contains("repository is gone"),
         "{text}"
     );
-}
-
-pub fn chronicle(id: &str, session: u128, reason: &str, tree: bool) -> Chronicle {
-    Chronicle {
-        id: id.into(),
-        session_id: sid(session),
-        title: "archived".into(),
-        agent: "shell".into(),
-        model: None,
-        reason: reason.into(),
-        source_repo: LIB.into(),
-        strategy: Strategy::Worktree,
-        branch: None,
-        base_commit: "0123".into(),
-        tree_commit: tree.then(|| "abcd".to_string()),
-        refname: tree.then(|| format!("refs/flotilla/chronicles/{id}")),
-        parent_chronicle_id: None,
-        created_at: t0(),
-        message_count: 2,
-        files: vec![],
-    }
 }

@@ -23,6 +23,7 @@ fn sidebar(state: &State) -> Vec<String> {
         .iter()
         .map(|r| match *r {
             Row::Group(_) => "g".to_string(),
+            Row::Host(_) => "h".to_string(),
             Row::Session(i) => state.sessions[i].id.0.as_u128().to_string(),
             Row::Child(i, depth) => {
                 format!("{}{}", ">".repeat(depth), state.sessions[i].id.0.as_u128())

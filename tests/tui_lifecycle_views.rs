@@ -9,19 +9,6 @@ use flotilla::core::{Callback, CallbackState, Chronicle, Limits, Notify as Tell}
 use flotilla::protocol::TemplateInfo;
 use support::tui::*;
 
-fn screen(state: &mut State, width: u16, height: u16) -> String {
-    let terminal = render(state, width, height);
-    let buffer = terminal.backend().buffer();
-    (0..height)
-        .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol().to_string())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
 /// A session number whose short id (the first eight hex digits) is its own.

@@ -48,14 +48,7 @@ fn a_session_from_the_dashboard_through_abort_terminate_and_restart() {
     tmux.wait_until("the Messages tab", |s| has_cell(s, "wrote-it"));
     tmux.keys(&["i"]);
     tmux.wait_status_line("enter send");
-    tmux.type_text("sleep 600");
-    tmux.wait_for("sleep 600");
-    tmux.keys(&["Enter"]);
-    tmux.wait_header("● active");
-    tmux.keys(&["Escape"]);
-    tmux.wait_status_line("a abort");
-    tmux.keys(&["a"]);
-    tmux.wait_header("○ idle");
+    abort_a_long_turn(&tmux);
     tmux.wait_status_line("aborted");
 
     // 4. Terminate: an idle session loses nothing, so it goes without a question.

@@ -589,6 +589,35 @@ fn ages_change_a_minute_at_a_time_and_output_makes_a_session_young_again() {
 }
 
 #[test]
+fn only_ages_that_can_be_on_screen_wake_the_dashboard() {
+    let mut state = state_with(Notify::default());
+    let mut sessions: Vec<_> = (1..=60)
+        .map(|n| {
+            let mut s = session(n, Status::Idle, APP, &format!("s{n}"));
+            s.last_activity_at = t0() - chrono::Duration::seconds(150);
+            s
+        })
+        .collect();
+    // One session's age turns first, in 10 s.
+    sessions[59].last_activity_at = t0() - chrono::Duration::seconds(50);
+    load(&mut state, sessions);
+    let row = (state.rows.iter())
+        .position(|r| r.session().is_some_and(|i| state.sessions[i].id == sid(60)))
+        .expect("a row");
+    let soon = Some(t0() + chrono::Duration::seconds(10));
+    let others = Some(t0() + chrono::Duration::seconds(30));
+    assert!(
+        row >= 24,
+        "the young one is below the first screenful: row {row}"
+    );
+    // Out of a 24-row screen's reach, it wakes nothing; scrolled to, it does.
+    state.sidebar_top = 0;
+    assert_eq!(state.next_age_change(), others);
+    state.sidebar_top = row - 5;
+    assert_eq!(state.next_age_change(), soon);
+}
+
+#[test]
 fn the_wheel_scrolls_what_is_under_it_and_a_click_selects_a_session() {
     use crossterm::event::{MouseButton, MouseEventKind};
     let mut state = three_sessions();

@@ -1,11 +1,14 @@
 //! The headless command line: every action as a subcommand, `--json` for scripts.
 
+mod cluster;
 mod daemon_cmd;
+mod hosts;
 mod land;
 mod lifecycle;
 mod log;
 mod oneshot;
 mod output;
+mod pod_shell;
 mod render;
 mod run;
 
@@ -28,6 +31,12 @@ pub struct Cli {
     /// Run the engine inside this process instead of the background daemon.
     #[arg(long, global = true)]
     pub no_daemon: bool,
+    /// The host whose daemon to use: a `[hosts.NAME]` of config.toml, or `local`.
+    #[arg(long, global = true, env = "FLOTILLA_HOST")]
+    pub host: Option<String>,
+    /// The Kubernetes cluster whose sessions to use: a `[clusters.NAME]` of config.toml.
+    #[arg(long, global = true, env = "FLOTILLA_CLUSTER", conflicts_with = "host")]
+    pub cluster: Option<String>,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -39,6 +48,10 @@ pub enum Cmd {
         /// The repository or directory to work in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// With --cluster: the repository to clone inside the session's pod, as git
+        /// takes it (an https or ssh URL the pod can reach).
+        #[arg(long)]
+        repo: Option<String>,
         /// How the workspace is made (default: the template's, else worktree).
         #[arg(long, value_parser = strategies())]
         strategy: Option<Strategy>,
@@ -136,7 +149,13 @@ pub enum Cmd {
     /// A session's details: limits and what is left, parent and children, chronicles.
     Show { id: String },
     /// List sessions.
-    Ls,
+    Ls {
+        /// Every configured host's sessions, with a host column.
+        #[arg(long)]
+        all_hosts: bool,
+    },
+    /// The configured hosts: reachable or why not, daemon version, sessions.
+    Hosts,
     /// Send a prompt; it is queued if the agent is busy.
     Send { id: String, text: String },
     /// Add text to the running turn (Codex); `send` queues it for the next turn instead.
@@ -249,10 +268,31 @@ pub enum Cmd {
     Conflicts,
     /// The configured agents: installed or not, and their versions.
     Agents,
+    /// With --cluster: a terminal in the session's pod (a login shell in its workspace,
+    /// or the command given).
+    Shell {
+        id: String,
+        /// What to run there with `sh -c`, after `--`.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// Run the daemon in the foreground, or manage the background one.
+    #[command(args_conflicts_with_subcommands = true)]
     Daemon {
         #[command(subcommand)]
         action: Option<DaemonCmd>,
+        /// Carry this machine's daemon over stdin and stdout (how another host reaches
+        /// it through ssh), starting it if none runs.
+        #[arg(long)]
+        stdio: bool,
+        /// With --stdio: wait for the daemon rather than start one (in a session's pod,
+        /// the pod's own flotilla is the daemon).
+        #[arg(long, requires = "stdio")]
+        wait: bool,
+        /// Run in the foreground as a session's pod does: clone the repository onto the
+        /// volume first if it is not there.
+        #[arg(long, conflicts_with = "stdio")]
+        pod: bool,
     },
 }
 

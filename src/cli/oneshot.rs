@@ -23,6 +23,8 @@ pub struct RunArgs {
     pub keep: bool,
     pub limits: crate::core::Limits,
     pub prompt: String,
+    /// The daemon is on another host: the directory is that host's.
+    pub remote: bool,
 }
 
 /// How the turn ended.
@@ -34,10 +36,14 @@ enum Ended {
 }
 
 pub async fn run_once(client: &mut Client, args: RunArgs, json: bool) -> Result<(), String> {
-    let dir = std::path::absolute(&args.dir)
-        .map_err(|e| format!("cannot resolve {}: {e}", args.dir.display()))?;
+    let dir = super::run::resolve(args.dir.clone(), args.remote)?;
     // A directory outside git is used as it is; in a repository, a worktree of its own.
+    // Another host's directory is not looked at here: its daemon makes a worktree, or
+    // says to pass --strategy existing.
     let strategy = args.strategy.or_else(|| {
+        if args.remote {
+            return None;
+        }
         let in_git = crate::git::succeeds(&dir, ["rev-parse", "--git-dir"]).unwrap_or(false);
         (!in_git).then_some(Strategy::Existing)
     });

@@ -22,6 +22,26 @@ pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
     table(sessions, now)
 }
 
+/// Every host's sessions in one table, a host column first.
+pub fn fleet_table(hosts: &[(String, Vec<Session>)], now: DateTime<Utc>) -> String {
+    if hosts.iter().all(|(_, sessions)| sessions.is_empty()) {
+        return "no sessions on any host: create one with `flotilla --host NAME new --dir REPO`\n"
+            .into();
+    }
+    let mut out = String::new();
+    for (n, (host, sessions)) in hosts.iter().enumerate() {
+        for (i, line) in table(sessions, now).lines().enumerate() {
+            match (n, i) {
+                (0, 0) => out.push_str(&format!("{:<12}  {line}\n", "HOST")),
+                (_, 0) => {}
+                _ if line.starts_with(' ') => out.push_str(&format!("{:<12}  {line}\n", "")),
+                _ => out.push_str(&format!("{}  {line}\n", cell(&sanitize(host), 12))),
+            }
+        }
+    }
+    out
+}
+
 /// Past sessions found by `history`; none found says so, not "create one".
 pub fn history_table(sessions: &[Session], total: u64, now: DateTime<Utc>) -> String {
     if sessions.is_empty() {

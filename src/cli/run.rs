@@ -13,13 +13,49 @@ use serde::Serialize;
 /// Runs the subcommand. The error is one line for the user.
 pub async fn run(cli: Cli, paths: Paths) -> Result<(), String> {
     let json = cli.json;
+    let remote = cli.host.as_deref().filter(|h| *h != crate::config::LOCAL);
+    if let (Some(host), Some(Cmd::Daemon { .. })) = (remote, &cli.command) {
+        return Err(format!(
+            "`flotilla daemon` acts on this machine, not on host {host}: `flotilla hosts` shows every host's daemon"
+        ));
+    }
     let command = match cli.command {
         Some(Cmd::Daemon {
             action: Some(action),
+            ..
         }) => return super::daemon_cmd::daemon(action, &paths, json).await,
+        Some(Cmd::Daemon {
+            stdio: true, wait, ..
+        }) => return crate::daemon::bridge(&paths, wait).await,
         Some(command) => command,
-        None => Cmd::Ls,
+        None => Cmd::Ls { all_hosts: false },
     };
+    if let Some(cluster) = cli.cluster.as_deref() {
+        if cli.no_daemon {
+            return Err(format!(
+                "--no-daemon runs the engine here, not in cluster {cluster}: leave out one of them"
+            ));
+        }
+        return super::cluster::run(cluster, command, &paths, json).await;
+    }
+    let host = cli.host.as_deref().unwrap_or(crate::config::LOCAL);
+    if cli.no_daemon && host != crate::config::LOCAL {
+        return Err(format!(
+            "--no-daemon runs the engine here, not on host {host}: leave out one of them"
+        ));
+    }
+    match &command {
+        Cmd::Hosts => return super::hosts::hosts(&paths, json).await,
+        Cmd::Ls { all_hosts: true } => return super::hosts::ls_all(&paths, json).await,
+        Cmd::New { dir, .. } | Cmd::Run { dir, .. }
+            if host != crate::config::LOCAL && !dir.is_absolute() && !dir.starts_with("~") =>
+        {
+            return Err(format!(
+                "--dir is a directory on host {host}: give its whole path, such as /home/me/repo or '~/repo'"
+            ));
+        }
+        _ => {}
+    }
     if cli.no_daemon {
         let lock = crate::daemon::lock(&paths, crate::daemon::Role::Command).map_err(|e| {
             match crate::daemon::holder(&paths) {
@@ -31,16 +67,30 @@ pub async fn run(cli: Cli, paths: Paths) -> Result<(), String> {
         })?;
         let (config, _) = Config::load(&paths.config_file);
         let engine = Engine::start(paths.clone(), config, None).map_err(|e| e.to_string())?;
-        let result = execute(command, &mut Client::in_process(engine.clone()), json).await;
+        let result = execute(
+            command,
+            &mut Client::in_process(engine.clone()),
+            json,
+            false,
+        )
+        .await;
         let _ = engine.execute(Command::Shutdown).await;
         drop(lock);
         return result;
     }
-    let mut client = Client::connect_or_spawn(&paths).await?;
-    execute(command, &mut client, json).await
+    let (config, _) = Config::load(&paths.config_file);
+    let mut client = crate::daemon::remote::connect_to(host, &config.hosts, &paths).await?;
+    execute(command, &mut client, json, host != crate::config::LOCAL).await
 }
 
-async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), String> {
+/// Carries out `command` through `client`; `remote` when its daemon is on another host,
+/// where paths are that host's to resolve.
+pub(super) async fn execute(
+    command: Cmd,
+    client: &mut Client,
+    json: bool,
+    remote: bool,
+) -> Result<(), String> {
     let now = Utc::now();
     match command {
         Cmd::New {
@@ -55,9 +105,12 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
             parent,
             notify,
             limits,
+            repo,
         } => {
-            let dir = std::path::absolute(&dir)
-                .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+            if repo.is_some() {
+                return Err("--repo is for a cluster session: add --cluster NAME".into());
+            }
+            let dir = resolve(dir, remote)?;
             let reply = client
                 .request(Command::New(NewSession {
                     dir,
@@ -71,6 +124,7 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                     notify: notify.map(|n| n.parse()).transpose()?,
                     limits: limits.limits(),
                     template,
+                    id: None,
                 }))
                 .await?;
             let (session, note) = expect_session(reply)?;
@@ -82,7 +136,7 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                 Ok(())
             }
         }
-        Cmd::Ls => match client.request(Command::List).await? {
+        Cmd::Ls { .. } | Cmd::Hosts => match client.request(Command::List).await? {
             Reply::Sessions { sessions } if json => print_json(&sessions),
             Reply::Sessions { sessions } => {
                 out!("{}", render::session_table(&sessions, now));
@@ -220,6 +274,7 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
                 keep,
                 limits: limits.limits(),
                 prompt,
+                remote,
             };
             super::oneshot::run_once(client, args, json).await
         }
@@ -245,6 +300,10 @@ async fn execute(command: Cmd, client: &mut Client, json: bool) -> Result<(), St
         Cmd::Daemon { .. } => {
             Err("`flotilla daemon` runs in the foreground: start it on its own".into())
         }
+        Cmd::Shell { .. } => Err(
+            "shell opens a terminal in a cluster session's pod: add --cluster NAME (on a host, `s` in the dashboard runs ssh -t)"
+                .into(),
+        ),
     }
 }
 
@@ -347,7 +406,8 @@ fn kind(reply: &Reply) -> String {
 
 pub(super) fn print_note(note: Option<String>) {
     if let Some(note) = note {
-        eprintln!("note: {note}");
+        // A daemon on another host or in a pod wrote it: no escape reaches the terminal.
+        eprintln!("note: {}", crate::core::sanitize(&note));
     }
 }
 
@@ -356,4 +416,13 @@ pub(super) fn print_json<T: Serialize>(value: &T) -> Result<(), String> {
         serde_json::to_string_pretty(value).map_err(|e| format!("cannot encode JSON: {e}"))?;
     outln!("{text}");
     Ok(())
+}
+
+/// `--dir` as the daemon gets it: whole here; on another host as given (whole, or from
+/// `~`), for that host to resolve.
+pub(super) fn resolve(dir: std::path::PathBuf, remote: bool) -> Result<std::path::PathBuf, String> {
+    if remote {
+        return Ok(dir);
+    }
+    std::path::absolute(&dir).map_err(|e| format!("cannot resolve {}: {e}", dir.display()))
 }

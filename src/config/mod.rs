@@ -1,11 +1,15 @@
 //! The user's `config.toml`. A bad file never stops flotilla: it is reported in one line
 //! and the defaults are used.
 
+mod clusters;
 mod errors;
+mod hosts;
 mod salvage;
 mod templates;
 
+pub use clusters::ClusterConfig;
 use errors::describe;
+pub use hosts::{HostConfig, LOCAL};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -82,6 +86,12 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub templates: BTreeMap<String, TemplateConfig>,
+    /// Other machines whose daemons are reached over SSH; this one is `local`.
+    #[serde(default)]
+    pub hosts: BTreeMap<String, HostConfig>,
+    /// Kubernetes clusters where each session runs in a pod of its own.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, ClusterConfig>,
 }
 
 fn default_idle_instance_timeout() -> std::time::Duration {
@@ -135,6 +145,8 @@ impl Default for Config {
             idle_instance_timeout: default_idle_instance_timeout(),
             limits: LimitsConfig::default(),
             templates: BTreeMap::new(),
+            hosts: BTreeMap::new(),
+            clusters: BTreeMap::new(),
         }
         .with_builtins()
     }
@@ -189,6 +201,8 @@ impl Config {
                 ));
             }
         }
+        hosts::check(&config.hosts)?;
+        clusters::check(&config.clusters)?;
         let config = config.with_builtins();
         for (name, template) in &config.templates {
             if let Some(agent) = &template.agent

@@ -1,4 +1,5 @@
-//! One client API over two transports: the daemon's socket, or an engine in this process.
+//! One client API over two transports: a byte stream to a daemon (its Unix socket, or an
+//! SSH link to another host's), or an engine in this process.
 
 use super::lockfile::{self, Holder};
 use super::spawn;
@@ -10,9 +11,8 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::UnixStream;
-use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::FramedRead;
 
@@ -26,7 +26,7 @@ struct Shared {
     closed: Option<String>,
 }
 
-const CLOSED: &str =
+pub(super) const CLOSED: &str =
     "the daemon closed the connection: see `flotilla daemon status` and the daemon log";
 
 /// Events from every subscription the client made, in order.
@@ -42,15 +42,24 @@ pub struct Client {
     events_rx: Option<Events>,
 }
 
+/// The writing half of a connection to a daemon.
+pub type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// What carries a stream (the `ssh` process, an exec through a Kubernetes API server):
+/// kept by the client, and dropped, so ended, with it.
+pub type Carrier = Box<dyn std::any::Any + Send>;
+
 enum Transport {
-    /// The socket's reader task holds the event sender, so the stream ends with the
+    /// The stream's reader task holds the event sender, so the events end with the
     /// connection.
-    Socket {
-        writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    Stream {
+        writer: tokio::sync::Mutex<Writer>,
         pending: Pending,
         next_id: AtomicU64,
         /// What to say when the daemon does not answer in time.
         silent: String,
+        /// What carries the stream (the `ssh` process), ended with the client.
+        _carrier: Option<std::sync::Mutex<Carrier>>,
     },
     InProcess {
         engine: Engine,
@@ -126,12 +135,9 @@ impl Client {
             "the daemon{pid} does not answer in time: it may be stopped (SIGSTOP), stuck or very busy; see {}, and `flotilla daemon stop` ends it",
             paths.daemon_log.display()
         );
-        let client = Client::over_socket(stream, silent);
-        let hello = client
-            .request(Command::Hello {
-                protocol: PROTOCOL_VERSION,
-            })
-            .await;
+        let (read, write) = stream.into_split();
+        let client = Client::over_stream(read, Box::new(write), silent, None);
+        let hello = client.hello(spawn::HELLO).await;
         // A daemon killed a moment ago can still have its socket take a connection, then
         // close it unanswered as it dies: that is no daemon, not an error.
         let hello = match hello {
@@ -147,6 +153,14 @@ impl Client {
         }
     }
 
+    /// Opens the connection with the protocol version, waiting up to `patience`.
+    pub(super) async fn hello(&self, patience: std::time::Duration) -> Result<Reply, String> {
+        let hello = Command::Hello {
+            protocol: PROTOCOL_VERSION,
+        };
+        self.request_within(hello, patience).await
+    }
+
     /// A client of an engine running in this process (tests, `--no-daemon`).
     pub fn in_process(engine: Engine) -> Client {
         let (events_tx, events_rx) = mpsc::channel(EVENTS);
@@ -159,8 +173,14 @@ impl Client {
         }
     }
 
-    fn over_socket(stream: UnixStream, silent: String) -> Client {
-        let (read, write) = stream.into_split();
+    /// A client over any byte stream to a daemon, before its hello. `carrier` is the
+    /// process that carries the stream, if one does; it ends with the client.
+    pub fn over_stream(
+        read: impl AsyncRead + Send + Unpin + 'static,
+        write: Writer,
+        silent: String,
+        carrier: Option<Carrier>,
+    ) -> Client {
         let (events_tx, events_rx) = mpsc::channel(EVENTS);
         let pending: Pending = Arc::default();
         tokio::spawn(read_replies(
@@ -169,11 +189,12 @@ impl Client {
             events_tx,
         ));
         Client {
-            transport: Transport::Socket {
+            transport: Transport::Stream {
                 writer: tokio::sync::Mutex::new(write),
                 pending,
                 next_id: AtomicU64::new(1),
                 silent,
+                _carrier: carrier.map(std::sync::Mutex::new),
             },
             events_rx: Some(events_rx),
         }
@@ -187,6 +208,15 @@ impl Client {
 
     /// Sends a command and waits for its reply. The error is one line for the user.
     pub async fn request(&self, command: Command) -> Result<Reply, String> {
+        let patience = patience(&command);
+        self.request_within(command, patience).await
+    }
+
+    async fn request_within(
+        &self,
+        command: Command,
+        patience: std::time::Duration,
+    ) -> Result<Reply, String> {
         match &self.transport {
             Transport::InProcess { engine, events: tx } => {
                 let outcome = engine.execute(command).await?;
@@ -202,13 +232,13 @@ impl Client {
                 }
                 Ok(outcome.reply)
             }
-            Transport::Socket {
+            Transport::Stream {
                 writer,
                 pending,
                 next_id,
                 silent,
+                ..
             } => {
-                let patience = patience(&command);
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let mut line = serde_json::to_vec(&Request { seq: id, command })
                     .map_err(|e| format!("cannot encode the request: {e}"))?;
@@ -228,7 +258,18 @@ impl Client {
                     }
                     shared.waiting.insert(id, tx);
                 }
-                if let Err(e) = writer.lock().await.write_all(&line).await {
+                // The write counts against the patience too: a daemon that stops reading
+                // fills the pipe, and a write that never ends would hold every request.
+                let deadline = tokio::time::Instant::now() + patience;
+                let write = async { writer.lock().await.write_all(&line).await };
+                let Ok(written) = tokio::time::timeout_at(deadline, write).await else {
+                    // Part of the line may be out: the stream is past use.
+                    let mut shared = lock(pending);
+                    shared.waiting.remove(&id);
+                    shared.closed = Some(silent.clone());
+                    return Err(silent.clone());
+                };
+                if let Err(e) = written {
                     // The daemon may have said why it hung up; give it a moment to arrive.
                     let said = tokio::time::timeout(std::time::Duration::from_secs(1), rx).await;
                     return match said {
@@ -239,7 +280,7 @@ impl Client {
                             .unwrap_or_else(|| format!("lost the connection to the daemon: {e}"))),
                     };
                 }
-                match tokio::time::timeout(patience, rx).await {
+                match tokio::time::timeout_at(deadline, rx).await {
                     Ok(Ok(answer)) => answer,
                     Ok(Err(_)) => Err(lock(pending)
                         .closed
@@ -289,8 +330,8 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, Shared> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn read_replies(
-    mut reader: FramedRead<tokio::net::unix::OwnedReadHalf, LineCodec>,
+async fn read_replies<R: AsyncRead + Unpin>(
+    mut reader: FramedRead<R, LineCodec>,
     pending: Pending,
     events: mpsc::Sender<Event>,
 ) {

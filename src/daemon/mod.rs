@@ -2,9 +2,13 @@
 
 mod client;
 mod lockfile;
+pub mod pod;
+pub mod remote;
 mod server;
 mod spawn;
+mod stdio;
 
 pub use client::{Client, Events};
 pub use lockfile::{Holder, Role, holder, lock};
 pub use server::run;
+pub use stdio::bridge;

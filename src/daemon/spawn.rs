@@ -7,6 +7,8 @@ use std::time::Duration;
 
 pub(super) const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) const POLL: Duration = Duration::from_millis(10);
+/// How long a daemon on this machine may take to answer hello.
+pub(super) const HELLO: Duration = Duration::from_secs(5);
 
 /// Starts `flotilla daemon` in a session of its own and waits until its socket answers.
 pub async fn start_daemon(paths: &Paths) -> Result<(), String> {

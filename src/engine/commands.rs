@@ -59,6 +59,15 @@ impl State {
             }),
             Command::DaemonStatus => Ok(Reply::DaemonStatus(self.status()).into()),
             Command::Agents => return self.agents(reply),
+            Command::CompletePath { typed } => {
+                let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+                return self.blocking(
+                    move || crate::completion::complete_dir(&typed, home.as_deref()),
+                    move |_, (completed, options)| {
+                        let _ = reply.send(Ok(Reply::Completion { completed, options }.into()));
+                    },
+                );
+            }
             Command::View { id, viewer } => match id.map(|id| self.resolve(&id)).transpose() {
                 Ok(id) => {
                     self.view(viewer, id);

@@ -50,7 +50,14 @@ impl State {
             )));
             return;
         }
-        let id = SessionId::new();
+        let id = match spec.id {
+            Some(id) if self.sessions.contains_key(&id) => {
+                let _ = reply.send(Err(format!("a session {id} already exists")));
+                return;
+            }
+            Some(id) => id,
+            None => SessionId::new(),
+        };
         let title = spec
             .title
             .clone()

@@ -31,6 +31,8 @@ pub(super) struct Start {
 
 impl State {
     pub(super) fn plan_session(&self, mut spec: NewSession) -> Result<Plan, String> {
+        // A client on another machine leaves `~` to this one: it is this user's home.
+        spec.dir = crate::completion::expand_home(&spec.dir);
         let template = match spec.template.as_deref() {
             None => None,
             Some(name) => Some(self.config.templates.get(name).ok_or_else(|| {

@@ -2,11 +2,16 @@
 //! at most once a frame, and none while nothing changes.
 
 use super::dialog::complete_path;
+use super::fleet::LOCAL_HOST;
 use super::keymap::Keymap;
+use super::link::{LinkNews, RETRY_FIRST, RETRY_MAX};
 use super::state::{Notify, State};
+use super::stats::Stats;
 use super::theme::Theme;
+use super::update::fleet::reply_msg;
 use super::update::{Effect, Msg, Tag, update};
 use super::view;
+use super::viewer::Viewer;
 use crate::config::Config;
 use crate::daemon::{Client, Events};
 use crate::paths::Paths;
@@ -26,6 +31,9 @@ const FRAME: Duration = Duration::from_millis(16);
 const BATCH: usize = 2_000;
 /// Replies waiting for the loop; a request whose reply finds no room waits for it.
 const REPLIES: usize = 256;
+/// News from the other hosts' links waiting for the loop; a link whose news finds no
+/// room stops reading its host until there is.
+const LINK_NEWS: usize = 1024;
 
 /// Runs the dashboard until the user quits. `started` is when the process began.
 pub async fn run(paths: Paths, started: Instant) -> Result<()> {
@@ -68,6 +76,10 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
     if let Some(problem) = config_error.or(keymap_error) {
         effects.extend(update(&mut state, Msg::Problem(problem)).effects);
     }
+    // Every other host has a link of its own, connecting in the background.
+    let (links_tx, links) = mpsc::channel(LINK_NEWS);
+    let remotes = super::remotes::start(&config, &mut state, &links_tx);
+    state.rebuild_rows();
 
     let mut terminal = init_terminal();
     let mut lp = Loop {
@@ -77,6 +89,8 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
         tx,
         paths,
         stats: Stats::new(started),
+        remotes,
+        links: links_tx,
     };
     let size = terminal.size()?;
     update(
@@ -86,7 +100,7 @@ pub async fn run(paths: Paths, started: Instant) -> Result<()> {
             height: size.height,
         },
     );
-    let result = lp.run(&mut terminal, rx, events, effects).await;
+    let result = lp.run(&mut terminal, rx, events, links, effects).await;
     restore_terminal();
     lp.stats.write();
     result
@@ -99,42 +113,15 @@ struct Loop {
     paths: Paths,
     stats: Stats,
     viewer: Viewer,
-}
-
-/// Tells the daemon which session is on screen, one request at a time and the latest
-/// only, so that quick moves cannot reach it out of order.
-struct Viewer {
-    latest: tokio::sync::watch::Sender<Option<Command>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Viewer {
-    fn start(client: Arc<Client>) -> Viewer {
-        let (latest, mut rx) = tokio::sync::watch::channel(None::<Command>);
-        let task = tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
-                let command = rx.borrow_and_update().clone();
-                if let Some(command) = command {
-                    let _ = client.request(command).await;
-                }
-            }
-        });
-        Viewer { latest, task }
-    }
-}
-
-impl Drop for Viewer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    /// The other hosts, by their index in `State::fleet` (the first, this machine's, is
+    /// `client` and `viewer`).
+    remotes: Vec<super::remotes::Remote>,
+    /// Where a pod's new link sends its news.
+    links: mpsc::Sender<LinkNews>,
 }
 
 /// A new connection to the daemon, subscribed, with the sessions as it was made.
 type Reconnected = (Client, Events, crate::protocol::Reply);
-
-/// The first wait before connecting again after the daemon went away, and the longest.
-const RETRY_FIRST: Duration = Duration::from_millis(250);
-const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Connects again (starting a daemon if none runs), waiting longer after each failure.
 async fn reconnect(paths: Paths, tx: mpsc::Sender<Msg>) -> Reconnected {
@@ -173,6 +160,7 @@ impl Loop {
         terminal: &mut DefaultTerminal,
         mut rx: mpsc::Receiver<Msg>,
         mut events: Events,
+        mut links: mpsc::Receiver<LinkNews>,
         mut pending: Vec<Effect>,
     ) -> Result<()> {
         let mut input = EventStream::new();
@@ -235,6 +223,7 @@ impl Loop {
                     }
                 },
                 Some(msg) = rx.recv() => Some(msg),
+                Some(news) = links.recv() => Some(super::remotes::news(&mut self.remotes, news, &self.links)),
                 _ = crate::deadline::sleep_until(wait) => {
                     dirty = true;
                     None
@@ -246,11 +235,15 @@ impl Loop {
             self.state.now = chrono::Utc::now();
             let mut batch = vec![first];
             while batch.len() < BATCH {
-                match rx
-                    .try_recv()
-                    .ok()
+                let next = (rx.try_recv().ok())
                     .or_else(|| events.try_recv().ok().map(Msg::Daemon))
-                {
+                    .or_else(|| {
+                        links
+                            .try_recv()
+                            .ok()
+                            .map(|news| super::remotes::news(&mut self.remotes, news, &self.links))
+                    });
+                match next {
                     Some(msg) => batch.push(msg),
                     None => break,
                 }
@@ -274,17 +267,13 @@ impl Loop {
         input: &mut EventStream,
     ) -> Result<Next> {
         match effect {
-            Effect::Request(command, Tag::Viewing) => {
-                self.viewer.latest.send_replace(Some(command));
-            }
             Effect::Request(command, tag) => {
-                let client = self.client.clone();
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let result = client.request(command).await;
-                    let _ = tx.send(Msg::Reply { tag, result }).await;
-                });
+                let host = (command.session())
+                    .and_then(|id| id.parse().ok())
+                    .map_or(LOCAL_HOST, |id| self.state.host_of(id));
+                self.request(host, command, tag);
             }
+            Effect::RequestOn(host, command, tag) => self.request(host, command, tag),
             Effect::Complete(typed) => {
                 let (tx, env) = (self.tx.clone(), self.state.env.clone());
                 tokio::task::spawn_blocking(move || {
@@ -324,6 +313,40 @@ impl Loop {
             Effect::Quit => return Ok(Next::Quit),
         }
         Ok(Next::Continue)
+    }
+
+    /// Sends a request to `host` on a task of its own; the reply comes back as a message.
+    fn request(&mut self, host: usize, command: Command, tag: Tag) {
+        let viewer = match host {
+            LOCAL_HOST => Some(&self.viewer),
+            h => self.remotes.get(h).and_then(|r| r.viewer.as_ref()),
+        };
+        if tag == Tag::Viewing {
+            if let Some(viewer) = viewer {
+                viewer.latest.send_replace(Some(command));
+            }
+            return;
+        }
+        let client = match host {
+            LOCAL_HOST => Ok(self.client.clone()),
+            h => (self.remotes.get(h).and_then(|r| r.client.clone())).ok_or_else(|| {
+                let name = self
+                    .state
+                    .fleet
+                    .hosts
+                    .get(h)
+                    .map_or("?", |h| h.name.as_str());
+                format!("host {name} is not connected: wait for it to come back")
+            }),
+        };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = match client {
+                Ok(client) => client.request(command).await,
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(reply_msg(host, tag, result)).await;
+        });
     }
 
     /// Leaves the screen to the terminal for `work` (a shell, an editor, a suspend), then
@@ -376,53 +399,5 @@ fn term_msg(event: TermEvent) -> Option<Msg> {
         TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         TermEvent::Resize(width, height) => Some(Msg::Resize { width, height }),
         _ => None,
-    }
-}
-
-/// Frame figures for the benchmarks, written where `FLOTILLA_STATS` points at exit.
-struct Stats {
-    started: Instant,
-    first_frame: Option<Duration>,
-    frames: u64,
-    recent: std::collections::VecDeque<Instant>,
-    max_fps: usize,
-}
-
-impl Stats {
-    fn new(started: Instant) -> Stats {
-        Stats {
-            started,
-            first_frame: None,
-            frames: 0,
-            recent: Default::default(),
-            max_fps: 0,
-        }
-    }
-
-    fn drew(&mut self) {
-        let now = Instant::now();
-        self.frames += 1;
-        self.first_frame.get_or_insert_with(|| now - self.started);
-        self.recent.push_back(now);
-        while self
-            .recent
-            .front()
-            .is_some_and(|t| now - *t > Duration::from_secs(1))
-        {
-            self.recent.pop_front();
-        }
-        self.max_fps = self.max_fps.max(self.recent.len());
-    }
-
-    fn write(&self) {
-        let Some(path) = std::env::var_os("FLOTILLA_STATS") else {
-            return;
-        };
-        let stats = serde_json::json!({
-            "frames": self.frames,
-            "max_frames_per_second": self.max_fps,
-            "first_frame_ms": self.first_frame.map(|d| d.as_secs_f64() * 1000.0),
-        });
-        let _ = std::fs::write(path, stats.to_string());
     }
 }

@@ -17,6 +17,9 @@ pub struct Confirm {
     pub focus: usize,
     /// Whether `y` picks the last choice: only where nothing is destroyed.
     pub letters: bool,
+    /// The host the choices' requests go to, where they name no session of their own
+    /// (a reforge names a chronicle); `None` sends them the usual way.
+    pub host: Option<usize>,
 }
 
 pub struct Choice {
@@ -59,6 +62,7 @@ impl Confirm {
             ],
             focus: 0,
             letters: true,
+            host: None,
         }
     }
 

@@ -81,6 +81,10 @@ pub struct NewSessionForm {
     /// would set it.
     pub strategy_chosen: bool,
     pub agent_chosen: bool,
+    /// The host the session is made on (an index into `State::fleet`), and its name
+    /// when it is not this machine.
+    pub host: usize,
+    pub host_name: Option<String>,
 }
 
 impl NewSessionForm {
@@ -113,6 +117,8 @@ impl NewSessionForm {
             template: 0,
             strategy_chosen: false,
             agent_chosen: false,
+            host: super::fleet::LOCAL_HOST,
+            host_name: None,
         }
     }
 
@@ -335,44 +341,9 @@ impl NewSessionForm {
     }
 }
 
-/// Completes `typed` against the entries of its directory: the longest common prefix of
-/// the directories that match, and the list of them. Reads the file system, so the loop
-/// runs it, not `update`.
+/// Completes `typed` against the directories on this machine (see
+/// [`crate::completion::complete_dir`]). Reads the file system, so the loop runs it, not
+/// `update`.
 pub fn complete_path(typed: &str, env: &Environment) -> (String, Vec<String>) {
-    let expanded = env.expand_home(typed).to_string_lossy().into_owned();
-    let (dir, prefix) = match expanded.rfind('/') {
-        Some(i) => (&expanded[..=i], &expanded[i + 1..]),
-        None => ("./", expanded.as_str()),
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return (typed.to_string(), Vec::new());
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(prefix) && (prefix.starts_with('.') || !n.starts_with('.')))
-        .collect();
-    names.sort();
-    let Some(first) = names.first() else {
-        return (typed.to_string(), Vec::new());
-    };
-    let common = names.iter().fold(first.clone(), |acc, n| {
-        acc.chars()
-            .zip(n.chars())
-            .take_while(|(a, b)| a == b)
-            .map(|(a, _)| a)
-            .collect()
-    });
-    let shown_dir = if typed.starts_with('~') || expanded.contains('/') {
-        &typed[..typed.rfind('/').map_or(0, |i| i + 1)]
-    } else {
-        ""
-    };
-    let mut completed = format!("{shown_dir}{common}");
-    if names.len() == 1 {
-        completed.push('/');
-        return (completed, Vec::new());
-    }
-    (completed, names)
+    crate::completion::complete_dir(typed, env.home.as_deref())
 }

@@ -93,6 +93,8 @@ pub struct HistoryView {
     pub in_flight: bool,
     /// The query changed while a request was on its way: ask again once it is answered.
     pub again: bool,
+    /// The host whose sessions these are: each daemon keeps its own history.
+    pub host: usize,
 }
 
 impl HistoryView {

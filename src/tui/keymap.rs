@@ -66,7 +66,7 @@ actions! {
     Reforge = "reforge", NextPage = "next_page", PrevPage = "prev_page", Close = "close",
     ReviewLines = "review_lines", CursorDown = "cursor_down", CursorUp = "cursor_up",
     Comment = "comment", SendComments = "send_comments", Land = "land",
-    Rollback = "rollback", Steer = "steer",
+    Rollback = "rollback", Steer = "steer", NextHost = "next_host",
 }
 
 /// One key with its modifiers, as written in the keymap ("ctrl-c", "G", "alt-enter").

@@ -30,6 +30,8 @@ pub enum Pick {
     Request(Command, crate::tui::update::Tag),
     /// Asks first, saying exactly what will happen.
     Confirm(Box<Confirm>),
+    /// Opens the new-session form for a host (an index into `State::fleet`).
+    NewOn(usize),
 }
 
 impl Menu {

@@ -5,6 +5,7 @@
 use super::state::{Mark, Row, State};
 use crate::core::{Session, SessionId, Status};
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 impl State {
     /// Recomputes the sidebar after sessions, sorting or the filter changed, and keeps
@@ -17,6 +18,7 @@ impl State {
             .collect();
         let mut trees = trees(&self.sessions, &visible);
         self.groups.clear();
+        self.group_hosts.clear();
         self.rows.clear();
         self.group_sizes.clear();
         let row = |(i, depth): (usize, usize)| match depth {
@@ -30,21 +32,44 @@ impl State {
             trees.sort_by_key(|t| t.iter().map(|&(i, _)| urgency(&sessions[i])).min());
             self.rows.extend(trees.into_iter().flatten().map(row));
         } else {
+            let fleet = &self.fleet;
+            let key = |i: usize| {
+                (
+                    fleet.host_of(self.sessions[i].id),
+                    &self.sessions[i].source_repo,
+                )
+            };
+            let mut keys: Vec<(usize, &PathBuf)> = Vec::new();
             for tree in &trees {
-                let repo = &self.sessions[tree[0].0].source_repo;
-                if !self.groups.contains(repo) {
-                    self.groups.push(repo.clone());
+                let k = key(tree[0].0);
+                if !keys.contains(&k) {
+                    keys.push(k);
                 }
             }
-            for (g, repo) in self.groups.iter().enumerate() {
-                self.rows.push(Row::Group(g));
-                let before = self.rows.len();
-                let own = trees
-                    .iter()
-                    .filter(|t| &self.sessions[t[0].0].source_repo == repo);
-                self.rows.extend(own.flatten().copied().map(row));
-                self.group_sizes.push(self.rows.len() - before);
+            // Several hosts: each host's header, then its repositories.
+            let many = fleet.is_many();
+            let hosts: Vec<usize> = match many {
+                true => (0..fleet.hosts.len()).collect(),
+                false => vec![super::fleet::LOCAL_HOST],
+            };
+            let mut rows = Vec::new();
+            let (mut groups, mut group_hosts, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+            for h in hosts {
+                if many {
+                    rows.push(Row::Host(h));
+                }
+                for &(host, repo) in keys.iter().filter(|(host, _)| *host == h) {
+                    rows.push(Row::Group(groups.len()));
+                    let before = rows.len();
+                    let own = trees.iter().filter(|t| key(t[0].0) == (host, repo));
+                    rows.extend(own.flatten().copied().map(row));
+                    sizes.push(rows.len() - before);
+                    groups.push(repo.clone());
+                    group_hosts.push(host);
+                }
             }
+            (self.rows, self.groups, self.group_hosts) = (rows, groups, group_hosts);
+            self.group_sizes = sizes;
         }
         let still_visible = self
             .selected

@@ -73,6 +73,8 @@ pub struct DiffView {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Row {
+    /// A host's header, when the dashboard shows several (an index into `fleet.hosts`).
+    Host(usize),
     Group(usize),
     Session(usize),
     /// A session nested under its parent, `depth` levels down (1 for a child).
@@ -84,7 +86,7 @@ impl Row {
     pub fn session(self) -> Option<usize> {
         match self {
             Row::Session(i) | Row::Child(i, _) => Some(i),
-            Row::Group(_) => None,
+            Row::Group(_) | Row::Host(_) => None,
         }
     }
 }
@@ -97,6 +99,8 @@ pub struct State {
     pub sessions: Vec<Session>,
     /// Repository of each group, in display order.
     pub groups: Vec<PathBuf>,
+    /// The host of each group.
+    pub group_hosts: Vec<usize>,
     /// How many sessions each group shows.
     pub group_sizes: Vec<usize>,
     /// The sidebar, top to bottom: group headers and indexes into `sessions`.
@@ -163,6 +167,8 @@ pub struct State {
     pub env: super::environment::Environment,
     /// Review comments and checkpoints of the sessions viewed last.
     pub review: super::review::Review,
+    /// The hosts shown and which one each session is on.
+    pub fleet: super::fleet::Fleet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -177,6 +183,7 @@ impl State {
             now,
             sessions: Vec::new(),
             groups: Vec::new(),
+            group_hosts: Vec::new(),
             group_sizes: Vec::new(),
             rows: Vec::new(),
             selected: None,
@@ -218,6 +225,7 @@ impl State {
             default_dir: String::new(),
             env: Default::default(),
             review: Default::default(),
+            fleet: Default::default(),
         }
     }
 
@@ -293,7 +301,7 @@ impl State {
             self.sidebar_top = 0;
             return;
         };
-        let header_above = at > 0 && matches!(self.rows[at - 1], Row::Group(_));
+        let header_above = at > 0 && matches!(self.rows[at - 1], Row::Group(_) | Row::Host(_));
         if at <= self.sidebar_top {
             self.sidebar_top = if header_above {
                 at - 1
@@ -315,7 +323,11 @@ impl State {
     /// When the next age in the sidebar changes its text, so the screen is redrawn then
     /// and not before.
     pub fn next_age_change(&self) -> Option<DateTime<Utc>> {
-        (self.rows.iter())
+        // Only rows that can be on screen: the sidebar shows at most a screenful from
+        // its top row, and an age that changes below it changes nothing drawn.
+        let top = self.sidebar_top.min(self.rows.len());
+        let shown = usize::from(self.size.1).max(1);
+        (self.rows[top..].iter().take(shown))
             .filter_map(|r| r.session().and_then(|i| self.sessions.get(i)))
             .map(|s| crate::core::coarse_age_changes(s.last_activity_at, self.now))
             .chain(self.next_info_change())

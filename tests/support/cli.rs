@@ -168,6 +168,12 @@ impl Flotilla {
         s["id"].as_str().expect("id").to_string()
     }
 
+    /// A session of the default agent in `dir` as it is, titled `title`; its id.
+    pub fn titled_session(&self, dir: &Path, title: &str) -> String {
+        let s = self.json(&new_existing(&dir.to_string_lossy(), title));
+        s["id"].as_str().expect("id").to_string()
+    }
+
     /// Configures the `claude` agent as a shell script with `body`: a stand-in that fails
     /// or stays silent as a test needs.
     pub fn fake_claude(&self, body: &str) {
@@ -186,6 +192,19 @@ impl Drop for Flotilla {
     fn drop(&mut self) {
         let _ = self.command(&["daemon", "stop"]).output();
     }
+}
+
+/// The arguments of `new` for a session in `dir` as it is, titled `title`.
+pub fn new_existing<'a>(dir: &'a str, title: &'a str) -> [&'a str; 7] {
+    [
+        "new",
+        "--dir",
+        dir,
+        "--strategy",
+        "existing",
+        "--title",
+        title,
+    ]
 }
 
 pub fn process_alive(pid: i32) -> bool {

@@ -4,13 +4,19 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cli;
+pub mod cluster;
 pub mod engine;
 pub mod events;
 pub mod fake_llm;
+pub mod fleet;
 pub mod isolation;
+pub mod kube;
+pub mod kubelet;
 pub mod lifecycle;
 pub mod offline;
+pub mod pod_runner;
 pub mod poll;
+pub mod sshd;
 pub mod tmux;
 pub mod tui;
 
@@ -90,6 +96,17 @@ pub fn paths(files: &[FileDiff]) -> Vec<&str> {
 /// Runs git in `dir` and returns its trimmed stdout; panics if it fails.
 pub fn git_in(dir: &Path, args: &[&str]) -> String {
     git::run(dir, args).unwrap_or_else(|e| panic!("git {args:?}: {e}"))
+}
+
+/// A git repository at `path` (made if missing) with one empty commit.
+pub fn repo_at(path: &Path) {
+    fs::create_dir_all(path).expect("repo");
+    git_in(path, &["init", "-q", "-b", "main"]);
+    let commit = ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q"];
+    git_in(
+        path,
+        &[&commit[..], &["--allow-empty", "-m", "first"]].concat(),
+    );
 }
 
 pub fn make_executable(path: &Path) {

@@ -26,6 +26,11 @@ pub struct Tmux {
 impl Tmux {
     /// Starts a server with one `width` x `height` window that runs the dashboard in `dir`.
     pub fn start(f: &Flotilla, dir: &Path, width: u16, height: u16) -> Tmux {
+        Tmux::start_with(f, dir, width, height, &[])
+    }
+
+    /// [`Tmux::start`] with more `NAME=value` settings in the dashboard's environment.
+    pub fn start_with(f: &Flotilla, dir: &Path, width: u16, height: u16, env: &[String]) -> Tmux {
         let config = f.path("tmux.conf");
         // A dead pane stays, so what the dashboard left behind can be read; no status bar,
         // so the dashboard gets every row; Escape goes through at once.
@@ -53,7 +58,9 @@ impl Tmux {
             "-y",
             &height,
         ];
-        let dashboard = pane_command(f, dir);
+        let mut dashboard = pane_command(f, dir);
+        let at = dashboard.len() - 1;
+        dashboard.splice(at..at, env.iter().cloned());
         args.extend(dashboard.iter().map(String::as_str));
         tmux.run(&args);
         tmux
@@ -242,6 +249,19 @@ pub fn git_repo() -> Repo {
     repo.write("README", "hello\n");
     repo.commit_all("first");
     repo
+}
+
+/// From the prompt box: sends a turn that would run for ten minutes, leaves the box, and
+/// aborts it with `a`.
+pub fn abort_a_long_turn(tmux: &Tmux) {
+    tmux.type_text("sleep 600");
+    tmux.wait_for("sleep 600");
+    tmux.keys(&["Enter"]);
+    tmux.wait_header("● active");
+    tmux.keys(&["Escape"]);
+    tmux.wait_status_line("a abort");
+    tmux.keys(&["a"]);
+    tmux.wait_header("○ idle");
 }
 
 /// Opens the new-session dialog, fills in the title and the first prompt, creates it and

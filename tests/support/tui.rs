@@ -3,6 +3,7 @@
 
 pub use chrono::{DateTime, TimeZone, Utc};
 pub use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+pub use flotilla::core::Chronicle;
 pub use flotilla::core::{
     FileDiff, FileStatus, Message, Part, PartKind, PermissionReply, Role, Session, SessionId,
     Status, Strategy, ToolStatus,
@@ -172,7 +173,10 @@ pub fn typed(state: &mut State, text: &str) {
 pub fn requests(up: &Update) -> Vec<(Command, Tag)> {
     let request = |e: &Effect| match e {
         Effect::Request(_, Tag::Viewing | Tag::Comments { .. } | Tag::Checkpoints { .. }) => None,
-        Effect::Request(c, t) => Some((c.clone(), t.clone())),
+        Effect::RequestOn(_, _, Tag::Viewing | Tag::Comments { .. } | Tag::Checkpoints { .. }) => {
+            None
+        }
+        Effect::Request(c, t) | Effect::RequestOn(_, c, t) => Some((c.clone(), t.clone())),
         _ => None,
     };
     up.effects.iter().filter_map(request).collect()
@@ -334,4 +338,40 @@ pub fn render(
         .draw(|f| flotilla::tui::view::render(state, f))
         .unwrap();
     terminal
+}
+
+/// The whole screen as text, a line per row.
+pub fn screen(state: &mut State, width: u16, height: u16) -> String {
+    let terminal = render(state, width, height);
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A chronicle of session `session`, kept for `reason`, with its tree if `tree`.
+pub fn chronicle(id: &str, session: u128, reason: &str, tree: bool) -> Chronicle {
+    Chronicle {
+        id: id.into(),
+        session_id: sid(session),
+        title: "archived".into(),
+        agent: "shell".into(),
+        model: None,
+        reason: reason.into(),
+        source_repo: LIB.into(),
+        strategy: Strategy::Worktree,
+        branch: None,
+        base_commit: "0123".into(),
+        tree_commit: tree.then(|| "abcd".to_string()),
+        refname: tree.then(|| format!("refs/flotilla/chronicles/{id}")),
+        parent_chronicle_id: None,
+        created_at: t0(),
+        message_count: 2,
+        files: vec![],
+    }
 }

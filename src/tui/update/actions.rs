@@ -64,6 +64,7 @@ pub fn session_action(state: &mut State, action: Allowed, effects: &mut Vec<Effe
         ],
         focus: 0,
         letters: false,
+        host: None,
     }));
 }
 

@@ -3,6 +3,8 @@
 use super::{Effect, Tag};
 use crate::protocol::Command;
 use crate::tui::dialog::{Dialog, Field};
+use crate::tui::environment::Environment;
+use crate::tui::fleet::LOCAL_HOST;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::state::State;
 use crossterm::event::KeyEvent;
@@ -34,18 +36,35 @@ pub fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             match keymap.lookup(Context::Dialog, &key) {
                 Some(Action::Cancel) => state.dialog = None,
                 Some(Action::Submit) => {
-                    if let Some(spec) = form.validate(&state.env) {
+                    // `~` on another host is that host's home: its daemon expands it.
+                    let env = match form.host {
+                        LOCAL_HOST => state.env.clone(),
+                        _ => Environment {
+                            home: None,
+                            ..state.env.clone()
+                        },
+                    };
+                    if let Some(spec) = form.validate(&env) {
                         form.submitting = true;
+                        let host = form.host;
                         if let Some(prompt) = &spec.prompt {
                             super::prompt::remember(state, prompt.clone());
                         }
-                        effects.push(Effect::Request(Command::New(spec), Tag::NewSession));
+                        let new = Command::New(spec);
+                        effects.push(Effect::RequestOn(host, new, Tag::NewSession));
                     }
                 }
                 Some(Action::NextField) => form.move_focus(true),
                 Some(Action::PrevField) => form.move_focus(false),
                 Some(Action::Complete) if form.focus == Field::Directory => {
-                    effects.push(Effect::Complete(form.value(Field::Directory)));
+                    let typed = form.value(Field::Directory);
+                    effects.push(match form.host {
+                        LOCAL_HOST => Effect::Complete(typed),
+                        host => {
+                            let complete = Command::CompletePath { typed };
+                            Effect::RequestOn(host, complete, Tag::Completion)
+                        }
+                    });
                 }
                 Some(Action::Complete) => form.move_focus(true),
                 Some(Action::OptionPrev) if form.focus.is_choice() => form.cycle(false),
@@ -70,8 +89,11 @@ fn choose(state: &mut State, at: usize, effects: &mut Vec<Effect>) {
     let Some(Dialog::Confirm(c)) = state.dialog.take() else {
         return;
     };
-    if let Some(request) = c.choices.into_iter().nth(at).and_then(|c| c.request) {
-        effects.push(Effect::Request(request.0, request.1));
+    if let Some((command, tag)) = c.choices.into_iter().nth(at).and_then(|c| c.request) {
+        effects.push(match c.host {
+            Some(host) => Effect::RequestOn(host, command, tag),
+            None => Effect::Request(command, tag),
+        });
     }
 }
 

@@ -9,7 +9,19 @@ use crate::protocol::Event;
 use crate::tui::state::State;
 
 /// Applies a daemon event; returns whether anything on screen changed.
-pub(super) fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bool {
+pub(super) fn daemon_event(
+    state: &mut State,
+    host: usize,
+    event: Event,
+    effects: &mut Vec<Effect>,
+) -> bool {
+    if let Event::SessionUpdated { session } = &event {
+        state.fleet.place(session.id, host);
+    }
+    // A session another host already shows (two names for one machine) is its own.
+    if event.session().is_some_and(|id| state.host_of(id) != host) {
+        return false;
+    }
     let selected = state.selected;
     let transcript_event = matches!(
         event,
@@ -55,7 +67,7 @@ pub(super) fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Ef
             }),
         _ => None,
     };
-    let changed = apply_event(state, event, effects);
+    let changed = apply_event(state, host, event, effects);
     if let (Some(part), Some(before)) = (grows, rows_before) {
         let after = crate::tui::view::part_rows(state, &part);
         state.scroll = (state.scroll + after).saturating_sub(before);
@@ -70,7 +82,7 @@ pub(super) fn daemon_event(state: &mut State, event: Event, effects: &mut Vec<Ef
     changed
 }
 
-fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bool {
+fn apply_event(state: &mut State, host: usize, event: Event, effects: &mut Vec<Effect>) -> bool {
     let selected = state.selected;
     let on_screen = |id: SessionId| selected == Some(id);
     match event {
@@ -88,6 +100,7 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
         }
         Event::SessionRemoved { id } => {
             state.sessions.retain(|s| s.id != id);
+            state.fleet.forget(id);
             state.transcripts.remove(&id);
             state.loading.remove(&id);
             state.drafts.remove(&id);
@@ -155,7 +168,7 @@ fn apply_event(state: &mut State, event: Event, effects: &mut Vec<Effect>) -> bo
             for t in state.transcripts.values_mut().filter(|t| t.at_end) {
                 t.stale = true;
             }
-            effects.push(Effect::Request(Command::List, Tag::Sessions));
+            effects.push(Effect::RequestOn(host, Command::List, Tag::Sessions));
             if let Some(id) = selected {
                 reload_if_stale(state, id, effects);
                 super::review::load(state, id, effects);

@@ -7,6 +7,7 @@ use super::{Effect, Tag, flash, select};
 use crate::core::{Action as Allowed, Chronicle, Session, SessionId, Status, check, sanitize};
 use crate::protocol::{Command, Reforge, Reply};
 use crate::tui::dialog::{Confirm, Dialog};
+use crate::tui::fleet::LOCAL_HOST;
 use crate::tui::history::{HistoryView, MAX_SEARCH};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::state::{Level, Overlay, State};
@@ -18,7 +19,10 @@ pub const CHROME: u16 = 6;
 
 pub fn open(state: &mut State, effects: &mut Vec<Effect>) {
     let rows = state.size.1.saturating_sub(CHROME).max(1);
-    state.history_view = Some(HistoryView::new(u32::from(rows)));
+    let mut view = HistoryView::new(u32::from(rows));
+    // The history of the host the selected session is on; tab goes on to the next.
+    view.host = state.selected.map_or(LOCAL_HOST, |id| state.host_of(id));
+    state.history_view = Some(view);
     ask(state, effects);
 }
 
@@ -36,7 +40,8 @@ pub(super) fn ask(state: &mut State, effects: &mut Vec<Effect>) {
     }
     h.in_flight = true;
     h.seq = seq;
-    effects.push(Effect::Request(
+    effects.push(Effect::RequestOn(
+        h.host,
         Command::History(h.query(now)),
         Tag::History { seq },
     ));
@@ -153,6 +158,14 @@ pub(super) fn key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             h.offset = h.offset.saturating_sub(h.page_size);
             h.selected = 0;
             ask(state, effects);
+        }
+        Action::NextHost if state.fleet.hosts.len() > 1 => {
+            h.host = (h.host + 1) % state.fleet.hosts.len();
+            h.rows.clear();
+            h.total = 0;
+            h.loaded = false;
+            h.error = None;
+            requery(state, effects);
         }
         Action::Down => h.selected = (h.selected + 1).min(last),
         Action::Up => h.selected = h.selected.saturating_sub(1),
@@ -289,6 +302,8 @@ pub(super) fn reforge_from(state: &mut State, session: SessionId, chronicles: Ve
         ..Reforge::default()
     });
     let mut confirm = Confirm::yes_no(question, "Reforge", command, String::new());
+    // The chronicle is kept by the host of the session it came from.
+    confirm.host = Some(state.host_of(session));
     confirm.choices[1].request = confirm.choices[1]
         .request
         .take()

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::core::Action as Allowed;
 use crate::tui::dialog::{Dialog, NewSessionForm};
+use crate::tui::fleet::LOCAL_HOST;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::state::{Level, Overlay, State, Tab};
 use crate::tui::transcript::Load;
@@ -111,12 +112,8 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
             state.overlay = Some((Overlay::Log, usize::MAX / 2));
             clamp_overlay(state);
         }
-        Action::New => {
-            let mut form = NewSessionForm::new(&state.default_dir, state.agents.clone());
-            form.missing = state.missing_agents.clone();
-            form.templates = state.templates.clone();
-            state.dialog = Some(Dialog::NewSession(Box::new(form)));
-        }
+        Action::New if state.fleet.is_many() => super::hosts::pick_host(state),
+        Action::New => new_session_form(state, LOCAL_HOST, effects),
         // The box always opens, so what follows `i` is never read as keys; a prompt the
         // session cannot take now is kept, and enter says what can be done.
         Action::Prompt => match state.selected_session() {
@@ -132,23 +129,10 @@ fn global(state: &mut State, action: Action, effects: &mut Vec<Effect>) {
         Action::History => super::history::open(state, effects),
         Action::Shell | Action::Editor => {
             if let Some(s) = state.selected_session() {
-                let dir = s.workspace.clone();
-                let argv = match action {
-                    Action::Shell => Ok(vec![state.env.shell.clone()]),
-                    _ => state.env.editor_argv().map(|mut argv| {
-                        argv.push(".".into());
-                        argv
-                    }),
-                };
-                match argv {
-                    Ok(mut argv) => {
-                        let program = argv.remove(0);
-                        effects.push(Effect::Run {
-                            program,
-                            args: argv,
-                            dir,
-                        });
-                    }
+                let (dir, host) = (s.workspace.clone(), state.host_of(s.id));
+                let shell = action == Action::Shell;
+                match super::hosts::terminal(state, host, &dir, shell) {
+                    Ok(effect) => effects.push(effect),
                     Err(e) => flash(state, e, Level::Error),
                 }
             }
@@ -351,4 +335,30 @@ fn filter_key(state: &mut State, key: KeyEvent) {
         _ => return,
     }
     state.rebuild_rows();
+}
+
+/// Opens the new-session form for `host`: another host's starts in its home, and its
+/// agents are asked of it.
+pub(super) fn new_session_form(state: &mut State, host: usize, effects: &mut Vec<Effect>) {
+    let remote = (host != LOCAL_HOST).then(|| state.fleet.hosts.get(host).map(|h| h.name.clone()));
+    let dir = match remote {
+        Some(_) => "~/".to_string(),
+        None => state.default_dir.clone(),
+    };
+    let mut form = NewSessionForm::new(&dir, state.agents.clone());
+    form.missing = state.missing_agents.clone();
+    form.templates = state.templates.clone();
+    if let Some(name) = remote {
+        form.host = host;
+        form.host_name = name;
+        form.missing.clear();
+        // Its own templates are not known here: none are offered.
+        form.templates = Some(Vec::new());
+        effects.push(Effect::RequestOn(
+            host,
+            crate::protocol::Command::DaemonStatus,
+            super::Tag::HostAgents { host },
+        ));
+    }
+    state.dialog = Some(Dialog::NewSession(Box::new(form)));
 }

@@ -338,6 +338,7 @@ pub fn menu_key(state: &mut State, key: KeyEvent, effects: &mut Vec<Effect>) {
             match item.pick {
                 Pick::Request(command, tag) => effects.push(Effect::Request(command, tag)),
                 Pick::Confirm(confirm) => state.dialog = Some(Dialog::Confirm(*confirm)),
+                Pick::NewOn(host) => super::keys::new_session_form(state, host, effects),
             }
         }
         _ => {}

@@ -5,7 +5,9 @@ mod actions;
 mod details;
 mod dialog_keys;
 mod events;
+pub mod fleet;
 mod history;
+mod hosts;
 mod keys;
 mod land;
 mod pages;
@@ -16,6 +18,7 @@ mod review;
 use pages::load_transcript;
 pub use pages::{fetch_page, page_in};
 
+use super::fleet::LOCAL_HOST;
 use super::state::{Level, State, Tab};
 use super::transcript::Load;
 use crate::core::SessionId;
@@ -46,6 +49,17 @@ pub enum Msg {
     Offline(String),
     /// Connected again: the sessions as the daemon has them now.
     Reconnected(Box<Reply>),
+    /// News from the link to another host (an index into `State::fleet`).
+    Host {
+        host: usize,
+        news: fleet::HostNews,
+    },
+    /// A reply from another host.
+    HostReply {
+        host: usize,
+        tag: Tag,
+        result: Result<Reply, String>,
+    },
     /// Something the loop could not do (read the config, run the editor), to say.
     Problem(String),
 }
@@ -134,6 +148,12 @@ pub enum Tag {
         session: SessionId,
         turn: u32,
     },
+    /// Another host's agents, for the new-session form made for it.
+    HostAgents {
+        host: usize,
+    },
+    /// Directory completion worked out by a host's daemon.
+    Completion,
     /// What landing a session would do, for the land menu.
     LandPlan {
         session: SessionId,
@@ -149,7 +169,10 @@ pub enum Tag {
 // Each value is made and moved once, never held in bulk: boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Effect {
+    /// A request to the host that has the session it names, else to this machine's.
     Request(Command, Tag),
+    /// A request to one host (an index into `State::fleet`).
+    RequestOn(usize, Command, Tag),
     Complete(String),
     /// Leave the screen, run a program in a directory, come back.
     Run {
@@ -177,15 +200,26 @@ pub fn update(state: &mut State, msg: Msg) -> Update {
     };
     let before = state.selected;
     // Output streaming in moves no sidebar row; anything else may.
-    let rows_may_move = !matches!(
-        msg,
-        Msg::Daemon(Event::PartDelta { .. } | Event::PartUpdated { .. })
-    );
+    let streamed = |e: &Event| matches!(e, Event::PartDelta { .. } | Event::PartUpdated { .. });
+    let rows_may_move = !match &msg {
+        Msg::Daemon(event) => streamed(event),
+        Msg::Host {
+            news: fleet::HostNews::Event(event),
+            ..
+        } => streamed(event),
+        _ => false,
+    };
     match msg {
         Msg::Key(key) => keys::key(state, key, &mut up),
         Msg::Mouse(mouse) => keys::mouse(state, mouse, &mut up),
         Msg::Resize { width, height } => state.size = (width, height),
-        Msg::Daemon(event) => up.redraw = events::daemon_event(state, event, &mut up.effects),
+        Msg::Daemon(event) => {
+            up.redraw = events::daemon_event(state, LOCAL_HOST, event, &mut up.effects)
+        }
+        Msg::Host { host, news } => fleet::news(state, host, news, &mut up),
+        Msg::HostReply { host, tag, result } => {
+            fleet::reply(state, host, tag, result, &mut up.effects)
+        }
         Msg::Reply { tag, result } => replies::reply(state, tag, result, &mut up.effects),
         Msg::Completed { completed, options } => dialog_keys::completed(state, completed, options),
         Msg::Problem(problem) => flash(state, problem, Level::Error),
@@ -219,6 +253,18 @@ fn settle_selection(state: &mut State, before: Option<SessionId>, effects: &mut 
         }
     }
     if state.selected != state.told_viewing {
+        // Each host's daemon keeps what this dashboard views there: the one left is
+        // told that nothing is viewed on it now.
+        let left = state.told_viewing.map(|id| state.host_of(id));
+        if let Some(left) = left
+            && left != state.selected.map_or(LOCAL_HOST, |id| state.host_of(id))
+        {
+            let nothing = Command::View {
+                id: None,
+                viewer: 0,
+            };
+            effects.push(Effect::RequestOn(left, nothing, Tag::Viewing));
+        }
         state.told_viewing = state.selected;
         // The daemon clears its mark, and keeps it unmarked while it is on screen here.
         let id = state.selected.map(|id| id.to_string());

@@ -122,8 +122,9 @@ pub(super) fn join_page(
             }
         }
     }
+    let host = state.host_of(id);
     for event in state.loading.remove(&id).unwrap_or_default() {
-        daemon_event(state, event, effects);
+        daemon_event(state, host, event, effects);
     }
 }
 

@@ -92,6 +92,7 @@ fn send_prompt(state: &mut State, effects: &mut Vec<Effect>) {
             ],
             focus: 1,
             letters: true,
+            host: None,
         }));
         return;
     }

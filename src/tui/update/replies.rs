@@ -43,8 +43,7 @@ pub(super) fn reply(
 ) {
     match (tag, result) {
         (Tag::Sessions, Ok(Reply::Sessions { sessions } | Reply::Subscribed { sessions })) => {
-            state.sessions = sessions;
-            state.rebuild_rows();
+            state.merge_host(crate::tui::fleet::LOCAL_HOST, sessions);
             let selected = state.selected;
             state.selected = None;
             select(state, selected, effects);
@@ -185,8 +184,21 @@ pub(super) fn reply(
             flash(state, note.unwrap_or(what), Level::Info);
         }
         (Tag::Action { what }, Ok(Reply::Removed { id, note })) => {
-            daemon_event(state, Event::SessionRemoved { id }, effects);
+            let host = state.host_of(id);
+            daemon_event(state, host, Event::SessionRemoved { id }, effects);
             flash(state, note.unwrap_or(what), Level::Info);
+        }
+        (Tag::HostAgents { host }, Ok(Reply::DaemonStatus(status))) => {
+            if let Some(crate::tui::dialog::Dialog::NewSession(form)) = &mut state.dialog
+                && form.host == host
+                && !status.agents.is_empty()
+            {
+                form.agents = status.agents;
+                form.agent = 0;
+            }
+        }
+        (Tag::Completion, Ok(Reply::Completion { completed, options })) => {
+            super::dialog_keys::completed(state, completed, options)
         }
         (Tag::Templates, Ok(Reply::Templates { templates })) => {
             if let Some(crate::tui::dialog::Dialog::NewSession(form)) = &mut state.dialog {

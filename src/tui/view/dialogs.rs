@@ -121,7 +121,11 @@ fn new_session(state: &State, form: &NewSessionForm, frame: &mut Frame, screen: 
     };
     let area = centered(screen, 76, lines.len() as u16 + 3);
     frame.render_widget(Clear, area);
-    let block = boxed(state, " new session ");
+    let title = match &form.host_name {
+        Some(host) => format!(" new session on {} ", crate::core::sanitize(host)),
+        None => " new session ".to_string(),
+    };
+    let block = boxed(state, &title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     lines.push(Line::styled(

@@ -17,6 +17,15 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
     let theme = &state.theme;
     frame.render_widget(Clear, area);
     let mut title = format!(" history · {} ", h.shown());
+    if state.fleet.hosts.len() > 1
+        && let Some(host) = state.fleet.hosts.get(h.host)
+    {
+        title = format!(
+            " history of {} · {} ",
+            crate::core::sanitize(&host.name),
+            h.shown()
+        );
+    }
     if h.in_flight && h.loaded {
         title.push_str("· asking… ");
     }

@@ -3,6 +3,7 @@
 
 use super::text::{clip, fit, width};
 use crate::core::{Status, sanitize};
+use crate::tui::fleet::{LOCAL_HOST, Link};
 use crate::tui::state::{Mark, Row, State};
 use crate::tui::theme::{Meaning, glyph};
 use ratatui::Frame;
@@ -59,23 +60,60 @@ pub fn render(state: &State, frame: &mut Frame, area: Rect) {
         .iter()
         .take(height)
         .map(|row| match row {
+            Row::Host(h) => host_line(state, *h, cols),
             Row::Group(g) => group_line(state, *g, cols),
             Row::Session(i) => session_line(state, *i, 0, cols),
             Row::Child(i, depth) => session_line(state, *i, *depth, cols),
         })
         .collect();
     // The header of the group at the top stays in view over its first row shown.
-    if !matches!(state.rows.get(top), Some(Row::Group(_)) | None)
-        && !state.needs_me_first
-        && let Some(g) = state.rows[..=top].iter().rev().find_map(|r| match r {
-            Row::Group(g) => Some(*g),
-            _ => None,
-        })
+    // A host's header starts its own groups: none of the host above stands over it.
+    if !matches!(
+        state.rows.get(top),
+        Some(Row::Group(_) | Row::Host(_)) | None
+    ) && !state.needs_me_first
+        && let Some(g) = (state.rows[..=top].iter().rev())
+            .take_while(|r| !matches!(r, Row::Host(_)))
+            .find_map(|r| match r {
+                Row::Group(g) => Some(*g),
+                _ => None,
+            })
         && let Some(first) = lines.first_mut()
     {
         *first = group_line(state, g, cols);
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A host's name and the state of its link: what is wrong with it, when something is.
+fn host_line(state: &State, h: usize, cols: usize) -> Line<'static> {
+    let theme = &state.theme;
+    let Some(host) = state.fleet.hosts.get(h) else {
+        return Line::default();
+    };
+    let count = (state.sessions.iter())
+        .filter(|s| s.status != Status::Archived && state.host_of(s.id) == h)
+        .count();
+    let away = h == LOCAL_HOST && state.offline.is_some();
+    let (what, meaning) = match &host.link {
+        _ if away => ("daemon away".to_string(), Meaning::Error),
+        Link::Up if count == 1 => ("1 session".to_string(), Meaning::Title),
+        Link::Up => (format!("{count} sessions"), Meaning::Title),
+        Link::Connecting => ("connecting…".to_string(), Meaning::Dim),
+        Link::Down(why) => (format!("disconnected: {why}"), Meaning::Error),
+    };
+    let name = sanitize(&host.name);
+    let head = format!("▌{name} ");
+    let rest = clip(&format!("· {what}"), cols.saturating_sub(width(&head)));
+    Line::from(vec![
+        Span::styled(
+            head,
+            theme
+                .style(Meaning::Title)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ),
+        Span::styled(rest, theme.style(meaning)),
+    ])
 }
 
 fn group_line(state: &State, g: usize, cols: usize) -> Line<'static> {
@@ -136,8 +174,8 @@ fn session_line(state: &State, i: usize, depth: usize, cols: usize) -> Line<'sta
     } else {
         theme.style(Meaning::Text)
     };
-    // While the daemon is away, what is shown may be out of date: all of it is greyed.
-    let away = state.offline.is_some();
+    // While its daemon is away, what is shown may be out of date: it is greyed.
+    let away = state.host_away(s.id);
     if away {
         text_style = theme.style(Meaning::Dim);
     }

@@ -135,6 +135,9 @@ fn keys_line(state: &State, width: usize) -> Line<'static> {
         }
         // The search and the filters say their keys where they are shown.
         actions.push(Action::Close);
+        if state.fleet.hosts.len() > 1 {
+            actions.push(Action::NextHost);
+        }
         if h.has_next_page() {
             actions.push(Action::NextPage);
         }
