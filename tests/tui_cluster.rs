@@ -1,5 +1,6 @@
 //! The dashboard with sessions on a Kubernetes cluster, in a real terminal: a local session
-//! and pods' sessions side by side, through an eviction and an API server outage.
+//! and pods' sessions side by side, through an eviction, an API server outage and a
+//! session removed with its volume.
 
 mod support;
 
@@ -23,7 +24,7 @@ fn host_of(id: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_and_cluster_sessions_side_by_side_through_an_eviction_and_an_api_outage() {
+async fn local_and_cluster_sessions_side_by_side_through_an_eviction_an_api_outage_and_a_removal() {
     let Some(mut k) = Cluster::start().await else {
         return;
     };
@@ -111,4 +112,17 @@ async fn local_and_cluster_sessions_side_by_side_through_an_eviction_and_an_api_
             host_header(s, &other_host).is_some_and(|h| h.contains("· 1 session"))
         })
     });
+
+    // `rm --cleanup` deletes the pod and its volume: that session leaves the sidebar.
+    k.ok(&["rm", &other, "--cleanup"]).await;
+    let screen = block_in_place(|| {
+        tmux.wait_until("the removed session gone", |s| {
+            host_header(s, &other_host).is_none() && !s.contains("other one")
+        })
+    });
+    assert!(
+        host_header(&screen, "local").is_some_and(|h| h.contains("· 1 session")),
+        "{screen}"
+    );
+    assert!(host_header(&screen, &far_host).is_some(), "{screen}");
 }

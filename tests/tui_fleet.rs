@@ -112,6 +112,26 @@ fn a_host_that_drops_greys_out_its_sessions_and_says_why_in_its_header() {
 }
 
 #[test]
+fn a_host_removed_for_good_leaves_the_sidebar_with_its_sessions() {
+    let mut state = local_and_build(Status::Idle);
+    state.selected = Some(sid(2));
+    let why = "removed: its pod and volume are deleted";
+    let removed = host(&mut state, BUILD, HostNews::Removed(why.into()));
+    assert!(removed.redraw);
+    assert!(state.session(sid(2)).is_none(), "its session goes");
+    assert_eq!(state.selected, Some(sid(1)), "the selection moves on");
+    let text = screen(&mut state, 120, 40);
+    assert!(!text.contains("▌build"), "no header for it:\n{text}");
+    assert!(!text.contains("remote two"), "{text}");
+    assert!(text.contains("local · 1 session "), "{text}");
+    let said = state.log.back().map(|(_, text, _)| text.clone());
+    assert_eq!(said, Some(format!("host build: {why}")));
+    // Said once: the watch may tell it again (a claim being deleted, then deleted).
+    host(&mut state, BUILD, HostNews::Removed(why.into()));
+    assert_eq!(state.log.len(), 1);
+}
+
+#[test]
 fn events_of_a_host_place_new_sessions_there_and_a_lag_lists_that_host_again() {
     let mut state = fleet_state();
     host(&mut state, BUILD, up(Vec::new()));

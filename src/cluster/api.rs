@@ -22,7 +22,7 @@ pub struct Cluster {
     pub name: String,
     pub config: ClusterConfig,
     pub pods: Api<Pod>,
-    claims: Api<PersistentVolumeClaim>,
+    pub claims: Api<PersistentVolumeClaim>,
 }
 
 /// A session of the cluster, as its objects tell it.

@@ -16,6 +16,8 @@ pub enum Link {
     Up,
     /// Lost or never made, with the one-line reason (what ssh said).
     Down(String),
+    /// Gone for good (a cluster session's volume is deleted): not shown.
+    Removed,
 }
 
 #[derive(Debug, Clone)]

@@ -12,6 +12,7 @@ pub mod hunks;
 pub mod keymap;
 pub mod link;
 pub mod menu;
+mod pod_watch;
 mod pods;
 mod remotes;
 pub mod review;

@@ -3,13 +3,16 @@
 //! pods (by label) says when one appears, runs, fails or goes: the link of a pod that
 //! does not run is held down with the pod's reason, and one that runs is kept up. The API
 //! server going away ends the pods' exec streams, so their links go down and retry
-//! until it is back.
+//! until it is back. A watch of the sessions' volumes says when one is deleted
+//! (`rm --cleanup`): that session is gone for good, and its host leaves the sidebar.
 
 use super::link::LinkNews;
+use super::pod_watch::Watched;
 use crate::cluster::{Cluster, PodState, objects};
 use crate::config::ClusterConfig;
 use crate::core::SessionId;
 use futures::StreamExt;
+use futures::future::Either;
 use kube::runtime::{WatchStreamExt, watcher};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -21,7 +24,15 @@ const AGAIN: Duration = Duration::from_secs(5);
 pub struct PodNews {
     pub cluster: Cluster,
     pub id: SessionId,
-    pub state: PodState,
+    pub seen: Seen,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// The session's pod as it is now.
+    Pod(PodState),
+    /// The session's volume is deleted (or being deleted): the session is gone for good.
+    Removed,
 }
 
 impl PodNews {
@@ -42,30 +53,29 @@ pub async fn watch(name: String, config: ClusterConfig, tx: mpsc::Sender<LinkNew
                 continue;
             }
         };
-        let selector = watcher::Config::default().labels(&objects::selector());
-        let mut pods = watcher(cluster.pods.clone(), selector)
+        let selector = || watcher::Config::default().labels(&objects::selector());
+        let pods = watcher(cluster.pods.clone(), selector())
             .default_backoff()
             .boxed();
-        while let Some(event) = pods.next().await {
-            let (pod, state) = match event {
-                Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => {
-                    let state = PodState::of(Some(&pod));
-                    (pod, state)
+        let claims = watcher(cluster.claims.clone(), selector())
+            .default_backoff()
+            .boxed();
+        let mut events = futures::stream::select(pods.map(Either::Left), claims.map(Either::Right));
+        let mut watched = Watched::default();
+        while let Some(event) = events.next().await {
+            let seen = match event {
+                Either::Left(event) => watched.pod(event),
+                Either::Right(event) => watched.claim(event),
+            };
+            for (id, seen) in seen {
+                let news = PodNews {
+                    cluster: cluster.clone(),
+                    id,
+                    seen,
+                };
+                if tx.send(LinkNews::Pod(Box::new(news))).await.is_err() {
+                    return;
                 }
-                Ok(watcher::Event::Delete(pod)) => (pod, PodState::Gone),
-                _ => continue,
-            };
-            let id = (pod.metadata.labels.as_ref())
-                .and_then(|l| l.get(objects::SESSION))
-                .and_then(|id| id.parse().ok());
-            let Some(id) = id else { continue };
-            let news = PodNews {
-                cluster: cluster.clone(),
-                id,
-                state,
-            };
-            if tx.send(LinkNews::Pod(Box::new(news))).await.is_err() {
-                return;
             }
         }
     }
@@ -78,8 +88,11 @@ pub async fn connect(cluster: Cluster, id: SessionId) -> Result<crate::daemon::C
 
 /// Why a pod's host is down while its pod does not run, as one clean line: the reason
 /// is the cluster's words (a container's message), drawn on screen.
-pub fn held(state: &PodState) -> Option<String> {
-    let why = held_raw(state)?;
+pub fn held(seen: &Seen) -> Option<String> {
+    let why = match seen {
+        Seen::Pod(state) => held_raw(state)?,
+        Seen::Removed => "removed: its pod and volume are deleted".into(),
+    };
     let line = why.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     Some(crate::core::sanitize(line.trim()))
 }

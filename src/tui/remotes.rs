@@ -4,7 +4,7 @@
 
 use super::fleet::{Host, Link};
 use super::link::LinkNews;
-use super::pods::PodNews;
+use super::pods::{PodNews, Seen};
 use super::state::State;
 use super::update::Msg;
 use super::update::fleet::HostNews;
@@ -129,15 +129,16 @@ pub fn news(remotes: &mut Vec<Remote>, news: LinkNews, links: &mpsc::Sender<Link
 }
 
 /// A session's pod as the cluster's watch saw it: its host joins the fleet, its link is
-/// kept while the pod runs and held down with the pod's reason while it does not.
+/// kept while the pod runs and held down with the pod's reason while it does not, and
+/// it goes when the session's volume does.
 fn pod_news(remotes: &mut Vec<Remote>, pod: PodNews, links: &mpsc::Sender<LinkNews>) -> Msg {
     let name = pod.host_name();
-    let held = super::pods::held(&pod.state);
+    let held = super::pods::held(&pod.seen);
     let found = remotes.iter().position(|r| r.pod.as_deref() == Some(&name));
     let (host, joined) = match found {
         Some(host) => (host, false),
-        // A stopped session's pod that this dashboard never saw: nothing to show.
-        None if pod.state == PodState::Gone => {
+        // A stopped or removed session that this dashboard never saw: nothing to show.
+        None if matches!(pod.seen, Seen::Pod(PodState::Gone) | Seen::Removed) => {
             return Msg::Host {
                 host: usize::MAX,
                 news: HostNews::Same,
@@ -161,9 +162,10 @@ fn pod_news(remotes: &mut Vec<Remote>, pod: PodNews, links: &mpsc::Sender<LinkNe
             }
             remote.client = None;
             remote.viewer = None;
-            match joined {
-                true => HostNews::Joined(Box::new(pod_host(&pod, Link::Down(why)))),
-                false => HostNews::Held(why),
+            match (joined, &pod.seen) {
+                (true, _) => HostNews::Joined(Box::new(pod_host(&pod, Link::Down(why)))),
+                (false, Seen::Removed) => HostNews::Removed(why),
+                (false, Seen::Pod(_)) => HostNews::Held(why),
             }
         }
         None => {

@@ -49,7 +49,9 @@ impl State {
             // Several hosts: each host's header, then its repositories.
             let many = fleet.is_many();
             let hosts: Vec<usize> = match many {
-                true => (0..fleet.hosts.len()).collect(),
+                true => (0..fleet.hosts.len())
+                    .filter(|&h| fleet.hosts[h].link != super::fleet::Link::Removed)
+                    .collect(),
                 false => vec![super::fleet::LOCAL_HOST],
             };
             let mut rows = Vec::new();

@@ -19,6 +19,9 @@ pub enum HostNews {
     /// Held down by what its host's owner says (a cluster: the pod is not running):
     /// said whenever the reason changes, since no retry follows.
     Held(String),
+    /// Gone for good (a cluster: the session's volume is deleted): its sessions go, and
+    /// the host leaves the sidebar. Why, in one line, said once.
+    Removed(String),
     /// Nothing that changes what is shown.
     Same,
 }
@@ -80,6 +83,19 @@ pub(super) fn news(state: &mut State, host: usize, news: HostNews, up: &mut Upda
             if was != Link::Down(why) {
                 flash(state, said, Level::Error);
             }
+        }
+        HostNews::Removed(why) => {
+            if state.fleet.hosts[host].link == Link::Removed {
+                return;
+            }
+            state.fleet.hosts[host].link = Link::Removed;
+            // The selection moves on, as when a session is removed; the next one is read.
+            if state.merge_host(host, Vec::new()) {
+                let next = state.selected.take();
+                super::select(state, next, &mut up.effects);
+            }
+            up.redraw = true;
+            flash(state, format!("host {name}: {why}"), Level::Info);
         }
         HostNews::Joined(_) | HostNews::Same => {}
     }

@@ -24,6 +24,7 @@ pub(super) fn pick_host(state: &mut State) {
                 Link::Up => ("over ssh".to_string(), None),
                 Link::Connecting => ("".into(), Some(format!("{} is connecting", host.name))),
                 Link::Down(why) => ("".into(), Some(format!("{}: {why}", host.name))),
+                Link::Removed => ("".into(), Some(format!("{} is removed", host.name))),
             };
             Item {
                 label: crate::core::sanitize(&host.name),

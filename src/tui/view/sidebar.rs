@@ -101,6 +101,7 @@ fn host_line(state: &State, h: usize, cols: usize) -> Line<'static> {
         Link::Up => (format!("{count} sessions"), Meaning::Title),
         Link::Connecting => ("connecting…".to_string(), Meaning::Dim),
         Link::Down(why) => (format!("disconnected: {why}"), Meaning::Error),
+        Link::Removed => ("removed".to_string(), Meaning::Dim),
     };
     let name = sanitize(&host.name);
     let head = format!("▌{name} ");
