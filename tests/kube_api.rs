@@ -7,30 +7,17 @@ mod support;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 use std::time::Duration;
-use support::kube::{CONTEXT, KubeApi};
+use support::kube::KubeApi;
 use support::kubelet::Kubelet;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-async fn connect(api: &KubeApi) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(api.kubeconfig()).expect("kubeconfig");
-    let options = KubeConfigOptions {
-        context: Some(CONTEXT.into()),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .expect("config");
-    kube::Client::try_from(config).expect("client")
-}
-
 /// The API server, a client of it, and the kubelet's part with its volumes' directory.
 async fn with_kubelet() -> Option<(KubeApi, kube::Client, tempfile::TempDir, Kubelet)> {
     let server = KubeApi::start()?;
-    let client = connect(&server).await;
+    let client = server.client().await;
     let volumes = tempfile::tempdir().expect("volumes");
     let kubelet = Kubelet::start(volumes.path()).await;
     kubelet.register(&client).await;
@@ -46,7 +33,7 @@ async fn kube_rs_makes_a_session_s_objects_and_watches_its_pod_s_status() {
     let Some(mut server) = KubeApi::start() else {
         return;
     };
-    let client = connect(&server).await;
+    let client = server.client().await;
     let nodes: Api<Node> = Api::all(client.clone());
     let node = object(serde_json::json!({"metadata": {"name": "here"}}));
     nodes
@@ -108,7 +95,7 @@ async fn kube_rs_makes_a_session_s_objects_and_watches_its_pod_s_status() {
     server.stop();
     assert!(pods.get("s1").await.is_err());
     server.restart();
-    let client = connect(&server).await;
+    let client = server.client().await;
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     assert!(pods.get("s1").await.is_ok(), "{}", server.log());
     pods.delete("s1", &DeleteParams::default())

@@ -7,7 +7,6 @@ use super::kubelet::Kubelet;
 use super::pod_runner::PodRunner;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::Api;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::process::Output;
 
 /// The API server, the kubelet's part running every pod, and a user whose config names
@@ -22,22 +21,10 @@ pub struct Cluster {
     pub origin: tempfile::TempDir,
 }
 
-pub async fn client_of(api: &KubeApi) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(api.kubeconfig()).expect("kubeconfig");
-    let options = KubeConfigOptions {
-        context: Some(CONTEXT.into()),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .expect("config");
-    kube::Client::try_from(config).expect("client")
-}
-
 impl Cluster {
     pub async fn start() -> Option<Cluster> {
         let api = KubeApi::start()?;
-        let client = client_of(&api).await;
+        let client = api.client().await;
         let volumes = tempfile::tempdir().expect("volumes");
         let kubelet = Kubelet::start(volumes.path()).await;
         kubelet.register(&client).await;

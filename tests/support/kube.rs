@@ -4,6 +4,7 @@
 //! scheduler or controller runs: the tests play those parts through the API.
 
 use super::poll::wait_until;
+use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -179,6 +180,19 @@ impl KubeApi {
     /// The kubeconfig with one context, [`CONTEXT`], that reaches this server.
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
+    }
+
+    /// A kube-rs client of this server, found through its kubeconfig as flotilla finds one.
+    pub async fn client(&self) -> kube::Client {
+        let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
+        let options = KubeConfigOptions {
+            context: Some(CONTEXT.into()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .expect("config");
+        kube::Client::try_from(config).expect("client")
     }
 
     fn write_kubeconfig(&self) {
