@@ -165,6 +165,46 @@ async fn an_evicted_pod_makes_its_session_disconnected_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_says_a_pod_still_cloning_is_starting_instead_of_waiting_for_its_clone() {
+    let Some(k) = Cluster::start().await else {
+        return;
+    };
+    // A git server that takes the connection and never answers: the clone in the pod
+    // hangs, and its daemon with it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("git://{}/hangs.git", silent.local_addr().expect("addr"));
+    let mut new = k
+        .user
+        .command(&["--cluster", "test", "new", "--repo", &url]);
+    new.env("KUBECONFIG", k.api.kubeconfig())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut new = new.spawn().expect("new");
+    let pods = k.pods();
+    let running = || async {
+        let listed = pods.list(&Default::default()).await;
+        listed.is_ok_and(|l| {
+            (l.items.iter()).any(|p| {
+                let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+                phase == Some("Running")
+            })
+        })
+    };
+    support::poll::until(Duration::from_secs(60), "the pod to run", running).await;
+
+    // Well within the 600 s the pod's daemon is given to answer once cloned.
+    let asked = Instant::now();
+    let listed = tokio::time::timeout(Duration::from_secs(60), k.json(&["ls"])).await;
+    let listed = listed.unwrap_or_else(|_| panic!("ls still waiting after {:?}", asked.elapsed()));
+    let _ = new.kill();
+    let _ = new.wait();
+    assert_eq!(listed[0]["state"], "starting", "{listed}");
+    let reason = listed[0]["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("may still be cloning"), "{listed}");
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_cluster_input_gets_one_line_that_says_what_to_do() {
     let Some(k) = Cluster::start().await else {
         return;

@@ -260,6 +260,9 @@ struct Line {
 
 /// How many pods' daemons `ls` asks at once.
 const ASK_AT_ONCE: usize = 8;
+/// How long `ls` waits for a running pod's daemon: one still cloning its repository
+/// answers only after the clone, which may take minutes.
+const ANSWER: Duration = Duration::from_secs(10);
 
 async fn ls(cluster: &Cluster, json: bool) -> Result<(), String> {
     let entries = cluster.sessions().await?;
@@ -274,9 +277,16 @@ async fn ls(cluster: &Cluster, json: bool) -> Result<(), String> {
                 session: None,
             };
             if entry.pod == PodState::Running {
-                match session(cluster, &entry).await {
-                    Ok(session) => line.session = Some(session),
-                    Err(e) => (line.state, line.reason) = ("disconnected", Some(e)),
+                match tokio::time::timeout(ANSWER, session(cluster, &entry)).await {
+                    Ok(Ok(session)) => line.session = Some(session),
+                    Ok(Err(e)) => (line.state, line.reason) = ("disconnected", Some(e)),
+                    Err(_) => {
+                        let why = format!(
+                            "its daemon has not answered in {}s: its repository may still be cloning",
+                            ANSWER.as_secs()
+                        );
+                        (line.state, line.reason) = ("starting", Some(why));
+                    }
                 }
             }
             (line, entry.title)
