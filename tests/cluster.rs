@@ -225,7 +225,9 @@ async fn bad_cluster_input_gets_one_line_that_says_what_to_do() {
     let out = k.run(&["new", "--repo", "/nowhere/at/all"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("pod"), "{err}");
+    // The pod's last words say why.
+    assert!(err.contains("cannot clone /nowhere/at/all"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     let left = k.claims().list(&Default::default()).await.expect("list");
     assert!(left.items.is_empty(), "no volume is left behind");
     let other = k

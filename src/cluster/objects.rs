@@ -91,6 +91,9 @@ pub fn pod(config: &ClusterConfig, id: SessionId, repo: &str) -> Pod {
         ],
         "volumeMounts": [{"name": "work", "mountPath": MOUNT}],
         "resources": {"requests": config.requests, "limits": config.limits},
+        // flotilla's last words (a clone that failed) become the container's termination
+        // message, which the pod's state then says.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     });
     if let Some(secret) = &config.env_from_secret {
         container["envFrom"] = json!([{"secretRef": {"name": secret}}]);

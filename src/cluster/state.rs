@@ -34,8 +34,10 @@ impl PodState {
                     None => reason,
                 })
             });
+        let last_words = last_words(&status);
         let reason = || {
-            let words: Vec<String> = [status.reason.clone(), status.message.clone()]
+            let said = last_words.clone().or_else(|| status.message.clone());
+            let words: Vec<String> = [status.reason.clone(), said]
                 .into_iter()
                 .flatten()
                 .collect();
@@ -46,7 +48,10 @@ impl PodState {
         };
         match status.phase.as_deref() {
             Some("Running") => match waiting {
-                Some(w) if crashing(&w) => PodState::Failed(format!("the pod's container: {w}")),
+                Some(w) if crashing(&w) => PodState::Failed(match &last_words {
+                    Some(said) => format!("the pod's container: {w}: {said}"),
+                    None => format!("the pod's container: {w}"),
+                }),
                 _ => PodState::Running,
             },
             Some("Failed") => PodState::Failed(format!(
@@ -81,6 +86,16 @@ impl PodState {
             _ => None,
         }
     }
+}
+
+/// What the container said as it ended with an error, now or the last time: the last
+/// line of its termination message (with `FallbackToLogsOnError`, its log's tail).
+fn last_words(status: &k8s_openapi::api::core::v1::PodStatus) -> Option<String> {
+    (status.container_statuses.iter().flatten())
+        .flat_map(|c| [c.state.as_ref(), c.last_state.as_ref()])
+        .filter_map(|s| s?.terminated.as_ref()?.message.as_deref())
+        .find_map(|m| m.lines().rev().map(str::trim).find(|l| !l.is_empty()))
+        .map(str::to_string)
 }
 
 /// Waiting reasons that mean the container will not come up by itself soon.
@@ -132,6 +147,38 @@ mod tests {
             state
                 .reason()
                 .is_some_and(|r| r.contains("CrashLoopBackOff"))
+        );
+    }
+
+    #[test]
+    fn a_container_s_last_words_say_why_its_pod_failed() {
+        let ended = |state: &str| {
+            serde_json::json!({
+                "name": "flotilla", "ready": false, "restartCount": 1, "image": "i", "imageID": "",
+                state: {"terminated": {"exitCode": 1, "reason": "Error",
+                    "message": "cloning\nflotilla: cannot clone /nowhere: fatal: no such repository\n\n"}}
+            })
+        };
+        let failed = pod(serde_json::json!({"status": {
+            "phase": "Failed", "reason": "Error", "message": "exited with code 1",
+            "containerStatuses": [ended("state")]
+        }}));
+        let why =
+            "the pod failed: Error: flotilla: cannot clone /nowhere: fatal: no such repository";
+        assert_eq!(PodState::of(Some(&failed)), PodState::Failed(why.into()));
+        let looping = pod(
+            serde_json::json!({"status": {"phase": "Running", "containerStatuses": [{
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s"}},
+                "lastState": ended("lastState")["lastState"],
+                "name": "flotilla", "ready": false, "restartCount": 1, "image": "i", "imageID": ""
+            }]}}),
+        );
+        let why = PodState::of(Some(&looping));
+        assert!(
+            why.reason().is_some_and(
+                |r| r.contains("CrashLoopBackOff: back-off 10s: flotilla: cannot clone")
+            ),
+            "{why:?}"
         );
     }
 

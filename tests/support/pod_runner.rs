@@ -214,15 +214,32 @@ impl Run {
                 .expect("lock")
                 .insert(name.clone(), Process { pid, ended });
             let (api, procs, pod) = (self.api.clone(), procs.clone(), name.clone());
+            let logs_on_error =
+                container.termination_message_policy.as_deref() == Some("FallbackToLogsOnError");
+            let log = volume.with_extension("log");
             tokio::spawn(async move {
                 let code = child.wait().await.ok().and_then(|s| s.code());
                 let _ = tx.send(true);
                 // Ended by itself, not by a deletion or an eviction: the pod fails.
                 let mine = (procs.0.lock().expect("lock").get(&pod)).is_some_and(|p| p.pid == pid);
                 if mine {
+                    // As a kubelet does with FallbackToLogsOnError: an error's message is
+                    // the log's tail.
+                    let message = match logs_on_error && code != Some(0) {
+                        true => log_tail(&log),
+                        false => String::new(),
+                    };
                     let status = serde_json::json!({"status": {
                         "phase": "Failed", "reason": "Error",
-                        "message": format!("the container exited with code {code:?}")
+                        "message": format!("the container exited with code {code:?}"),
+                        "containerStatuses": [{
+                            "name": container.name, "ready": false, "restartCount": 0,
+                            "image": container.image, "imageID": "",
+                            "state": {"terminated": {
+                                "exitCode": code.unwrap_or(-1), "reason": "Error",
+                                "message": message,
+                            }},
+                        }],
                     }});
                     let _ =
                         (api.patch_status(&pod, &PatchParams::default(), &Patch::Merge(&status)))
@@ -232,6 +249,19 @@ impl Run {
         }
         Some(())
     }
+}
+
+/// The last 80 lines of a container's log, at most 2048 bytes: what a kubelet keeps of
+/// it as the termination message.
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(80)..].join("\n");
+    let mut start = tail.len().saturating_sub(2048);
+    while !tail.is_char_boundary(start) {
+        start += 1;
+    }
+    tail[start..].to_string()
 }
 
 /// `value` with a mount path at its start turned into the volume's directory.
