@@ -129,6 +129,15 @@ fn a_host_removed_for_good_leaves_the_sidebar_with_its_sessions() {
     // Said once: the watch may tell it again (a claim being deleted, then deleted).
     host(&mut state, BUILD, HostNews::Removed(why.into()));
     assert_eq!(state.log.len(), 1);
+    // The pods' watch, relisting after a gap, may tell of the pod after the volume.
+    host(
+        &mut state,
+        BUILD,
+        HostNews::Held("stopped: its pod is deleted".into()),
+    );
+    assert_eq!(state.log.len(), 1);
+    let text = screen(&mut state, 120, 40);
+    assert!(!text.contains("▌build"), "still no header for it:\n{text}");
 }
 
 #[test]

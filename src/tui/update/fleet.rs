@@ -77,6 +77,8 @@ pub(super) fn news(state: &mut State, host: usize, news: HostNews, up: &mut Upda
                 flash(state, said, Level::Error);
             }
         }
+        // Removed for good: what its pod's watch says after (its relist, say) is too late.
+        HostNews::Held(_) if state.fleet.hosts[host].link == Link::Removed => {}
         HostNews::Held(why) => {
             let said = format!("host {name}: disconnected: {why}");
             let was = std::mem::replace(&mut state.fleet.hosts[host].link, Link::Down(why.clone()));
