@@ -165,7 +165,7 @@ async fn an_evicted_pod_makes_its_session_disconnected_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ls_says_a_pod_still_cloning_is_starting_instead_of_waiting_for_its_clone() {
+async fn a_pod_still_cloning_is_listed_starting_and_new_says_what_it_waits_for() {
     let Some(k) = Cluster::start().await else {
         return;
     };
@@ -176,9 +176,10 @@ async fn ls_says_a_pod_still_cloning_is_starting_instead_of_waiting_for_its_clon
     let mut new = k
         .user
         .command(&["--cluster", "test", "new", "--repo", &url]);
+    let said = tempfile::NamedTempFile::new().expect("stderr");
     new.env("KUBECONFIG", k.api.kubeconfig())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stderr(said.reopen().expect("stderr"));
     let mut new = new.spawn().expect("new");
     let pods = k.pods();
     let running = || async {
@@ -196,11 +197,21 @@ async fn ls_says_a_pod_still_cloning_is_starting_instead_of_waiting_for_its_clon
     let asked = Instant::now();
     let listed = tokio::time::timeout(Duration::from_secs(60), k.json(&["ls"])).await;
     let listed = listed.unwrap_or_else(|_| panic!("ls still waiting after {:?}", asked.elapsed()));
-    let _ = new.kill();
-    let _ = new.wait();
     assert_eq!(listed[0]["state"], "starting", "{listed}");
     let reason = listed[0]["reason"].as_str().unwrap_or("");
     assert!(reason.contains("may still be cloning"), "{listed}");
+    // `new`, waiting on, says what for.
+    let noted = || std::future::ready(read(said.path()).contains("may still be cloning"));
+    support::poll::until(
+        Duration::from_secs(30),
+        "new to say what it waits for",
+        noted,
+    )
+    .await;
+    let _ = new.kill();
+    let _ = new.wait();
+    let note = read(said.path());
+    assert_eq!(note.trim_end().lines().count(), 1, "{note}");
     drop(silent);
 }
 

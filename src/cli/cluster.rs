@@ -17,6 +17,10 @@ use std::time::Duration;
 
 /// How long a deleted pod may take to end (its grace period, and a little more).
 const END: Duration = Duration::from_secs(60);
+/// How long a running pod's daemon takes to answer before `ls` lists it as starting and
+/// the other commands say what they wait for: one still cloning its repository answers
+/// only after the clone, which may take minutes.
+const ANSWER: Duration = Duration::from_secs(10);
 
 pub(super) async fn run(name: &str, command: Cmd, paths: &Paths, json: bool) -> Result<(), String> {
     let (config, problem) = Config::load(&paths.config_file);
@@ -125,7 +129,7 @@ fn session_of(command: &Cmd) -> Option<&str> {
 async fn reach(cluster: &Cluster, entry: &Entry) -> Result<crate::daemon::Client, String> {
     let short = entry.id.short();
     match &entry.pod {
-        PodState::Running => cluster.daemon(&entry.name).await,
+        PodState::Running => daemon(cluster, &entry.name).await,
         PodState::Gone => Err(format!(
             "session {short} is stopped (its pod is deleted, its volume kept): `flotilla --cluster {} resume {short}` starts it",
             cluster.name
@@ -136,6 +140,21 @@ async fn reach(cluster: &Cluster, entry: &Entry) -> Result<crate::daemon::Client
             state.reason().unwrap_or("wait for it, or resume")
         )),
     }
+}
+
+/// The daemon in pod `name`, saying so on stderr when it is slow to answer.
+async fn daemon(cluster: &Cluster, name: &str) -> Result<crate::daemon::Client, String> {
+    let reached = cluster.daemon(name);
+    tokio::pin!(reached);
+    tokio::select! {
+        reached = &mut reached => return reached,
+        _ = tokio::time::sleep(ANSWER) => {}
+    }
+    eprintln!(
+        "note: waiting for the daemon in pod {name}, which has not answered in {}s: its repository may still be cloning",
+        ANSWER.as_secs()
+    );
+    reached.await
 }
 
 async fn new(
@@ -150,7 +169,7 @@ async fn new(
     cluster.create(id, repo).await?;
     let made = async {
         cluster.wait_running(&name, START).await?;
-        let client = cluster.daemon(&name).await?;
+        let client = daemon(cluster, &name).await?;
         let made = expect_session(client.request(Command::New(spec)).await?)?;
         if made.0.id != id {
             return Err(format!(
@@ -260,9 +279,6 @@ struct Line {
 
 /// How many pods' daemons `ls` asks at once.
 const ASK_AT_ONCE: usize = 8;
-/// How long `ls` waits for a running pod's daemon: one still cloning its repository
-/// answers only after the clone, which may take minutes.
-const ANSWER: Duration = Duration::from_secs(10);
 
 async fn ls(cluster: &Cluster, json: bool) -> Result<(), String> {
     let entries = cluster.sessions().await?;
