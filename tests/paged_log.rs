@@ -37,41 +37,34 @@ fn assert_numbers(text: &str, n: u64) {
 }
 
 /// Runs the command to its end; returns whether it succeeded, its output, and the
-/// largest resident size it reached in MiB, read from its high-water mark between
-/// reads of its output (the mark only grows, so a late read sees every earlier peak).
+/// largest resident size it reached in MiB, as the kernel kept it for the whole of its
+/// life (sampling its status could miss a short run: a process that has exited has no
+/// memory figures left to read).
 fn run_measured(mut cmd: std::process::Command) -> (bool, Vec<u8>, f64) {
+    use nix::libc;
     use std::io::Read;
+    #[allow(
+        clippy::zombie_processes,
+        reason = "waited for below with wait4, for its resource usage"
+    )]
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let status_file = format!("/proc/{}/status", child.id());
-    let high_water = || -> Option<f64> {
-        let status = std::fs::read_to_string(&status_file).ok()?;
-        let kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()?;
-        Some(kb / 1024.0)
-    };
+    let mut out = Vec::new();
     let mut stdout = child.stdout.take().expect("stdout");
-    let (mut out, mut buf, mut peak) = (Vec::new(), vec![0u8; 1 << 16], 0.0f64);
-    loop {
-        let n = stdout.read(&mut buf).expect("read");
-        if let Some(mib) = high_water() {
-            peak = peak.max(mib);
-        }
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    let ok = child.wait().expect("wait").success();
-    (ok, out, peak)
+    stdout.read_to_end(&mut out).expect("read");
+    let (mut status, pid) = (0, child.id() as libc::pid_t);
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is this process's own child, not waited for yet; both pointers are
+    // to live locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    // Linux gives the high-water mark in KiB.
+    (ok, out, usage.ru_maxrss as f64 / 1024.0)
 }
 
 #[test]
