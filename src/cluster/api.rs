@@ -1,7 +1,7 @@
 //! One cluster, through its API server: the sessions' volumes and pods, made, found,
 //! watched and deleted with kube-rs, and the daemon in a pod reached through exec.
 
-use super::objects::{self, REPO, SESSION, TITLE};
+use super::objects::{self, REPO, TITLE};
 use super::state::PodState;
 use crate::config::ClusterConfig;
 use crate::core::SessionId;
@@ -75,8 +75,8 @@ impl Cluster {
         let mut entries: Vec<Entry> = (claims.items.into_iter())
             .filter_map(|claim| {
                 let meta = claim.metadata;
+                let id = objects::session_of(&meta)?;
                 let name = meta.name?;
-                let id = meta.labels.as_ref()?.get(SESSION)?.parse().ok()?;
                 let notes = meta.annotations.unwrap_or_default();
                 Some(Entry {
                     id,

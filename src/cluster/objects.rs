@@ -49,6 +49,11 @@ pub fn session_selector(id: SessionId) -> String {
     format!("{},{SESSION}={id}", selector())
 }
 
+/// The session an object flotilla made belongs to, read off its label.
+pub fn session_of(meta: &kube::api::ObjectMeta) -> Option<SessionId> {
+    meta.labels.as_ref()?.get(SESSION)?.parse().ok()
+}
+
 fn labels(id: SessionId) -> serde_json::Value {
     json!({ MANAGED_BY: MANAGER, SESSION: id.to_string() })
 }

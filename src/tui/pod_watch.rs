@@ -7,7 +7,6 @@ use super::pods::Seen;
 use crate::cluster::{PodState, objects};
 use crate::core::SessionId;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
-use kube::ResourceExt;
 use kube::runtime::watcher;
 use std::collections::HashSet;
 
@@ -28,11 +27,13 @@ impl Watched {
         let gone = |id| (id, Seen::Pod(PodState::Gone));
         match event {
             Ok(watcher::Event::Init) => self.pods.listing(),
-            Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => (session(&pod))
-                .map(|id| (self.pods.saw(id), Seen::Pod(PodState::of(Some(&pod)))))
-                .into_iter()
-                .collect(),
-            Ok(watcher::Event::Delete(pod)) => (session(&pod))
+            Ok(watcher::Event::Apply(pod) | watcher::Event::InitApply(pod)) => {
+                objects::session_of(&pod.metadata)
+                    .map(|id| (self.pods.saw(id), Seen::Pod(PodState::of(Some(&pod)))))
+                    .into_iter()
+                    .collect()
+            }
+            Ok(watcher::Event::Delete(pod)) => objects::session_of(&pod.metadata)
                 .map(|id| gone(self.pods.lost(id)))
                 .into_iter()
                 .collect(),
@@ -49,14 +50,14 @@ impl Watched {
         match event {
             Ok(watcher::Event::Init) => self.claims.listing(),
             Ok(watcher::Event::Apply(claim) | watcher::Event::InitApply(claim)) => {
-                (session(&claim))
+                objects::session_of(&claim.metadata)
                     .map(|id| self.claims.saw(id))
                     .filter(|_| claim.metadata.deletion_timestamp.is_some())
                     .map(removed)
                     .into_iter()
                     .collect()
             }
-            Ok(watcher::Event::Delete(claim)) => (session(&claim))
+            Ok(watcher::Event::Delete(claim)) => objects::session_of(&claim.metadata)
                 .map(|id| removed(self.claims.lost(id)))
                 .into_iter()
                 .collect(),
@@ -64,11 +65,6 @@ impl Watched {
             Err(_) => Vec::new(),
         }
     }
-}
-
-/// The session an object of flotilla's belongs to, by its label.
-fn session(object: &impl ResourceExt) -> Option<SessionId> {
-    object.labels().get(objects::SESSION)?.parse().ok()
 }
 
 /// The sessions one watch has objects of, and those of the list under way.
